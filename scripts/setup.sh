@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs the external tools spam-* needs into ./.tools (ignored by git). Idempotent: a tool
+# already present at the pinned version is left alone. Needs only Node.js/npm.
+#
+#   ./scripts/setup.sh          install what is missing, say what was done
+#
+# Afterwards: .tools/bin/anvil (Foundry's dev node, npm @foundry-rs/anvil-linux-amd64).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=versions.env
+. "$root/scripts/versions.env"
+tools="$root/.tools"
+mkdir -p "$tools/bin"
+
+say() { printf 'setup: %s\n' "$*"; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || {
+    say "error: '$1' not found; $2" >&2
+    exit 1
+  }
+}
+
+# install_npm_bin NAME PACKAGE VERSION: installs PACKAGE@VERSION into .tools and links
+# .tools/bin/NAME to the binary it ships in bin/NAME.
+install_npm_bin() {
+  local name="$1" pkg="$2" version="$3"
+  local dir="$tools/node_modules/$pkg"
+  local have=""
+  if [ -f "$dir/package.json" ]; then
+    have="$(node -p "require('$dir/package.json').version" 2>/dev/null || true)"
+  fi
+  if [ "$have" = "$version" ] && [ -x "$dir/bin/$name" ]; then
+    say "$name $version already installed ($dir/bin/$name)"
+  else
+    need npm "install Node.js and npm (e.g. 'apt-get install nodejs npm')"
+    if [ -n "$have" ]; then
+      say "replacing $name $have with $version"
+    else
+      say "installing $name $version from npm package $pkg"
+    fi
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "$pkg@$version" >/dev/null
+    chmod +x "$dir/bin/$name"
+    say "installed $name $version ($dir/bin/$name)"
+  fi
+  ln -sf "$dir/bin/$name" "$tools/bin/$name"
+  "$tools/bin/$name" --version >/dev/null 2>&1 || {
+    say "error: $tools/bin/$name does not run; remove $tools and rerun this script" >&2
+    exit 1
+  }
+}
+
+arch="$(uname -m)"
+if [ "$arch" != "x86_64" ] || [ "$(uname -s)" != "Linux" ]; then
+  say "error: only linux x86_64 is supported by this script (found $(uname -s) $arch);" \
+      "install anvil $ANVIL_VERSION yourself and set ANVIL_BIN" >&2
+  exit 1
+fi
+
+install_npm_bin anvil "@foundry-rs/anvil-linux-amd64" "$ANVIL_VERSION"
+say "done: tools in $tools/bin ($(ls "$tools/bin" | tr '\n' ' '))"
