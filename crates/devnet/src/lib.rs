@@ -49,7 +49,10 @@ pub fn project_anvil() -> PathBuf {
 /// # Errors
 /// [`Error::NotFound`] when none exists.
 pub fn anvil_path() -> Result<PathBuf, Error> {
-    if let Some(bin) = env::var_os("ANVIL_BIN").map(PathBuf::from).filter(|p| p.is_file()) {
+    if let Some(bin) = env::var_os("ANVIL_BIN")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+    {
         return Ok(bin);
     }
     let project = project_anvil();
@@ -76,7 +79,13 @@ pub struct DevnetBuilder {
 
 impl Default for DevnetBuilder {
     fn default() -> Self {
-        Self { accounts: 10, balance_eth: 10_000, block_time: None, chain_id: None, args: Vec::new() }
+        Self {
+            accounts: 10,
+            balance_eth: 10_000,
+            block_time: None,
+            chain_id: None,
+            args: Vec::new(),
+        }
     }
 }
 
@@ -119,7 +128,7 @@ impl DevnetBuilder {
         let path = anvil_path()?;
         let mut anvil = Anvil::at(&path)
             .port(0u16)
-            .args(["--host", "127.0.0.1", "--silent"])
+            .args(["--host", "127.0.0.1"])
             .args(["--accounts".to_string(), self.accounts.to_string()])
             .args(["--balance".to_string(), self.balance_eth.to_string()])
             .args(self.args)
@@ -130,7 +139,9 @@ impl DevnetBuilder {
         if let Some(chain_id) = self.chain_id {
             anvil = anvil.chain_id(chain_id);
         }
-        let instance = anvil.try_spawn().map_err(|source| Error::Spawn { path, source })?;
+        let instance = anvil
+            .try_spawn()
+            .map_err(|source| Error::Spawn { path, source })?;
         tracing::debug!(target: "spam::devnet", endpoint = %instance.endpoint(), "anvil started");
         Ok(Devnet { instance })
     }
@@ -170,7 +181,12 @@ impl Devnet {
 
     /// Signers of the funded dev accounts (derived from [`DEV_MNEMONIC`]).
     pub fn signers(&self) -> Vec<PrivateKeySigner> {
-        self.instance.keys().iter().cloned().map(PrivateKeySigner::from).collect()
+        self.instance
+            .keys()
+            .iter()
+            .cloned()
+            .map(PrivateKeySigner::from)
+            .collect()
     }
 }
 
@@ -186,7 +202,9 @@ pub fn for_test(builder: DevnetBuilder) -> Option<Devnet> {
     match builder.start() {
         Ok(devnet) => Some(devnet),
         Err(Error::NotFound) if !in_ci() && env::var("SPAM_SKIP_ANVIL").is_ok_and(|v| v == "1") => {
-            eprintln!("SKIPPED: anvil not found and SPAM_SKIP_ANVIL=1; run {SETUP_SCRIPT} to run this test");
+            eprintln!(
+                "SKIPPED: anvil not found and SPAM_SKIP_ANVIL=1; run {SETUP_SCRIPT} to run this test"
+            );
             None
         }
         Err(err) => panic!("{err} (outside CI, SPAM_SKIP_ANVIL=1 skips anvil tests)"),

@@ -42,7 +42,9 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
 
     let nonces = loaded(&[a]);
-    group.bench_function("reserve+commit/1 thread", |bench| bench.iter(|| reserve_commit(&nonces, a)));
+    group.bench_function("reserve+commit/1 thread", |bench| {
+        bench.iter(|| reserve_commit(&nonces, a))
+    });
 
     let nonces = loaded(&[a]);
     group.bench_function("reserve+rollback+refill/1 thread", |bench| {

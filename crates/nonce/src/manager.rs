@@ -36,11 +36,17 @@ impl Slot {
     }
 
     pub(crate) fn commit(&self, epoch: u64) -> Resolution {
-        self.state.lock().as_mut().map_or(Resolution::Stale, |s| s.commit(epoch))
+        self.state
+            .lock()
+            .as_mut()
+            .map_or(Resolution::Stale, |s| s.commit(epoch))
     }
 
     pub(crate) fn rollback(&self, nonce: u64, epoch: u64) -> Resolution {
-        self.state.lock().as_mut().map_or(Resolution::Stale, |s| s.rollback(nonce, epoch))
+        self.state
+            .lock()
+            .as_mut()
+            .map_or(Resolution::Stale, |s| s.rollback(nonce, epoch))
     }
 }
 
@@ -64,7 +70,10 @@ impl NonceManager {
     /// A manager that asks `source` for a sender's next nonce on first use and on resync.
     pub fn new(source: impl NonceSource + 'static) -> Self {
         Self {
-            inner: Arc::new(Inner { source: Box::new(source), slots: DashMap::default() }),
+            inner: Arc::new(Inner {
+                source: Box::new(source),
+                slots: DashMap::default(),
+            }),
         }
     }
 
@@ -106,7 +115,8 @@ impl NonceManager {
     /// end of the nonce space.
     pub fn try_reserve(&self, sender: Address) -> Result<Reservation, Error> {
         let slot = self.inner.slots.get(&sender).map(|s| Arc::clone(&s));
-        slot.and_then(|slot| Self::take(&slot, sender)).unwrap_or(Err(Error::NotLoaded { sender }))
+        slot.and_then(|slot| Self::take(&slot, sender))
+            .unwrap_or(Err(Error::NotLoaded { sender }))
     }
 
     /// Reads `sender`'s next nonce from the source and adopts it: holes are dropped and the
@@ -181,7 +191,12 @@ impl NonceManager {
         let mut state = slot.state.lock();
         let state = state.as_mut()?;
         let reserved = match state.reserve() {
-            Some(nonce) => Ok(Reservation::new(Arc::clone(slot), sender, nonce, state.epoch)),
+            Some(nonce) => Ok(Reservation::new(
+                Arc::clone(slot),
+                sender,
+                nonce,
+                state.epoch,
+            )),
             None => Err(Error::Exhausted { sender }),
         };
         Some(reserved)
@@ -196,7 +211,10 @@ impl NonceManager {
 
     fn read_source(&self, sender: Address) -> impl Future<Output = Result<u64, Error>> + '_ {
         let read = self.inner.source.next_nonce(sender);
-        async move { read.await.map_err(|source: SourceError| Error::Source { sender, source }) }
+        async move {
+            read.await
+                .map_err(|source: SourceError| Error::Source { sender, source })
+        }
     }
 }
 

@@ -25,7 +25,13 @@ pub struct Reservation {
 
 impl Reservation {
     pub(crate) const fn new(slot: Arc<Slot>, sender: Address, nonce: u64, epoch: u64) -> Self {
-        Self { slot, sender, nonce, epoch, resolved: false }
+        Self {
+            slot,
+            sender,
+            nonce,
+            epoch,
+            resolved: false,
+        }
     }
 
     /// The reserved nonce.

@@ -27,7 +27,13 @@ pub(crate) struct SenderState {
 
 impl SenderState {
     pub(crate) const fn new(next: u64) -> Self {
-        Self { next, floor: next, holes: BTreeSet::new(), epoch: 0, in_flight: 0 }
+        Self {
+            next,
+            floor: next,
+            holes: BTreeSet::new(),
+            epoch: 0,
+            in_flight: 0,
+        }
     }
 
     /// Hands out the lowest hole, else `next`. `None` when the nonce space is exhausted.
@@ -99,7 +105,11 @@ mod tests {
     #[test]
     fn holes_are_refilled_lowest_first() {
         let mut s = SenderState::new(5);
-        let (a, b, c) = (s.reserve().unwrap(), s.reserve().unwrap(), s.reserve().unwrap());
+        let (a, b, c) = (
+            s.reserve().unwrap(),
+            s.reserve().unwrap(),
+            s.reserve().unwrap(),
+        );
         assert_eq!((a, b, c), (5, 6, 7));
         s.rollback(c, 0);
         s.rollback(a, 0);

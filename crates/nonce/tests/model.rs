@@ -47,7 +47,13 @@ struct Model {
 
 impl Model {
     fn new(next: u64, epoch: u64) -> Self {
-        Self { next, floor: next, epoch, holes: BTreeSet::new(), committed: BTreeSet::new() }
+        Self {
+            next,
+            floor: next,
+            epoch,
+            holes: BTreeSet::new(),
+            committed: BTreeSet::new(),
+        }
     }
 }
 
@@ -64,7 +70,10 @@ struct Harness {
 
 impl Harness {
     fn reserved(&mut self, sender: u8, reservation: Reservation) {
-        let model = self.models.entry(sender).or_insert_with(|| Model::new(self.source.get(addr(sender)), 0));
+        let model = self
+            .models
+            .entry(sender)
+            .or_insert_with(|| Model::new(self.source.get(addr(sender)), 0));
         let expected = match model.holes.pop_first() {
             Some(hole) => hole,
             None => {
@@ -72,7 +81,11 @@ impl Harness {
                 model.next - 1
             }
         };
-        assert_eq!(reservation.nonce(), expected, "reserve hands out the lowest hole, else next");
+        assert_eq!(
+            reservation.nonce(),
+            expected,
+            "reserve hands out the lowest hole, else next"
+        );
         assert_eq!(reservation.epoch(), model.epoch);
         self.live.push((sender, reservation));
     }
@@ -83,7 +96,10 @@ impl Harness {
         }
         let (sender, reservation) = self.live.swap_remove(index % self.live.len());
         let before = self.nonces.snapshot(addr(sender));
-        let model = self.models.get_mut(&sender).expect("reserved senders are modelled");
+        let model = self
+            .models
+            .get_mut(&sender)
+            .expect("reserved senders are modelled");
         let stale = reservation.epoch() != model.epoch;
         assert_eq!(reservation.is_stale(), stale);
         let nonce = reservation.nonce();
@@ -96,7 +112,11 @@ impl Harness {
             }
         };
         if stale {
-            assert_eq!(self.nonces.snapshot(addr(sender)), before, "stale handles change nothing");
+            assert_eq!(
+                self.nonces.snapshot(addr(sender)),
+                before,
+                "stale handles change nothing"
+            );
             assert!(resolution.is_none_or(|r| r == Resolution::Stale));
             return;
         }
@@ -113,13 +133,20 @@ impl Harness {
     async fn apply(&mut self, op: Op) {
         match op {
             Op::Reserve(s) => {
-                let r = self.nonces.reserve(addr(s)).await.expect("memory source never fails");
+                let r = self
+                    .nonces
+                    .reserve(addr(s))
+                    .await
+                    .expect("memory source never fails");
                 self.reserved(s, r);
             }
             Op::TryReserve(s) => match self.nonces.try_reserve(addr(s)) {
                 Ok(r) => self.reserved(s, r),
                 Err(spam_nonce::Error::NotLoaded { .. }) => {
-                    assert!(!self.models.contains_key(&s), "loaded senders never answer NotLoaded")
+                    assert!(
+                        !self.models.contains_key(&s),
+                        "loaded senders never answer NotLoaded"
+                    )
                 }
                 Err(e) => panic!("unexpected {e}"),
             },
@@ -162,20 +189,31 @@ impl Harness {
     /// nonces, holes and live reservations of the current epoch, with no nonce held twice.
     fn check(&self) {
         for (&s, model) in &self.models {
-            let snap = self.nonces.snapshot(addr(s)).expect("modelled senders are loaded");
+            let snap = self
+                .nonces
+                .snapshot(addr(s))
+                .expect("modelled senders are loaded");
             assert_eq!(
                 (snap.next, snap.floor, snap.epoch),
                 (model.next, model.floor, model.epoch),
                 "sender {s}"
             );
-            assert_eq!(snap.holes, model.holes.iter().copied().collect::<Vec<_>>(), "sender {s}");
+            assert_eq!(
+                snap.holes,
+                model.holes.iter().copied().collect::<Vec<_>>(),
+                "sender {s}"
+            );
             let live: Vec<u64> = self
                 .live
                 .iter()
                 .filter(|(ls, r)| *ls == s && r.epoch() == model.epoch)
                 .map(|(_, r)| r.nonce())
                 .collect();
-            assert_eq!(snap.in_flight, live.len() as u64, "sender {s}: in-flight count");
+            assert_eq!(
+                snap.in_flight,
+                live.len() as u64,
+                "sender {s}: in-flight count"
+            );
             let mut covered = BTreeSet::new();
             let parts = [
                 model.committed.iter().copied().collect::<Vec<_>>(),
@@ -183,16 +221,24 @@ impl Harness {
                 live.into_iter().filter(|&n| n >= model.floor).collect(),
             ];
             for nonce in parts.into_iter().flatten() {
-                assert!(covered.insert(nonce), "sender {s}: nonce {nonce} held twice");
+                assert!(
+                    covered.insert(nonce),
+                    "sender {s}: nonce {nonce} held twice"
+                );
             }
             let expected: BTreeSet<u64> = (model.floor..model.next).collect();
-            assert_eq!(covered, expected, "sender {s}: [floor, next) not exactly covered");
+            assert_eq!(
+                covered, expected,
+                "sender {s}: [floor, next) not exactly covered"
+            );
         }
     }
 }
 
 fn run(starts: [u64; SENDERS as usize], ops: Vec<Op>) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let source = std::sync::Arc::new(MemorySource::default());
         for (s, &start) in starts.iter().enumerate() {

@@ -29,11 +29,23 @@ fn rate(count: u64, elapsed: Duration) -> f64 {
 
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let node = if self.own_devnet { " (started by spammer)" } else { "" };
+        let node = if self.own_devnet {
+            " (started by spammer)"
+        } else {
+            ""
+        };
         writeln!(f, "spammer run report")?;
-        writeln!(f, "  node        {} at {}{node}", self.client_version, self.rpc_url)?;
+        writeln!(
+            f,
+            "  node        {} at {}{node}",
+            self.client_version, self.rpc_url
+        )?;
         writeln!(f, "  chain id    {}", self.chain_id)?;
-        writeln!(f, "  load        {} workers over {} senders, value transfers", self.workers, self.senders)?;
+        writeln!(
+            f,
+            "  load        {} workers over {} senders, value transfers",
+            self.workers, self.senders
+        )?;
         writeln!(
             f,
             "  sent        {} txs in {:.1} s ({:.0} tx/s accepted by the node)",
@@ -55,6 +67,10 @@ impl fmt::Display for RunReport {
             rate(self.included, self.total_elapsed),
             self.total_elapsed.as_secs_f64()
         )?;
-        write!(f, "  pending     {} txs not included when the report was taken", self.sent - self.included.min(self.sent))
+        write!(
+            f,
+            "  pending     {} txs not included when the report was taken",
+            self.sent - self.included.min(self.sent)
+        )
     }
 }

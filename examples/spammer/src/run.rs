@@ -82,15 +82,25 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<RunReport> {
                 .start()
                 .context("starting a local anvil (no --rpc-url given)")?;
             let url = devnet.endpoint().parse().context("anvil endpoint")?;
-            eprintln!("started anvil at {url} (1 s blocks); sending for {:?}", args.duration);
+            eprintln!(
+                "started anvil at {url} (1 s blocks); sending for {:?}",
+                args.duration
+            );
             (Some(devnet), url)
         }
     };
-    let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url.clone());
-    let chain_id =
-        provider.get_chain_id().await.with_context(|| format!("reading the chain id from {url}"))?;
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(url.clone());
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .with_context(|| format!("reading the chain id from {url}"))?;
     guard::check_chain(chain_id, args.allow_mainnet)?;
-    let client_version = provider.get_client_version().await.unwrap_or_else(|_| "unknown".into());
+    let client_version = provider
+        .get_client_version()
+        .await
+        .unwrap_or_else(|_| "unknown".into());
 
     let signers: Vec<PrivateKeySigner> = (0..senders)
         .map(|i| MnemonicBuilder::from_phrase_nth(DEV_MNEMONIC, i))
@@ -108,7 +118,11 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<RunReport> {
         counters: Counters::default(),
     });
     for &address in &addresses {
-        shared.nonces.resync(address).await.context("reading start nonces")?;
+        shared
+            .nonces
+            .resync(address)
+            .await
+            .context("reading start nonces")?;
     }
     refresh_fee(&shared).await?;
 
@@ -126,8 +140,14 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<RunReport> {
     let send_elapsed = started.elapsed();
 
     let committed = shared.counters.sent.load(Ordering::Relaxed);
-    let included = wait_included(&shared.provider, &addresses, &start_nonces, committed, args.grace)
-        .await?;
+    let included = wait_included(
+        &shared.provider,
+        &addresses,
+        &start_nonces,
+        committed,
+        args.grace,
+    )
+    .await?;
     let end_block = shared.provider.get_block_number().await?;
     let mut block_txs = Vec::new();
     for number in start_block + 1..=end_block {
@@ -146,7 +166,12 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<RunReport> {
         total_elapsed: started.elapsed(),
         sent: committed,
         send_errors: shared.counters.errors.load(Ordering::Relaxed),
-        last_error: shared.counters.last_error.lock().unwrap_or_else(|e| e.into_inner()).take(),
+        last_error: shared
+            .counters
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(),
         included,
         block_txs,
     })
@@ -201,7 +226,11 @@ async fn send_loop(shared: Arc<Shared>, signer: PrivateKeySigner) {
 
 fn record_error(shared: &Shared, message: String) {
     shared.counters.errors.fetch_add(1, Ordering::Relaxed);
-    *shared.counters.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+    *shared
+        .counters
+        .last_error
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Some(message);
 }
 
 /// Stops the workers after `duration` or on Ctrl-C; refreshes the fee once a second meanwhile.
@@ -227,9 +256,16 @@ async fn stop_after(shared: Arc<Shared>, duration: Duration) {
 
 /// Max fee = twice the node's gas price plus the tip, so a rising base fee does not strand txs.
 async fn refresh_fee(shared: &Shared) -> anyhow::Result<()> {
-    let gas_price = shared.provider.get_gas_price().await.context("eth_gasPrice")?;
+    let gas_price = shared
+        .provider
+        .get_gas_price()
+        .await
+        .context("eth_gasPrice")?;
     let max_fee = gas_price.saturating_mul(2).saturating_add(GWEI);
-    shared.max_fee.store(u64::try_from(max_fee).unwrap_or(u64::MAX), Ordering::Relaxed);
+    shared.max_fee.store(
+        u64::try_from(max_fee).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
     Ok(())
 }
 

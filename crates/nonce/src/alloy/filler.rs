@@ -8,8 +8,10 @@ use async_trait::async_trait;
 
 use crate::NonceManager;
 
-/// Lets alloy's `NonceFiller` take nonces from a [`NonceManager`]:
-/// `ProviderBuilder::new().with_nonce_management(AlloyNonceManager::new(nonces.clone()))`.
+/// Lets alloy's `NonceFiller` take nonces from a [`NonceManager`].
+///
+/// Start from `disable_recommended_fillers()`: `ProviderBuilder::new()` already holds alloy's
+/// own nonce filler, which would fill the nonce first and leave this one unused.
 ///
 /// alloy's filler has no way to report a failed send, so each nonce is committed as soon as
 /// it is handed out. After a send fails, call [`NonceManager::resync`] for the sender (the
@@ -23,10 +25,14 @@ use crate::NonceManager;
 /// use spam_nonce::{AlloyNonceManager, NonceManager, ProviderSource};
 ///
 /// let url: alloy::transports::http::reqwest::Url = "http://127.0.0.1:8545".parse()?;
-/// let nonces = NonceManager::new(ProviderSource::new(ProviderBuilder::new().connect_http(url.clone())));
+/// let reader = ProviderBuilder::new().connect_http(url.clone());
+/// let nonces = NonceManager::new(ProviderSource::new(reader));
 /// let provider = ProviderBuilder::new()
+///     .disable_recommended_fillers()
+///     .with_gas_estimation()
 ///     .with_nonce_management(AlloyNonceManager::new(nonces.clone()))
-///     .connect_http(url);
+///     .fetch_chain_id()
+///     .connect_http(url); // add `.wallet(..)` before connecting to sign
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -53,7 +59,11 @@ impl fillers::NonceManager for AlloyNonceManager {
         P: Provider<N>,
         N: Network,
     {
-        let reservation = self.nonces.reserve(address).await.map_err(TransportErrorKind::custom)?;
+        let reservation = self
+            .nonces
+            .reserve(address)
+            .await
+            .map_err(TransportErrorKind::custom)?;
         let nonce = reservation.nonce();
         let _ = reservation.commit();
         Ok(nonce)

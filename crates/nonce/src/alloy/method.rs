@@ -9,14 +9,22 @@ const METHOD_NOT_FOUND: i64 = -32601;
 ///
 /// Most nodes answer `-32601`; some gateways use a generic code with a message instead.
 pub(crate) fn is_method_missing(err: &RpcError<TransportErrorKind>) -> bool {
-    let Some(payload) = err.as_error_resp() else { return false };
+    let Some(payload) = err.as_error_resp() else {
+        return false;
+    };
     if payload.code == METHOD_NOT_FOUND {
         return true;
     }
     let message = payload.message.to_ascii_lowercase();
-    ["method not found", "does not exist", "not available", "unsupported method", "not supported"]
-        .iter()
-        .any(|needle| message.contains(needle))
+    [
+        "method not found",
+        "does not exist",
+        "not available",
+        "unsupported method",
+        "not supported",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
 }
 
 #[cfg(test)]
@@ -26,14 +34,22 @@ mod tests {
     use super::*;
 
     fn resp(code: i64, message: &'static str) -> RpcError<TransportErrorKind> {
-        RpcError::ErrorResp(ErrorPayload { code, message: message.into(), data: None })
+        RpcError::ErrorResp(ErrorPayload {
+            code,
+            message: message.into(),
+            data: None,
+        })
     }
 
     #[test]
     fn classifies_real_node_answers() {
         let table = [
             // geth, erigon
-            (-32601, "the method eth_getPendingNonce does not exist/is not available", true),
+            (
+                -32601,
+                "the method eth_getPendingNonce does not exist/is not available",
+                true,
+            ),
             // anvil, reth, nethermind, besu
             (-32601, "Method not found", true),
             // hosted gateways
@@ -41,11 +57,19 @@ mod tests {
             (-32000, "method eth_getPendingNonce not supported", true),
             // real failures of an existing method
             (-32000, "header not found", false),
-            (-32602, "invalid argument 0: hex string has length 2, want 40 for common.Address", false),
+            (
+                -32602,
+                "invalid argument 0: hex string has length 2, want 40 for common.Address",
+                false,
+            ),
             (-32005, "rate limit exceeded", false),
         ];
         for (code, message, missing) in table {
-            assert_eq!(is_method_missing(&resp(code, message)), missing, "{code} {message}");
+            assert_eq!(
+                is_method_missing(&resp(code, message)),
+                missing,
+                "{code} {message}"
+            );
         }
     }
 

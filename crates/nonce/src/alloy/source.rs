@@ -44,7 +44,11 @@ where
 {
     /// A source reading `eth_getTransactionCount(sender, "pending")` through `provider`.
     pub const fn new(provider: P) -> Self {
-        Self { provider, try_pending_nonce: AtomicBool::new(false), _network: PhantomData }
+        Self {
+            provider,
+            try_pending_nonce: AtomicBool::new(false),
+            _network: PhantomData,
+        }
     }
 
     /// Whether to try the builder method `eth_getPendingNonce` first (default: no).
@@ -67,7 +71,10 @@ where
 {
     async fn next_nonce(&self, sender: Address) -> Result<u64, SourceError> {
         if self.try_pending_nonce.load(Ordering::Relaxed) {
-            match self.provider.raw_request::<_, U64>("eth_getPendingNonce".into(), (sender,)).await
+            match self
+                .provider
+                .raw_request::<_, U64>("eth_getPendingNonce".into(), (sender,))
+                .await
             {
                 Ok(next) => return Ok(next.to()),
                 Err(err) if is_method_missing(&err) => {
@@ -80,14 +87,21 @@ where
                 Err(err) => return Err(err.into()),
             }
         }
-        Ok(self.provider.get_transaction_count(sender).pending().await?)
+        Ok(self
+            .provider
+            .get_transaction_count(sender)
+            .pending()
+            .await?)
     }
 }
 
 impl<P, N> fmt::Debug for ProviderSource<P, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderSource")
-            .field("try_pending_nonce", &self.try_pending_nonce.load(Ordering::Relaxed))
+            .field(
+                "try_pending_nonce",
+                &self.try_pending_nonce.load(Ordering::Relaxed),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what the tests need (anvil, via setup.sh), then unit,
+# property, integration (against real anvil) and doc tests of every crate.
+# Under CI=true a test that cannot find anvil fails instead of skipping.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+./scripts/setup.sh
+export ANVIL_BIN="$root/.tools/bin/anvil"
+cargo test --workspace --locked --all-targets
+cargo test --workspace --locked --doc
