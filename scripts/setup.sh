@@ -4,7 +4,8 @@
 #
 #   ./scripts/setup.sh          install what is missing, say what was done
 #
-# Afterwards: .tools/bin/anvil (Foundry's dev node, npm @foundry-rs/anvil-linux-amd64).
+# Afterwards: .tools/bin/anvil (Foundry's dev node, npm @foundry-rs/anvil-linux-amd64) and
+# .tools/bin/cast (Foundry's CLI, npm @foundry-rs/cast-linux-amd64; wallet interop tests).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,4 +60,5 @@ if [ "$arch" != "x86_64" ] || [ "$(uname -s)" != "Linux" ]; then
 fi
 
 install_npm_bin anvil "@foundry-rs/anvil-linux-amd64" "$ANVIL_VERSION"
+install_npm_bin cast "@foundry-rs/cast-linux-amd64" "$CAST_VERSION"
 say "done: tools in $tools/bin ($(ls "$tools/bin" | tr '\n' ' '))"

@@ -1,1 +1,14 @@
 #![doc = include_str!("../README.md")]
+
+mod fees;
+mod guard;
+mod pool;
+mod wallet;
+
+pub use crate::{
+    fees::Fees,
+    guard::{
+        GuardError, KNOWN_MAINNETS, MainnetPolicy, MainnetRefused, check_chain_id, mainnet_name,
+        read_chain_id,
+    },
+};

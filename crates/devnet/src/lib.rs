@@ -18,16 +18,21 @@ pub const SETUP_SCRIPT: &str = "./scripts/setup.sh";
 /// network where its funds matter.
 pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
 
-/// Errors starting a devnet.
+/// Errors starting a devnet or finding a tool.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// No anvil binary was found.
+    /// No binary of the tool was found.
     #[error(
-        "anvil not found (looked at $ANVIL_BIN, {} and PATH): run {SETUP_SCRIPT} to install the pinned version",
-        project_anvil().display()
+        "{tool} not found (looked at ${env_var}, {} and PATH): run {SETUP_SCRIPT} to install the pinned version",
+        project_tool(tool).display()
     )]
-    NotFound,
+    NotFound {
+        /// The missing tool, e.g. `anvil`.
+        tool: &'static str,
+        /// The environment variable that can point at it, e.g. `ANVIL_BIN`.
+        env_var: &'static str,
+    },
     /// anvil was found but did not start.
     #[error("anvil at {path} failed to start")]
     Spawn {
@@ -39,9 +44,31 @@ pub enum Error {
     },
 }
 
-/// Where `./scripts/setup.sh` puts anvil.
-pub fn project_anvil() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/anvil")
+/// Where `./scripts/setup.sh` puts a tool (`anvil`, `cast`).
+pub fn project_tool(tool: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.tools/bin")
+        .join(tool)
+}
+
+/// Finds a tool: `$env_var`, then the project's `.tools/bin/<tool>`, then `PATH`.
+fn tool_path(tool: &'static str, env_var: &'static str) -> Result<PathBuf, Error> {
+    if let Some(bin) = env::var_os(env_var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+    {
+        return Ok(bin);
+    }
+    let project = project_tool(tool);
+    if project.is_file() {
+        return Ok(project.canonicalize().unwrap_or(project));
+    }
+    env::var_os("PATH")
+        .iter()
+        .flat_map(env::split_paths)
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+        .ok_or(Error::NotFound { tool, env_var })
 }
 
 /// Finds anvil: `$ANVIL_BIN`, then the project's `.tools/bin/anvil`, then `PATH`.
@@ -49,22 +76,15 @@ pub fn project_anvil() -> PathBuf {
 /// # Errors
 /// [`Error::NotFound`] when none exists.
 pub fn anvil_path() -> Result<PathBuf, Error> {
-    if let Some(bin) = env::var_os("ANVIL_BIN")
-        .map(PathBuf::from)
-        .filter(|p| p.is_file())
-    {
-        return Ok(bin);
-    }
-    let project = project_anvil();
-    if project.is_file() {
-        return Ok(project.canonicalize().unwrap_or(project));
-    }
-    env::var_os("PATH")
-        .iter()
-        .flat_map(env::split_paths)
-        .map(|dir| dir.join("anvil"))
-        .find(|p| p.is_file())
-        .ok_or(Error::NotFound)
+    tool_path("anvil", "ANVIL_BIN")
+}
+
+/// Finds Foundry's cast: `$CAST_BIN`, then the project's `.tools/bin/cast`, then `PATH`.
+///
+/// # Errors
+/// [`Error::NotFound`] when none exists.
+pub fn cast_path() -> Result<PathBuf, Error> {
+    tool_path("cast", "CAST_BIN")
 }
 
 /// How to start anvil; see [`Devnet::builder`].
@@ -199,15 +219,29 @@ impl Devnet {
 /// When anvil is missing (naming [`SETUP_SCRIPT`]) or fails to start. Under `CI=true` a
 /// missing anvil always panics: CI never skips.
 pub fn for_test(builder: DevnetBuilder) -> Option<Devnet> {
-    match builder.start() {
-        Ok(devnet) => Some(devnet),
-        Err(Error::NotFound) if !in_ci() && env::var("SPAM_SKIP_ANVIL").is_ok_and(|v| v == "1") => {
-            eprintln!(
-                "SKIPPED: anvil not found and SPAM_SKIP_ANVIL=1; run {SETUP_SCRIPT} to run this test"
-            );
+    required_for_test(builder.start())
+}
+
+/// Finds cast for a test, with the same policy as [`for_test`].
+///
+/// # Panics
+/// When cast is missing, unless outside CI with `SPAM_SKIP_ANVIL=1`.
+pub fn cast_for_test() -> Option<PathBuf> {
+    required_for_test(cast_path())
+}
+
+fn required_for_test<T>(found: Result<T, Error>) -> Option<T> {
+    match found {
+        Ok(found) => Some(found),
+        Err(err @ Error::NotFound { .. })
+            if !in_ci() && env::var("SPAM_SKIP_ANVIL").is_ok_and(|v| v == "1") =>
+        {
+            eprintln!("SKIPPED: {err} (SPAM_SKIP_ANVIL=1)");
             None
         }
-        Err(err) => panic!("{err} (outside CI, SPAM_SKIP_ANVIL=1 skips anvil tests)"),
+        Err(err) => {
+            panic!("{err} (outside CI, SPAM_SKIP_ANVIL=1 skips tests that need Foundry tools)")
+        }
     }
 }
 
