@@ -3,6 +3,7 @@
 mod fees;
 mod guard;
 mod pool;
+mod rpc;
 mod wallet;
 
 pub use crate::{
@@ -10,5 +11,9 @@ pub use crate::{
     guard::{
         GuardError, KNOWN_MAINNETS, MainnetPolicy, MainnetRefused, check_chain_id, mainnet_name,
         read_chain_id,
+    },
+    rpc::{
+        Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,
+        send_raw_transaction,
     },
 };

@@ -1,0 +1,105 @@
+use std::time::Duration;
+
+use crate::ErrorClass;
+
+/// What an engine does with a transaction send that failed with an [`ErrorClass`].
+///
+/// Every action says what happens to the transaction's nonce reservation (spam-nonce).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// The node has the transaction (*already known*): commit the nonce, count it as sent.
+    Commit,
+    /// The node's view of the sender's nonces differs from ours: resync the sender (the
+    /// reservation becomes stale) and send the next transaction with a fresh nonce.
+    Resync,
+    /// The node said which nonce it expects: fast-forward the sender to it; the reservation
+    /// below it is dropped.
+    FastForward(u64),
+    /// Refused for its fee: roll back, refresh (or bump) the fees, try again.
+    BumpFee,
+    /// Refused for a defect of this transaction (gas limit): roll back the nonce and drop the
+    /// transaction; retrying it unchanged cannot succeed.
+    Rollback,
+    /// The node is saturated or limiting: roll back and wait (at least the given time), or
+    /// re-send the same signed bytes later.
+    BackOff(Option<Duration>),
+    /// The sender cannot pay: roll back and stop using the wallet until it is topped up.
+    ParkWallet,
+    /// No answer, so the transaction may be in the pool: re-send the *same* signed bytes (a node
+    /// that has it answers *already known*), or commit and resync if giving up. Never reuse the
+    /// nonce for a different transaction before knowing.
+    ResendSame,
+    /// Nothing to retry (reverted, unrecognised refusal): roll back and record the failure.
+    GiveUp,
+}
+
+impl ErrorClass {
+    /// The action an engine takes when a transaction send fails this way.
+    ///
+    /// # Examples
+    /// ```
+    /// use spam_core::{Action, ErrorClass};
+    ///
+    /// assert_eq!(ErrorClass::NonceTooLow { next: Some(9) }.action(), Action::FastForward(9));
+    /// assert_eq!(ErrorClass::AlreadyKnown.action(), Action::Commit);
+    /// assert_eq!(ErrorClass::Timeout.action(), Action::ResendSame);
+    /// ```
+    pub const fn action(&self) -> Action {
+        match self {
+            Self::AlreadyKnown => Action::Commit,
+            Self::NonceTooLow { next: Some(next) } => Action::FastForward(*next),
+            // A pending transaction already holds this nonce (an earlier send whose answer was
+            // lost, or another process): the pool's pending nonce tells where to continue.
+            Self::NonceTooLow { next: None } | Self::NonceTooHigh | Self::ReplacementUnderpriced => {
+                Action::Resync
+            }
+            Self::FeeTooLow => Action::BumpFee,
+            Self::GasLimitExceeded | Self::IntrinsicGasTooLow => Action::Rollback,
+            Self::RateLimited { retry_after } => Action::BackOff(*retry_after),
+            Self::PoolFull => Action::BackOff(None),
+            Self::InsufficientFunds => Action::ParkWallet,
+            Self::Timeout | Self::Connection => Action::ResendSame,
+            Self::Reverted { .. } | Self::Other => Action::GiveUp,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_has_the_documented_action() {
+        let table = [
+            (ErrorClass::AlreadyKnown, Action::Commit),
+            (ErrorClass::NonceTooLow { next: Some(3) }, Action::FastForward(3)),
+            (ErrorClass::NonceTooLow { next: None }, Action::Resync),
+            (ErrorClass::NonceTooHigh, Action::Resync),
+            (ErrorClass::ReplacementUnderpriced, Action::Resync),
+            (ErrorClass::FeeTooLow, Action::BumpFee),
+            (ErrorClass::GasLimitExceeded, Action::Rollback),
+            (ErrorClass::IntrinsicGasTooLow, Action::Rollback),
+            (ErrorClass::RateLimited { retry_after: None }, Action::BackOff(None)),
+            (ErrorClass::PoolFull, Action::BackOff(None)),
+            (ErrorClass::InsufficientFunds, Action::ParkWallet),
+            (ErrorClass::Timeout, Action::ResendSame),
+            (ErrorClass::Connection, Action::ResendSame),
+            (ErrorClass::Reverted { reason: None }, Action::GiveUp),
+            (ErrorClass::Other, Action::GiveUp),
+        ];
+        for (class, action) in table {
+            assert_eq!(class.action(), action, "{class:?}");
+        }
+    }
+
+    #[test]
+    fn only_transient_classes_are_retryable() {
+        assert!(ErrorClass::Timeout.is_retryable());
+        assert!(ErrorClass::PoolFull.is_retryable());
+        assert!(!ErrorClass::NonceTooLow { next: None }.is_retryable());
+        assert!(!ErrorClass::Reverted { reason: None }.is_retryable());
+        assert!(ErrorClass::Connection.outcome_unknown());
+        assert!(!ErrorClass::AlreadyKnown.outcome_unknown());
+    }
+}

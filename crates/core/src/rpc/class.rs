@@ -1,0 +1,334 @@
+use std::time::Duration;
+
+use alloy::{
+    rpc::json_rpc::ErrorPayload,
+    transports::{RpcError, TransportErrorKind},
+};
+
+/// What a node's answer means for the request that got it.
+///
+/// Built from the messages of geth, reth, anvil, erigon, nethermind and besu (see the table test
+/// in `tests/error_classes.rs`). Use [`classify`] on an alloy error; never match message strings
+/// at call sites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The nonce is already used; `next` is the node's next nonce when the message gives it.
+    NonceTooLow {
+        /// The sender's next nonce according to the node.
+        next: Option<u64>,
+    },
+    /// The nonce leaves a gap the node does not accept (too far ahead, or gapped).
+    NonceTooHigh,
+    /// The node already has this exact transaction: it was accepted earlier.
+    AlreadyKnown,
+    /// Another transaction with this nonce is pending and this one does not pay enough more.
+    ReplacementUnderpriced,
+    /// The fee is below the base fee or the node's minimum.
+    FeeTooLow,
+    /// The sender cannot pay value plus gas.
+    InsufficientFunds,
+    /// The pool (or the sender's share of it) is full.
+    PoolFull,
+    /// The gas limit is above what a block (or the node) allows.
+    GasLimitExceeded,
+    /// The gas limit is below the transaction's intrinsic gas.
+    IntrinsicGasTooLow,
+    /// The node or its gateway asks to slow down.
+    RateLimited {
+        /// How long it asked to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+    /// No answer in time (HTTP timeout, 408, 504); a send may or may not have arrived.
+    Timeout,
+    /// The connection failed or the node is unavailable (refused, reset, 502, 503).
+    Connection,
+    /// Execution reverted (calls and gas estimation).
+    Reverted {
+        /// The revert reason, when the node gave one.
+        reason: Option<String>,
+    },
+    /// Anything else.
+    Other,
+}
+
+impl ErrorClass {
+    /// Whether a later identical request can succeed: rate limits, timeouts, connection
+    /// failures and a full pool.
+    pub const fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Timeout | Self::Connection | Self::PoolFull)
+    }
+
+    /// Whether the error concerns the sender's nonce sequence.
+    pub const fn is_nonce_conflict(&self) -> bool {
+        matches!(
+            self,
+            Self::NonceTooLow { .. } | Self::NonceTooHigh | Self::ReplacementUnderpriced
+        )
+    }
+
+    /// The wait the node asked for, if any.
+    pub const fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether a transaction send that failed this way may still have reached the pool.
+    ///
+    /// A JSON-RPC error response is a refusal; only a missing answer leaves the outcome open.
+    pub const fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Timeout | Self::Connection)
+    }
+}
+
+impl std::fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NonceTooLow { next: Some(next) } => write!(f, "nonce too low (next {next})"),
+            Self::NonceTooLow { next: None } => f.write_str("nonce too low"),
+            Self::NonceTooHigh => f.write_str("nonce too high"),
+            Self::AlreadyKnown => f.write_str("already known"),
+            Self::ReplacementUnderpriced => f.write_str("replacement underpriced"),
+            Self::FeeTooLow => f.write_str("fee too low"),
+            Self::InsufficientFunds => f.write_str("insufficient funds"),
+            Self::PoolFull => f.write_str("pool full"),
+            Self::GasLimitExceeded => f.write_str("gas limit exceeded"),
+            Self::IntrinsicGasTooLow => f.write_str("intrinsic gas too low"),
+            Self::RateLimited { retry_after: Some(d) } => write!(f, "rate limited (retry after {d:?})"),
+            Self::RateLimited { retry_after: None } => f.write_str("rate limited"),
+            Self::Timeout => f.write_str("timeout"),
+            Self::Connection => f.write_str("connection failed"),
+            Self::Reverted { reason: Some(reason) } => write!(f, "reverted: {reason}"),
+            Self::Reverted { reason: None } => f.write_str("reverted"),
+            Self::Other => f.write_str("other error"),
+        }
+    }
+}
+
+/// Classifies an alloy RPC error.
+///
+/// # Examples
+/// ```
+/// use alloy::{rpc::json_rpc::ErrorPayload, transports::RpcError};
+/// use spam_core::{ErrorClass, classify};
+///
+/// let payload = ErrorPayload {
+///     code: -32000,
+///     message: "nonce too low: next nonce 7, tx nonce 5".into(),
+///     data: None,
+/// };
+/// let err: alloy::transports::TransportError = RpcError::ErrorResp(payload);
+/// assert_eq!(classify(&err), ErrorClass::NonceTooLow { next: Some(7) });
+/// ```
+pub fn classify(err: &RpcError<TransportErrorKind>) -> ErrorClass {
+    match err {
+        RpcError::ErrorResp(payload) => classify_response(payload),
+        RpcError::Transport(kind) => classify_transport(kind),
+        _ => ErrorClass::Other,
+    }
+}
+
+/// Classifies a JSON-RPC error object (`{"code", "message", "data"}`).
+pub fn classify_response(payload: &ErrorPayload) -> ErrorClass {
+    let message = payload.message.to_ascii_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| message.contains(n));
+
+    // Order matters: "replacement transaction underpriced" before "underpriced", "intrinsic
+    // gas too high" (a gas limit above the block's) before "intrinsic gas", "account limit
+    // exceeded" before the rate-limit words.
+    if payload.code == 3 || has(&["execution reverted", "vm execution error", "revert"]) {
+        return ErrorClass::Reverted { reason: revert_reason(payload) };
+    }
+    if has(&["already known", "already imported", "known transaction", "alreadyknown"])
+        || has(&["existing tx with same hash", "existing txn with same hash"])
+    {
+        return ErrorClass::AlreadyKnown;
+    }
+    if has(&["nonce too low", "oldnonce", "nonce is too low"]) {
+        return ErrorClass::NonceTooLow { next: next_nonce_in(&message) };
+    }
+    if has(&["nonce too high", "noncegap", "nonce gap", "noncetoofarinfuture"])
+        || has(&["future transaction tries to replace pending", "gapped-nonce"])
+    {
+        return ErrorClass::NonceTooHigh;
+    }
+    if has(&["replacement transaction underpriced", "replacement underpriced"])
+        || has(&["replacementnotallowed", "could not replace existing tx"])
+    {
+        return ErrorClass::ReplacementUnderpriced;
+    }
+    if has(&["insufficient funds", "insufficientfunds", "insufficient balance"])
+        || has(&["upfront cost exceeds account balance", "would cause overdraft"])
+    {
+        return ErrorClass::InsufficientFunds;
+    }
+    if has(&["exceeds block gas limit", "gaslimitexceeded", "gas limit too high"])
+        || has(&["gas required exceeds allowance", "intrinsic gas too high"])
+    {
+        return ErrorClass::GasLimitExceeded;
+    }
+    if has(&["intrinsic gas", "intrinsicgas", "gas too low"]) {
+        return ErrorClass::IntrinsicGasTooLow;
+    }
+    if has(&["txpool is full", "sub-pool is full", "transaction pool is full", "pool full"])
+        || has(&["account limit exceeded", "spammer", "in-flight transaction limit"])
+        || has(&["exceeds max txs capacity", "too many pending"])
+    {
+        return ErrorClass::PoolFull;
+    }
+    if has(&["underpriced", "fee too low", "feetoolow", "less than block base fee"])
+        || has(&["below current base fee", "below configured minimum", "price below minimum"])
+        || has(&["tip needed", "fee cap too low", "feecap too low"])
+    {
+        return ErrorClass::FeeTooLow;
+    }
+    if matches!(payload.code, 429 | -32005 | -32007)
+        || has(&["rate limit", "too many requests", "request limit reached"])
+        || has(&["compute units per second", "capacity exceeded", "limit exceeded"])
+    {
+        return ErrorClass::RateLimited { retry_after: backoff_seconds(payload) };
+    }
+    ErrorClass::Other
+}
+
+fn classify_transport(kind: &TransportErrorKind) -> ErrorClass {
+    match kind {
+        TransportErrorKind::HttpError(http) => match http.status {
+            429 => ErrorClass::RateLimited { retry_after: None },
+            408 | 504 => ErrorClass::Timeout,
+            500..=599 => ErrorClass::Connection,
+            _ => ErrorClass::Other,
+        },
+        TransportErrorKind::BackendGone
+        | TransportErrorKind::PubsubUnavailable
+        | TransportErrorKind::MissingBatchResponse(_) => ErrorClass::Connection,
+        TransportErrorKind::Custom(err) => classify_io(err.as_ref()),
+        _ => ErrorClass::Other,
+    }
+}
+
+/// Walks an I/O error chain (reqwest, hyper, std::io) for a timeout or a connection failure.
+fn classify_io(err: &(dyn std::error::Error + 'static)) -> ErrorClass {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(req) = e.downcast_ref::<alloy::transports::http::reqwest::Error>() {
+            if req.is_timeout() {
+                return ErrorClass::Timeout;
+            }
+            if req.is_connect() || req.is_request() || req.is_body() {
+                return ErrorClass::Connection;
+            }
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                TimedOut => return ErrorClass::Timeout,
+                ConnectionRefused | ConnectionReset | ConnectionAborted | BrokenPipe
+                | NotConnected | UnexpectedEof => return ErrorClass::Connection,
+                _ => {}
+            }
+        }
+        current = e.source();
+    }
+    let text = err.to_string().to_ascii_lowercase();
+    if text.contains("timed out") || text.contains("timeout") {
+        ErrorClass::Timeout
+    } else if ["connection", "connect", "broken pipe", "dns error", "error sending request"]
+        .iter()
+        .any(|n| text.contains(n))
+    {
+        ErrorClass::Connection
+    } else {
+        ErrorClass::Other
+    }
+}
+
+/// The node's next nonce in a *nonce too low* message: geth/erigon `state: 7`, reth
+/// `next nonce 7`, nethermind `Current nonce: 7`, avalanche `current nonce (7)`.
+fn next_nonce_in(message: &str) -> Option<u64> {
+    ["state: ", "next nonce ", "current nonce: ", "current nonce ("].iter().find_map(|key| {
+        let rest = &message[message.find(key)? + key.len()..];
+        let digits: &str = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
+        digits.parse().ok()
+    })
+}
+
+/// Infura-style `{"rate": {"backoff_seconds": 30}}` in the error data.
+fn backoff_seconds(payload: &ErrorPayload) -> Option<Duration> {
+    let data = payload.data.as_ref()?.get();
+    let rest = &data[data.find("\"backoff_seconds\"")? + "\"backoff_seconds\"".len()..];
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+    rest[..end].parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+}
+
+/// The reason after `execution reverted: `, else an `Error(string)` decoded from the data.
+fn revert_reason(payload: &ErrorPayload) -> Option<String> {
+    if let Some((_, reason)) = payload.message.split_once("reverted: ") {
+        return Some(reason.trim().to_string()).filter(|r| !r.is_empty());
+    }
+    let data = payload.as_revert_data()?;
+    decode_error_string(&data)
+}
+
+/// Decodes `Error(string)`: selector 0x08c379a0, offset, length, bytes.
+fn decode_error_string(data: &[u8]) -> Option<String> {
+    let body = data.strip_prefix(&[0x08, 0xc3, 0x79, 0xa0])?;
+    let word = |i: usize| -> Option<usize> {
+        let w = body.get(i..i + 32)?;
+        w[..24].iter().all(|b| *b == 0).then(|| u64::from_be_bytes(w[24..].try_into().unwrap()) as usize)
+    };
+    let offset = word(0)?;
+    let len = word(offset)?;
+    let bytes = body.get(offset + 32..offset + 32 + len)?;
+    String::from_utf8(bytes.to_vec()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_nonce_is_read_from_each_clients_wording() {
+        assert_eq!(next_nonce_in("nonce too low: address 0xab, tx: 5 state: 7"), Some(7));
+        assert_eq!(next_nonce_in("nonce too low: next nonce 12, tx nonce 5"), Some(12));
+        assert_eq!(next_nonce_in("oldnonce, current nonce: 22, nonce of rejected tx: 17"), Some(22));
+        assert_eq!(next_nonce_in("nonce too low"), None);
+    }
+
+    #[test]
+    fn decodes_error_string_revert_data() {
+        // Error("no") as the ABI encodes it
+        let mut data = vec![0x08, 0xc3, 0x79, 0xa0];
+        let mut word = [0u8; 32];
+        word[31] = 32;
+        data.extend_from_slice(&word);
+        word[31] = 2;
+        data.extend_from_slice(&word);
+        let mut text = [0u8; 32];
+        text[..2].copy_from_slice(b"no");
+        data.extend_from_slice(&text);
+        assert_eq!(decode_error_string(&data).as_deref(), Some("no"));
+        assert_eq!(decode_error_string(&data[..40]), None);
+    }
+
+    #[test]
+    fn reads_infura_backoff_hint() {
+        let payload = ErrorPayload {
+            code: -32005,
+            message: "daily request count exceeded, request rate limited".into(),
+            data: Some(
+                serde_json::value::RawValue::from_string(
+                    r#"{"rate":{"allowed_rps":1,"backoff_seconds":30,"current_rps":1.1}}"#.into(),
+                )
+                .unwrap(),
+            ),
+        };
+        assert_eq!(
+            classify_response(&payload),
+            ErrorClass::RateLimited { retry_after: Some(Duration::from_secs(30)) }
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! What nodes answer, classified once: error classes, the action each implies, and retries.
+
+mod action;
+mod class;
+mod retry;
+
+pub use action::Action;
+pub use class::{ErrorClass, classify, classify_response};
+pub use retry::{RetryPolicy, SendError, send_raw_transaction};

@@ -1,0 +1,198 @@
+use std::{
+    future::Future,
+    num::NonZeroU32,
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+
+use alloy::{
+    network::Network,
+    primitives::{TxHash, keccak256},
+    providers::Provider,
+    transports::TransportError,
+};
+use backon::{ExponentialBuilder, Retryable};
+
+use crate::{ErrorClass, classify};
+
+/// Exponential backoff for retryable errors ([`ErrorClass::is_retryable`]).
+///
+/// Defaults: 5 attempts in all, delays from 100 ms doubling up to 2 s, with jitter. A node's
+/// `retry-after` hint lengthens a delay but never adds attempts.
+///
+/// # Examples
+/// ```
+/// use std::{num::NonZeroU32, time::Duration};
+/// use spam_core::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .with_attempts(NonZeroU32::new(3).unwrap())
+///     .with_delays(Duration::from_millis(50), Duration::from_secs(1));
+/// assert_eq!(policy.attempts(), 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    attempts: NonZeroU32,
+    min_delay: Duration,
+    max_delay: Duration,
+    jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: NonZeroU32::new(5).expect("5 > 0"),
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    pub const fn never() -> Self {
+        Self {
+            attempts: NonZeroU32::MIN,
+            min_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+            jitter: false,
+        }
+    }
+
+    /// Attempts in all, the first included.
+    pub const fn with_attempts(mut self, attempts: NonZeroU32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// First delay and the cap; a `max` below `min` is raised to `min`.
+    pub fn with_delays(mut self, min: Duration, max: Duration) -> Self {
+        self.min_delay = min;
+        self.max_delay = max.max(min);
+        self
+    }
+
+    /// Random jitter on each delay (default on), so many clients do not retry in lockstep.
+    pub const fn with_jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Attempts in all.
+    pub const fn attempts(&self) -> u32 {
+        self.attempts.get()
+    }
+
+    fn backoff(&self) -> ExponentialBuilder {
+        let builder = ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.attempts.get() as usize - 1);
+        if self.jitter { builder.with_jitter() } else { builder }
+    }
+
+    /// Runs `call` until it succeeds, fails with a non-retryable error, or the attempts run out.
+    ///
+    /// Only for idempotent calls (reads). For `eth_sendRawTransaction` use
+    /// [`send_raw_transaction`], which re-sends only the same signed bytes.
+    ///
+    /// # Errors
+    /// The last error `call` returned.
+    ///
+    /// # Cancel safety
+    /// Dropping the future drops the attempt in flight and stops retrying.
+    pub async fn retry<T, F, Fut>(&self, call: F) -> Result<T, TransportError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
+        call.retry(self.backoff())
+            .sleep(tokio::time::sleep)
+            .when(|err| classify(err).is_retryable())
+            .adjust(|err, delay| lengthen(delay, classify(err).retry_after()))
+            .await
+    }
+}
+
+/// A node's hint lengthens a planned delay; it never revives an exhausted backoff.
+fn lengthen(planned: Option<Duration>, hint: Option<Duration>) -> Option<Duration> {
+    planned.map(|delay| hint.map_or(delay, |hint| hint.max(delay)))
+}
+
+/// A transaction send that did not reach the pool, with its class.
+#[derive(Debug, thiserror::Error)]
+#[error("sending transaction {hash} failed after {attempts} attempt(s): {class}")]
+pub struct SendError {
+    /// Hash of the signed transaction.
+    pub hash: TxHash,
+    /// What the last answer means; [`ErrorClass::action`] says what to do next.
+    pub class: ErrorClass,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last error.
+    #[source]
+    pub source: TransportError,
+}
+
+/// Sends a signed transaction (`eth_sendRawTransaction`), retrying only where that is safe.
+///
+/// Returns the transaction hash once the node has it. Retries re-send the *same* bytes, so the
+/// node sees one transaction however often it arrives; a retry answered *already known* means
+/// an earlier attempt got through and counts as success. Refusals that are not transient
+/// (nonce, fee, funds …) return at once with their [`ErrorClass`].
+///
+/// # Errors
+/// [`SendError`] with the class of the last answer. If it is [`ErrorClass::outcome_unknown`],
+/// the transaction may still be in the pool.
+///
+/// # Cancel safety
+/// Not cancel safe in effect: a dropped call may already have delivered the transaction. Treat
+/// its nonce like an unknown outcome ([`Action::ResendSame`](crate::Action::ResendSame)).
+pub async fn send_raw_transaction<P, N>(
+    provider: &P,
+    raw: &[u8],
+    policy: &RetryPolicy,
+) -> Result<TxHash, SendError>
+where
+    P: Provider<N>,
+    N: Network,
+{
+    let hash = keccak256(raw);
+    let attempts = AtomicU32::new(0);
+    let once = || async {
+        attempts.fetch_add(1, Ordering::Relaxed);
+        match provider.send_raw_transaction(raw).await {
+            Ok(_) => Ok(hash),
+            Err(err) if classify(&err) == ErrorClass::AlreadyKnown => Ok(hash),
+            Err(err) => Err(err),
+        }
+    };
+    policy.retry(once).await.map_err(|source| SendError {
+        hash,
+        class: classify(&source),
+        attempts: attempts.load(Ordering::Relaxed),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_lengthen_but_never_revive() {
+        let s = Duration::from_secs;
+        assert_eq!(lengthen(Some(s(1)), Some(s(30))), Some(s(30)));
+        assert_eq!(lengthen(Some(s(2)), Some(s(1))), Some(s(2)));
+        assert_eq!(lengthen(None, Some(s(30))), None);
+    }
+
+    #[test]
+    fn attempts_count_the_first_call() {
+        assert_eq!(RetryPolicy::default().attempts(), 5);
+        assert_eq!(RetryPolicy::never().attempts(), 1);
+        let p = RetryPolicy::default().with_delays(Duration::from_secs(2), Duration::from_secs(1));
+        assert_eq!(p.max_delay, Duration::from_secs(2));
+    }
+}
