@@ -169,7 +169,7 @@ pub fn classify_response(payload: &ErrorPayload) -> ErrorClass {
     {
         return ErrorClass::GasLimitExceeded;
     }
-    if has(&["intrinsic gas", "intrinsicgas", "gas too low"]) {
+    if has(&["intrinsic gas", "intrinsicgas"]) {
         return ErrorClass::IntrinsicGasTooLow;
     }
     if has(&["txpool is full", "sub-pool is full", "transaction pool is full", "pool full"])
