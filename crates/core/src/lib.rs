@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod breaker;
 mod fees;
 mod guard;
 mod pool;
@@ -7,7 +8,7 @@ mod rpc;
 mod wallet;
 
 pub use crate::{
-    fees::Fees,
+    fees::{FeeOracle, FeeOracleConfig, Fees},
     guard::{
         GuardError, KNOWN_MAINNETS, MainnetPolicy, MainnetRefused, check_chain_id, mainnet_name,
         read_chain_id,

@@ -94,6 +94,7 @@ pub struct DevnetBuilder {
     balance_eth: u64,
     block_time: Option<f64>,
     chain_id: Option<u64>,
+    port: u16,
     args: Vec<String>,
 }
 
@@ -104,6 +105,7 @@ impl Default for DevnetBuilder {
             balance_eth: 10_000,
             block_time: None,
             chain_id: None,
+            port: 0,
             args: Vec::new(),
         }
     }
@@ -134,6 +136,13 @@ impl DevnetBuilder {
         self
     }
 
+    /// Listen on this port of 127.0.0.1 (default 0: a free one). Useful to restart a node
+    /// where clients expect it.
+    pub const fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
     /// An extra anvil argument, e.g. `--gas-limit`.
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.args.push(arg.into());
@@ -147,7 +156,7 @@ impl DevnetBuilder {
     pub fn start(self) -> Result<Devnet, Error> {
         let path = anvil_path()?;
         let mut anvil = Anvil::at(&path)
-            .port(0u16)
+            .port(self.port)
             .args(["--host", "127.0.0.1"])
             .args(["--accounts".to_string(), self.accounts.to_string()])
             .args(["--balance".to_string(), self.balance_eth.to_string()])
@@ -187,6 +196,11 @@ impl Devnet {
     /// WebSocket endpoint.
     pub fn ws_endpoint(&self) -> String {
         self.instance.ws_endpoint()
+    }
+
+    /// The port anvil listens on.
+    pub fn port(&self) -> u16 {
+        self.instance.port()
     }
 
     /// The chain id anvil reports.

@@ -1,4 +1,8 @@
-//! Fee values for transactions: EIP-1559 or legacy.
+//! Fee values for transactions (EIP-1559 or legacy) and the shared fee oracle.
+
+mod oracle;
+
+pub use oracle::{FeeOracle, FeeOracleConfig};
 
 use alloy::{
     consensus::{TxEip1559, TxLegacy, TypedTransaction},
