@@ -51,9 +51,9 @@ impl ErrorClass {
             Self::NonceTooLow { next: Some(next) } => Action::FastForward(*next),
             // A pending transaction already holds this nonce (an earlier send whose answer was
             // lost, or another process): the pool's pending nonce tells where to continue.
-            Self::NonceTooLow { next: None } | Self::NonceTooHigh | Self::ReplacementUnderpriced => {
-                Action::Resync
-            }
+            Self::NonceTooLow { next: None }
+            | Self::NonceTooHigh
+            | Self::ReplacementUnderpriced => Action::Resync,
             Self::FeeTooLow => Action::BumpFee,
             Self::GasLimitExceeded | Self::IntrinsicGasTooLow => Action::Rollback,
             Self::RateLimited { retry_after } => Action::BackOff(*retry_after),
@@ -73,14 +73,20 @@ mod tests {
     fn every_class_has_the_documented_action() {
         let table = [
             (ErrorClass::AlreadyKnown, Action::Commit),
-            (ErrorClass::NonceTooLow { next: Some(3) }, Action::FastForward(3)),
+            (
+                ErrorClass::NonceTooLow { next: Some(3) },
+                Action::FastForward(3),
+            ),
             (ErrorClass::NonceTooLow { next: None }, Action::Resync),
             (ErrorClass::NonceTooHigh, Action::Resync),
             (ErrorClass::ReplacementUnderpriced, Action::Resync),
             (ErrorClass::FeeTooLow, Action::BumpFee),
             (ErrorClass::GasLimitExceeded, Action::Rollback),
             (ErrorClass::IntrinsicGasTooLow, Action::Rollback),
-            (ErrorClass::RateLimited { retry_after: None }, Action::BackOff(None)),
+            (
+                ErrorClass::RateLimited { retry_after: None },
+                Action::BackOff(None),
+            ),
             (ErrorClass::PoolFull, Action::BackOff(None)),
             (ErrorClass::InsufficientFunds, Action::ParkWallet),
             (ErrorClass::Timeout, Action::ResendSame),

@@ -56,7 +56,10 @@ impl ErrorClass {
     /// Whether a later identical request can succeed: rate limits, timeouts, connection
     /// failures and a full pool.
     pub const fn is_retryable(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Timeout | Self::Connection | Self::PoolFull)
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Timeout | Self::Connection | Self::PoolFull
+        )
     }
 
     /// Whether the error concerns the sender's nonce sequence.
@@ -96,11 +99,15 @@ impl std::fmt::Display for ErrorClass {
             Self::PoolFull => f.write_str("pool full"),
             Self::GasLimitExceeded => f.write_str("gas limit exceeded"),
             Self::IntrinsicGasTooLow => f.write_str("intrinsic gas too low"),
-            Self::RateLimited { retry_after: Some(d) } => write!(f, "rate limited (retry after {d:?})"),
+            Self::RateLimited {
+                retry_after: Some(d),
+            } => write!(f, "rate limited (retry after {d:?})"),
             Self::RateLimited { retry_after: None } => f.write_str("rate limited"),
             Self::Timeout => f.write_str("timeout"),
             Self::Connection => f.write_str("connection failed"),
-            Self::Reverted { reason: Some(reason) } => write!(f, "reverted: {reason}"),
+            Self::Reverted {
+                reason: Some(reason),
+            } => write!(f, "reverted: {reason}"),
             Self::Reverted { reason: None } => f.write_str("reverted"),
             Self::Other => f.write_str("other error"),
         }
@@ -139,56 +146,100 @@ pub fn classify_response(payload: &ErrorPayload) -> ErrorClass {
     // gas too high" (a gas limit above the block's) before "intrinsic gas", "account limit
     // exceeded" before the rate-limit words.
     if payload.code == 3 || has(&["execution reverted", "vm execution error", "revert"]) {
-        return ErrorClass::Reverted { reason: revert_reason(payload) };
+        return ErrorClass::Reverted {
+            reason: revert_reason(payload),
+        };
     }
-    if has(&["already known", "already imported", "known transaction", "alreadyknown"])
-        || has(&["existing tx with same hash", "existing txn with same hash"])
+    if has(&[
+        "already known",
+        "already imported",
+        "known transaction",
+        "alreadyknown",
+    ]) || has(&["existing tx with same hash", "existing txn with same hash"])
     {
         return ErrorClass::AlreadyKnown;
     }
     if has(&["nonce too low", "oldnonce", "nonce is too low"]) {
-        return ErrorClass::NonceTooLow { next: next_nonce_in(&message) };
+        return ErrorClass::NonceTooLow {
+            next: next_nonce_in(&message),
+        };
     }
-    if has(&["nonce too high", "noncegap", "nonce gap", "noncetoofarinfuture"])
-        || has(&["future transaction tries to replace pending", "gapped-nonce"])
-    {
+    if has(&[
+        "nonce too high",
+        "noncegap",
+        "nonce gap",
+        "noncetoofarinfuture",
+    ]) || has(&[
+        "future transaction tries to replace pending",
+        "gapped-nonce",
+    ]) {
         return ErrorClass::NonceTooHigh;
     }
-    if has(&["replacement transaction underpriced", "replacement underpriced"])
-        || has(&["replacementnotallowed", "could not replace existing tx"])
+    if has(&[
+        "replacement transaction underpriced",
+        "replacement underpriced",
+    ]) || has(&["replacementnotallowed", "could not replace existing tx"])
     {
         return ErrorClass::ReplacementUnderpriced;
     }
-    if has(&["insufficient funds", "insufficientfunds", "insufficient balance"])
-        || has(&["upfront cost exceeds account balance", "would cause overdraft"])
-    {
+    if has(&[
+        "insufficient funds",
+        "insufficientfunds",
+        "insufficient balance",
+    ]) || has(&[
+        "upfront cost exceeds account balance",
+        "would cause overdraft",
+    ]) {
         return ErrorClass::InsufficientFunds;
     }
-    if has(&["exceeds block gas limit", "gaslimitexceeded", "gas limit too high"])
-        || has(&["gas required exceeds allowance", "intrinsic gas too high"])
+    if has(&[
+        "exceeds block gas limit",
+        "gaslimitexceeded",
+        "gas limit too high",
+    ]) || has(&["gas required exceeds allowance", "intrinsic gas too high"])
     {
         return ErrorClass::GasLimitExceeded;
     }
     if has(&["intrinsic gas", "intrinsicgas"]) {
         return ErrorClass::IntrinsicGasTooLow;
     }
-    if has(&["txpool is full", "sub-pool is full", "transaction pool is full", "pool full"])
-        || has(&["account limit exceeded", "spammer", "in-flight transaction limit"])
-        || has(&["exceeds max txs capacity", "too many pending"])
+    if has(&[
+        "txpool is full",
+        "sub-pool is full",
+        "transaction pool is full",
+        "pool full",
+    ]) || has(&[
+        "account limit exceeded",
+        "spammer",
+        "in-flight transaction limit",
+    ]) || has(&["exceeds max txs capacity", "too many pending"])
     {
         return ErrorClass::PoolFull;
     }
-    if has(&["underpriced", "fee too low", "feetoolow", "less than block base fee"])
-        || has(&["below current base fee", "below configured minimum", "price below minimum"])
-        || has(&["tip needed", "fee cap too low", "feecap too low"])
+    if has(&[
+        "underpriced",
+        "fee too low",
+        "feetoolow",
+        "less than block base fee",
+    ]) || has(&[
+        "below current base fee",
+        "below configured minimum",
+        "price below minimum",
+    ]) || has(&["tip needed", "fee cap too low", "feecap too low"])
     {
         return ErrorClass::FeeTooLow;
     }
     if matches!(payload.code, 429 | -32005 | -32007)
         || has(&["rate limit", "too many requests", "request limit reached"])
-        || has(&["compute units per second", "capacity exceeded", "limit exceeded"])
+        || has(&[
+            "compute units per second",
+            "capacity exceeded",
+            "limit exceeded",
+        ])
     {
-        return ErrorClass::RateLimited { retry_after: backoff_seconds(payload) };
+        return ErrorClass::RateLimited {
+            retry_after: backoff_seconds(payload),
+        };
     }
     ErrorClass::Other
 }
@@ -235,9 +286,15 @@ fn classify_io(err: &(dyn std::error::Error + 'static)) -> ErrorClass {
     let text = err.to_string().to_ascii_lowercase();
     if text.contains("timed out") || text.contains("timeout") {
         ErrorClass::Timeout
-    } else if ["connection", "connect", "broken pipe", "dns error", "error sending request"]
-        .iter()
-        .any(|n| text.contains(n))
+    } else if [
+        "connection",
+        "connect",
+        "broken pipe",
+        "dns error",
+        "error sending request",
+    ]
+    .iter()
+    .any(|n| text.contains(n))
     {
         ErrorClass::Connection
     } else {
@@ -248,9 +305,18 @@ fn classify_io(err: &(dyn std::error::Error + 'static)) -> ErrorClass {
 /// The node's next nonce in a *nonce too low* message: geth/erigon `state: 7`, reth
 /// `next nonce 7`, nethermind `Current nonce: 7`, avalanche `current nonce (7)`.
 fn next_nonce_in(message: &str) -> Option<u64> {
-    ["state: ", "next nonce ", "current nonce: ", "current nonce ("].iter().find_map(|key| {
+    [
+        "state: ",
+        "next nonce ",
+        "current nonce: ",
+        "current nonce (",
+    ]
+    .iter()
+    .find_map(|key| {
         let rest = &message[message.find(key)? + key.len()..];
-        let digits: &str = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
+        let digits: &str = &rest[..rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len())];
         digits.parse().ok()
     })
 }
@@ -260,8 +326,14 @@ fn backoff_seconds(payload: &ErrorPayload) -> Option<Duration> {
     let data = payload.data.as_ref()?.get();
     let rest = &data[data.find("\"backoff_seconds\"")? + "\"backoff_seconds\"".len()..];
     let rest = rest.trim_start().strip_prefix(':')?.trim_start();
-    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-    rest[..end].parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    rest[..end]
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
 }
 
 /// The reason after `execution reverted: `, else an `Error(string)` decoded from the data.
@@ -278,7 +350,10 @@ fn decode_error_string(data: &[u8]) -> Option<String> {
     let body = data.strip_prefix(&[0x08, 0xc3, 0x79, 0xa0])?;
     let word = |i: usize| -> Option<usize> {
         let w = body.get(i..i + 32)?;
-        w[..24].iter().all(|b| *b == 0).then(|| u64::from_be_bytes(w[24..].try_into().unwrap()) as usize)
+        w[..24]
+            .iter()
+            .all(|b| *b == 0)
+            .then(|| u64::from_be_bytes(w[24..].try_into().unwrap()) as usize)
     };
     let offset = word(0)?;
     let len = word(offset)?;
@@ -292,9 +367,18 @@ mod tests {
 
     #[test]
     fn next_nonce_is_read_from_each_clients_wording() {
-        assert_eq!(next_nonce_in("nonce too low: address 0xab, tx: 5 state: 7"), Some(7));
-        assert_eq!(next_nonce_in("nonce too low: next nonce 12, tx nonce 5"), Some(12));
-        assert_eq!(next_nonce_in("oldnonce, current nonce: 22, nonce of rejected tx: 17"), Some(22));
+        assert_eq!(
+            next_nonce_in("nonce too low: address 0xab, tx: 5 state: 7"),
+            Some(7)
+        );
+        assert_eq!(
+            next_nonce_in("nonce too low: next nonce 12, tx nonce 5"),
+            Some(12)
+        );
+        assert_eq!(
+            next_nonce_in("oldnonce, current nonce: 22, nonce of rejected tx: 17"),
+            Some(22)
+        );
         assert_eq!(next_nonce_in("nonce too low"), None);
     }
 
@@ -328,7 +412,9 @@ mod tests {
         };
         assert_eq!(
             classify_response(&payload),
-            ErrorClass::RateLimited { retry_after: Some(Duration::from_secs(30)) }
+            ErrorClass::RateLimited {
+                retry_after: Some(Duration::from_secs(30))
+            }
         );
     }
 }

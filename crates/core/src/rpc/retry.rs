@@ -89,7 +89,11 @@ impl RetryPolicy {
             .with_min_delay(self.min_delay)
             .with_max_delay(self.max_delay)
             .with_max_times(self.attempts.get() as usize - 1);
-        if self.jitter { builder.with_jitter() } else { builder }
+        if self.jitter {
+            builder.with_jitter()
+        } else {
+            builder
+        }
     }
 
     /// Runs `call` until it succeeds, fails with a non-retryable error, or the attempts run out.
