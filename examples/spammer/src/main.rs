@@ -1,6 +1,5 @@
 //! `spammer`: generate transaction load against an EVM chain.
 
-mod guard;
 mod report;
 mod run;
 

@@ -10,22 +10,24 @@ use std::{
 };
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559},
+    consensus::{SignableTransaction, TxEnvelope},
     eips::eip2718::Encodable2718,
     network::TxSignerSync,
-    primitives::{Address, Bytes, TxKind, U256},
+    primitives::{Address, U256},
     providers::{Provider, ProviderBuilder, RootProvider},
     signers::local::{MnemonicBuilder, PrivateKeySigner},
     transports::http::reqwest::Url,
 };
 use anyhow::Context as _;
+use spam_core::{
+    Action, FeeOracle, FeeOracleConfig, Fees, MainnetPolicy, RetryPolicy, check_chain_id,
+    send_raw_transaction,
+};
 use spam_devnet::{DEV_MNEMONIC, Devnet};
 use spam_nonce::{NonceManager, ProviderSource};
 use tokio::task::JoinSet;
 
-use crate::{guard, report::RunReport};
-
-const GWEI: u128 = 1_000_000_000;
+use crate::report::RunReport;
 
 /// Options of `spammer run`.
 #[derive(Debug, clap::Args)]
@@ -63,8 +65,9 @@ struct Counters {
 struct Shared {
     provider: RootProvider,
     nonces: NonceManager,
+    fees: FeeOracle<RootProvider>,
+    retry: RetryPolicy,
     chain_id: u64,
-    max_fee: AtomicU64,
     stop: AtomicBool,
     counters: Counters,
 }
@@ -96,7 +99,12 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<RunReport> {
         .get_chain_id()
         .await
         .with_context(|| format!("reading the chain id from {url}"))?;
-    guard::check_chain(chain_id, args.allow_mainnet)?;
+    let policy = if args.allow_mainnet {
+        MainnetPolicy::Allow
+    } else {
+        MainnetPolicy::Refuse
+    };
+    check_chain_id(chain_id, policy)?;
     let client_version = provider
         .get_client_version()
         .await
@@ -111,9 +119,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<RunReport> {
 
     let shared = Arc::new(Shared {
         nonces: NonceManager::new(ProviderSource::new(provider.clone())),
+        fees: FeeOracle::new(provider.clone(), FeeOracleConfig::default()),
+        retry: RetryPolicy::default(),
         provider,
         chain_id,
-        max_fee: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         counters: Counters::default(),
     });
@@ -124,7 +133,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<RunReport> {
             .await
             .context("reading start nonces")?;
     }
-    refresh_fee(&shared).await?;
+    shared.fees.current().await.context("reading fees")?;
 
     let started = Instant::now();
     let mut workers = JoinSet::new();
@@ -177,51 +186,74 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<RunReport> {
     })
 }
 
-/// One worker: reserve a nonce, sign, send, commit; until told to stop.
+/// One worker: reserve a nonce, sign, send, act on the answer; until told to stop.
 async fn send_loop(shared: Arc<Shared>, signer: PrivateKeySigner) {
     let sender = signer.address();
     while !shared.stop.load(Ordering::Relaxed) {
-        let reservation = match shared.nonces.reserve(sender).await {
-            Ok(r) => r,
-            Err(err) => {
+        let (reservation, fees) = match (
+            shared.nonces.reserve(sender).await,
+            shared.fees.current().await,
+        ) {
+            (Ok(r), Ok(fees)) => (r, fees),
+            (Err(err), _) => {
                 record_error(&shared, format!("nonce for {sender}: {err}"));
                 continue;
             }
+            (_, Err(err)) => {
+                record_error(&shared, format!("fees: {err}"));
+                continue;
+            }
         };
-        let max_fee = u128::from(shared.max_fee.load(Ordering::Relaxed));
-        let mut tx = TxEip1559 {
-            chain_id: shared.chain_id,
-            nonce: reservation.nonce(),
-            gas_limit: 21_000,
-            max_fee_per_gas: max_fee,
-            max_priority_fee_per_gas: GWEI.min(max_fee),
-            to: TxKind::Call(sender),
-            value: U256::from(1),
-            access_list: Default::default(),
-            input: Bytes::new(),
-        };
-        let signature = match signer.sign_transaction_sync(&mut tx) {
-            Ok(sig) => sig,
+        let raw = match sign_transfer(&signer, shared.chain_id, reservation.nonce(), fees) {
+            Ok(raw) => raw,
             Err(err) => {
                 record_error(&shared, format!("signing: {err}"));
                 continue;
             }
         };
-        let raw = tx.into_signed(signature).encoded_2718();
-        match shared.provider.send_raw_transaction(&raw).await {
+        match send_raw_transaction(&shared.provider, &raw, &shared.retry).await {
             Ok(_) => {
                 let _ = reservation.commit();
                 shared.counters.sent.fetch_add(1, Ordering::Relaxed);
             }
             Err(err) => {
-                // Error classes arrive with spam-core; until then any failure means "ask the
-                // chain again": the nonce goes back and the sender is resynced.
-                drop(reservation);
                 record_error(&shared, err.to_string());
-                let _ = shared.nonces.resync(sender).await;
+                match err.class.action() {
+                    Action::Commit => {
+                        let _ = reservation.commit();
+                        shared.counters.sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Action::FastForward(next) => {
+                        drop(reservation);
+                        shared.nonces.fast_forward(sender, next);
+                    }
+                    // The send may have reached the pool: keep the nonce used and ask the chain.
+                    Action::ResendSame | Action::Resync => {
+                        let _ = reservation.commit();
+                        let _ = shared.nonces.resync(sender).await;
+                    }
+                    Action::BackOff(wait) => {
+                        drop(reservation);
+                        tokio::time::sleep(wait.unwrap_or(Duration::from_millis(200))).await;
+                    }
+                    // Fee, funds, gas or unknown refusals: the nonce was not used.
+                    _ => drop(reservation),
+                }
             }
         }
     }
+}
+
+/// A signed EIP-2718 value transfer of 1 wei to the sender itself.
+fn sign_transfer(
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    fees: Fees,
+) -> alloy::signers::Result<Vec<u8>> {
+    let mut tx = fees.transfer(chain_id, nonce, signer.address(), U256::from(1));
+    let signature = signer.sign_transaction_sync(&mut tx)?;
+    Ok(TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
 }
 
 fn record_error(shared: &Shared, message: String) {
@@ -233,40 +265,13 @@ fn record_error(shared: &Shared, message: String) {
         .unwrap_or_else(|e| e.into_inner()) = Some(message);
 }
 
-/// Stops the workers after `duration` or on Ctrl-C; refreshes the fee once a second meanwhile.
+/// Stops the workers after `duration` or on Ctrl-C.
 async fn stop_after(shared: Arc<Shared>, duration: Duration) {
-    let deadline = tokio::time::Instant::now() + duration;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => break,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted: stopping");
-                break;
-            }
-            _ = tick.tick() => {
-                if let Err(err) = refresh_fee(&shared).await {
-                    tracing::warn!(target: "spam::run", %err, "fee refresh failed");
-                }
-            }
-        }
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => {}
+        _ = tokio::signal::ctrl_c() => eprintln!("interrupted: stopping"),
     }
     shared.stop.store(true, Ordering::Relaxed);
-}
-
-/// Max fee = twice the node's gas price plus the tip, so a rising base fee does not strand txs.
-async fn refresh_fee(shared: &Shared) -> anyhow::Result<()> {
-    let gas_price = shared
-        .provider
-        .get_gas_price()
-        .await
-        .context("eth_gasPrice")?;
-    let max_fee = gas_price.saturating_mul(2).saturating_add(GWEI);
-    shared.max_fee.store(
-        u64::try_from(max_fee).unwrap_or(u64::MAX),
-        Ordering::Relaxed,
-    );
-    Ok(())
 }
 
 async fn latest_nonces(provider: &RootProvider, addresses: &[Address]) -> anyhow::Result<Vec<u64>> {

@@ -9,9 +9,9 @@ use std::{
 };
 
 use alloy::{
+    consensus::BlockHeader,
     eips::BlockNumberOrTag,
     network::{BlockResponse, Ethereum, Network},
-    consensus::BlockHeader,
     providers::Provider,
     transports::{TransportError, TransportErrorKind},
 };
@@ -37,7 +37,11 @@ pub struct FeeOracleConfig {
 
 impl Default for FeeOracleConfig {
     fn default() -> Self {
-        Self { base_fee_percent: 200, priority_fee: GWEI, refresh_after: Duration::from_secs(1) }
+        Self {
+            base_fee_percent: 200,
+            priority_fee: GWEI,
+            refresh_after: Duration::from_secs(1),
+        }
     }
 }
 
@@ -70,7 +74,10 @@ pub struct FeeOracle<P, N = Ethereum> {
 
 impl<P, N> Clone for FeeOracle<P, N> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner), _network: PhantomData }
+        Self {
+            inner: Arc::clone(&self.inner),
+            _network: PhantomData,
+        }
     }
 }
 
@@ -88,7 +95,10 @@ where
             refresh: tokio::sync::Mutex::new(()),
             computed: AtomicU64::new(0),
         };
-        Self { inner: Arc::new(inner), _network: PhantomData }
+        Self {
+            inner: Arc::new(inner),
+            _network: PhantomData,
+        }
     }
 
     /// Fees for a new transaction.
@@ -118,14 +128,20 @@ where
         let cached = *self.inner.cached.lock();
         let fees = match (cached, base_fee) {
             (Some(c), _) if c.block == number => c.fees,
-            (_, Some(base_fee)) => self.from_base_fee(base_fee),
+            (_, Some(base_fee)) => self.fees_for_base_fee(base_fee),
             (_, None) => {
                 let gas_price = self.inner.provider.get_gas_price().await?;
                 self.inner.computed.fetch_add(1, Ordering::Relaxed);
-                Fees::Legacy { gas_price: gas_price + self.inner.config.priority_fee }
+                Fees::Legacy {
+                    gas_price: gas_price + self.inner.config.priority_fee,
+                }
             }
         };
-        *self.inner.cached.lock() = Some(Cached { block: number, fees, checked_at: Instant::now() });
+        *self.inner.cached.lock() = Some(Cached {
+            block: number,
+            fees,
+            checked_at: Instant::now(),
+        });
         Ok(fees)
     }
 
@@ -141,8 +157,12 @@ where
         if cached.is_some_and(|c| c.block >= number) {
             return;
         }
-        let fees = self.from_base_fee(base_fee);
-        *cached = Some(Cached { block: number, fees, checked_at: Instant::now() });
+        let fees = self.fees_for_base_fee(base_fee);
+        *cached = Some(Cached {
+            block: number,
+            fees,
+            checked_at: Instant::now(),
+        });
     }
 
     /// How many times fees were computed (once per new block seen); for stats and tests.
@@ -155,7 +175,7 @@ where
         (cached.checked_at.elapsed() < self.inner.config.refresh_after).then_some(cached.fees)
     }
 
-    fn from_base_fee(&self, base_fee: u64) -> Fees {
+    fn fees_for_base_fee(&self, base_fee: u64) -> Fees {
         self.inner.computed.fetch_add(1, Ordering::Relaxed);
         let c = &self.inner.config;
         let scaled = u128::from(base_fee) * u128::from(c.base_fee_percent) / 100;
@@ -170,7 +190,10 @@ impl<P, N> fmt::Debug for FeeOracle<P, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FeeOracle")
             .field("config", &self.inner.config)
-            .field("cached", &self.inner.cached.lock().map(|c| (c.block, c.fees)))
+            .field(
+                "cached",
+                &self.inner.cached.lock().map(|c| (c.block, c.fees)),
+            )
             .finish_non_exhaustive()
     }
 }
