@@ -56,13 +56,24 @@ async fn opens_when_anvil_dies_and_closes_when_it_returns() {
     drop(devnet);
     // 10 successes are in the window, so one failure (1 in 11 > 5%) opens it
     let err = provider.get_block_number().await.unwrap_err();
-    assert!(!is_breaker_open(&err), "the first failure reaches the transport: {err}");
-    assert_eq!(spam_core::classify(&err), spam_core::ErrorClass::Connection, "{err}");
+    assert!(
+        !is_breaker_open(&err),
+        "the first failure reaches the transport: {err}"
+    );
+    assert_eq!(
+        spam_core::classify(&err),
+        spam_core::ErrorClass::Connection,
+        "{err}"
+    );
     assert_eq!(breaker.state(), BreakerState::Open);
     assert_eq!(breaker.stats().failures, 1);
     let fast = provider.get_block_number().await.unwrap_err();
     assert!(is_breaker_open(&fast), "open breaker fails fast: {fast}");
-    assert_eq!(spam_core::classify(&fast), spam_core::ErrorClass::Other, "not retryable");
+    assert_eq!(
+        spam_core::classify(&fast),
+        spam_core::ErrorClass::Other,
+        "not retryable"
+    );
 
     let _devnet = Devnet::builder()
         .accounts(1)

@@ -40,7 +40,9 @@ async fn fake_node(script: Vec<Reply>) -> (String, Arc<AtomicUsize>) {
     let counter = Arc::clone(&served);
     tokio::spawn(async move {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
             let served = Arc::clone(&counter);
             let script = script.clone();
             tokio::spawn(async move {
@@ -69,7 +71,11 @@ async fn fake_node(script: Vec<Reply>) -> (String, Arc<AtomicUsize>) {
                         }
                     }
                     let body = String::from_utf8_lossy(&buf[body_start..len]).to_string();
-                    let raw = body.split("\"params\":[\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+                    let raw = body
+                        .split("\"params\":[\"")
+                        .nth(1)
+                        .and_then(|r| r.split('"').next())
+                        .unwrap_or("");
                     let hash = keccak256(alloy::primitives::hex::decode(raw).unwrap_or_default());
                     let n = served.fetch_add(1, Ordering::SeqCst);
                     let reply = script[n.min(script.len() - 1)];
@@ -78,11 +84,20 @@ async fn fake_node(script: Vec<Reply>) -> (String, Arc<AtomicUsize>) {
                         Reply::TooMany => ("429 Too Many Requests", "{}".to_string()),
                         Reply::Error(m) => (
                             "200 OK",
-                            format!(r#"{{"jsonrpc":"2.0","id":0,"error":{{"code":-32000,"message":"{m}"}}}}"#),
+                            format!(
+                                r#"{{"jsonrpc":"2.0","id":0,"error":{{"code":-32000,"message":"{m}"}}}}"#
+                            ),
                         ),
-                        Reply::Hash => ("200 OK", format!(r#"{{"jsonrpc":"2.0","id":0,"result":"{hash}"}}"#)),
+                        Reply::Hash => (
+                            "200 OK",
+                            format!(r#"{{"jsonrpc":"2.0","id":0,"result":"{hash}"}}"#),
+                        ),
                     };
-                    let id = body.split("\"id\":").nth(1).and_then(|r| r.split([',', '}']).next()).unwrap_or("0");
+                    let id = body
+                        .split("\"id\":")
+                        .nth(1)
+                        .and_then(|r| r.split([',', '}']).next())
+                        .unwrap_or("0");
                     let json = json.replace("\"id\":0", &format!("\"id\":{id}"));
                     let response = format!(
                         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
@@ -99,11 +114,15 @@ async fn fake_node(script: Vec<Reply>) -> (String, Arc<AtomicUsize>) {
 }
 
 fn provider(url: &str) -> RootProvider {
-    ProviderBuilder::new().disable_recommended_fillers().connect_http(url.parse().unwrap())
+    ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(url.parse().unwrap())
 }
 
 fn fast_policy() -> RetryPolicy {
-    RetryPolicy::default().with_delays(Duration::from_millis(1), Duration::from_millis(5)).with_jitter(false)
+    RetryPolicy::default()
+        .with_delays(Duration::from_millis(1), Duration::from_millis(5))
+        .with_jitter(false)
 }
 
 const RAW: &[u8] = &[0x02, 0xf8, 0x6b, 0x01];
@@ -111,23 +130,36 @@ const RAW: &[u8] = &[0x02, 0xf8, 0x6b, 0x01];
 #[tokio::test]
 async fn lost_answer_then_already_known_counts_as_sent() {
     let (url, served) = fake_node(vec![Reply::Drop, Reply::Error("already known")]).await;
-    let hash = send_raw_transaction(&provider(&url), RAW, &fast_policy()).await.unwrap();
+    let hash = send_raw_transaction(&provider(&url), RAW, &fast_policy())
+        .await
+        .unwrap();
     assert_eq!(hash, keccak256(RAW));
-    assert_eq!(served.load(Ordering::SeqCst), 2, "the same bytes were sent twice, no more");
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        2,
+        "the same bytes were sent twice, no more"
+    );
 }
 
 #[tokio::test]
 async fn rate_limit_is_retried_until_accepted() {
     let (url, served) = fake_node(vec![Reply::TooMany, Reply::TooMany, Reply::Hash]).await;
-    let hash = send_raw_transaction(&provider(&url), RAW, &fast_policy()).await.unwrap();
+    let hash = send_raw_transaction(&provider(&url), RAW, &fast_policy())
+        .await
+        .unwrap();
     assert_eq!(hash, keccak256(RAW));
     assert_eq!(served.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
 async fn refusals_are_not_retried() {
-    let (url, served) = fake_node(vec![Reply::Error("nonce too low: next nonce 9, tx nonce 3")]).await;
-    let err = send_raw_transaction(&provider(&url), RAW, &fast_policy()).await.unwrap_err();
+    let (url, served) = fake_node(vec![Reply::Error(
+        "nonce too low: next nonce 9, tx nonce 3",
+    )])
+    .await;
+    let err = send_raw_transaction(&provider(&url), RAW, &fast_policy())
+        .await
+        .unwrap_err();
     assert_eq!(err.class, ErrorClass::NonceTooLow { next: Some(9) });
     assert_eq!((err.attempts, served.load(Ordering::SeqCst)), (1, 1));
     assert_eq!(err.hash, keccak256(RAW));
@@ -137,7 +169,9 @@ async fn refusals_are_not_retried() {
 async fn attempts_are_bounded() {
     let (url, served) = fake_node(vec![Reply::Drop]).await;
     let policy = fast_policy().with_attempts(std::num::NonZeroU32::new(3).unwrap());
-    let err = send_raw_transaction(&provider(&url), RAW, &policy).await.unwrap_err();
+    let err = send_raw_transaction(&provider(&url), RAW, &policy)
+        .await
+        .unwrap_err();
     assert!(err.class.outcome_unknown(), "{}", err.class);
     assert_eq!((err.attempts, served.load(Ordering::SeqCst)), (3, 3));
 }
