@@ -17,4 +17,8 @@ pub use crate::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,
         send_raw_transaction,
     },
+    wallet::{
+        Funder, FundingConfig, FundingReport, KeyOrigin, KeyProblem, KeystoreDir, MnemonicProblem,
+        MnemonicSource, RawKeys, TransferFailure, Wallet, WalletError, WalletSource,
+    },
 };

@@ -299,7 +299,16 @@ async fn anvil_refusals_are_classified() {
 
     let first = transfer(&signer, chain, 0, 10 * gwei, 21_000, U256::from(1));
     send(first.clone()).await.unwrap();
-    // anvil mines it at once: the same bytes again are "nonce too low", nonce 0 too
+    // once mined, the same bytes again are "nonce too low" (before, "already known")
+    while provider
+        .get_transaction_count(signer.address())
+        .latest()
+        .await
+        .unwrap()
+        == 0
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let again = send(first).await.unwrap_err();
     assert!(
         matches!(classify(&again), ErrorClass::NonceTooLow { .. }),
