@@ -13,6 +13,7 @@ pub use crate::{
         GuardError, KNOWN_MAINNETS, MainnetPolicy, MainnetRefused, check_chain_id, mainnet_name,
         read_chain_id,
     },
+    pool::{Lease, PoolConfig, PoolError, PoolStats, Strategy, WalletPool},
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,
         send_raw_transaction,
