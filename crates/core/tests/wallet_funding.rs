@@ -12,7 +12,7 @@ use alloy::{
 use spam_core::{
     ErrorClass, Fees, Funder, FundingConfig, MainnetPolicy, MnemonicSource, Wallet, WalletError,
 };
-use spam_devnet::Devnet;
+use spam_devnet::{Devnet, DevnetBuilder};
 
 const GWEI: u128 = 1_000_000_000;
 const WALLETS: u32 = 200;
@@ -45,9 +45,15 @@ fn milli_eth(n: u64) -> U256 {
     U256::from(n) * U256::from(10u64.pow(15))
 }
 
+/// Interval mining: the funder's pipelined sends reach anvil out of nonce order, and anvil's
+/// automine can then leave a ready transaction unmined (foundry-rs/foundry#10122).
+fn devnet() -> DevnetBuilder {
+    Devnet::builder().accounts(1).block_time(0.2)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fund_top_up_and_sweep_200_wallets() {
-    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(1)) else {
+    let Some(devnet) = spam_devnet::for_test(devnet()) else {
         return;
     };
     let provider = provider(&devnet);
@@ -144,7 +150,7 @@ async fn fund_top_up_and_sweep_200_wallets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_transfers_are_reported_and_leave_no_gap() {
-    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(1)) else {
+    let Some(devnet) = spam_devnet::for_test(devnet()) else {
         return;
     };
     let provider = provider(&devnet);
@@ -198,7 +204,7 @@ async fn refused_transfers_are_reported_and_leave_no_gap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poor_funder_is_stopped_before_sending() {
-    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(1)) else {
+    let Some(devnet) = spam_devnet::for_test(devnet()) else {
         return;
     };
     let provider = provider(&devnet);
