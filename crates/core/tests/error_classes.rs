@@ -6,7 +6,7 @@ use alloy::{
     eips::eip2718::Encodable2718,
     network::TxSignerSync,
     primitives::{Address, Bytes, TxKind, U256},
-    providers::{Provider, ProviderBuilder},
+    providers::Provider,
     rpc::json_rpc::ErrorPayload,
     signers::local::PrivateKeySigner,
     transports::{RpcError, TransportError},
@@ -286,9 +286,7 @@ async fn anvil_refusals_are_classified() {
     let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(1)) else {
         return;
     };
-    let provider = ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(devnet.endpoint().parse().unwrap());
+    let provider = devnet.provider();
     let signer = devnet.signers().remove(0);
     let chain = devnet.chain_id();
     let gwei = 1_000_000_000u128;

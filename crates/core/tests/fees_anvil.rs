@@ -4,28 +4,17 @@
 use std::time::Duration;
 
 use alloy::{
-    consensus::BlockHeader,
-    eips::BlockNumberOrTag,
-    network::BlockResponse,
-    providers::{Provider, ProviderBuilder, RootProvider},
+    consensus::BlockHeader, eips::BlockNumberOrTag, network::BlockResponse, providers::Provider,
 };
 use spam_core::{FeeOracle, FeeOracleConfig, Fees};
 use spam_devnet::Devnet;
-
-fn provider(devnet: &Devnet) -> RootProvider {
-    ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(devnet.endpoint().parse().unwrap())
-        .root()
-        .clone()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eip1559_fees_follow_the_latest_block_once_per_block() {
     let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(1)) else {
         return;
     };
-    let provider = provider(&devnet);
+    let provider = devnet.provider();
     let config = FeeOracleConfig {
         refresh_after: Duration::from_millis(50),
         ..Default::default()
@@ -105,7 +94,7 @@ async fn legacy_gas_price_without_base_fee() {
     ) else {
         return;
     };
-    let provider = provider(&devnet);
+    let provider = devnet.provider();
     let oracle = FeeOracle::new(provider.clone(), FeeOracleConfig::default());
     let gas_price = provider.get_gas_price().await.unwrap();
     match oracle.current().await.unwrap() {

@@ -7,7 +7,7 @@ use std::{num::NonZeroU32, time::Duration};
 
 use alloy::{
     primitives::{Address, U256},
-    providers::{Provider, ProviderBuilder, RootProvider},
+    providers::{Provider, RootProvider},
 };
 use spam_core::{
     ErrorClass, Fees, Funder, FundingConfig, MainnetPolicy, MnemonicSource, Wallet, WalletError,
@@ -16,14 +16,6 @@ use spam_devnet::{Devnet, DevnetBuilder};
 
 const GWEI: u128 = 1_000_000_000;
 const WALLETS: u32 = 200;
-
-fn provider(devnet: &Devnet) -> RootProvider {
-    ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(devnet.endpoint().parse().unwrap())
-        .root()
-        .clone()
-}
 
 async fn fees(provider: &RootProvider) -> Fees {
     let gas_price = provider.get_gas_price().await.unwrap();
@@ -56,7 +48,7 @@ async fn fund_top_up_and_sweep_200_wallets() {
     let Some(devnet) = spam_devnet::for_test(devnet()) else {
         return;
     };
-    let provider = provider(&devnet);
+    let provider = devnet.provider();
     let fees = fees(&provider).await;
     let funder = Wallet::new(devnet.signers().remove(0));
     let funder = Funder::connect(provider.clone(), funder, fees, MainnetPolicy::Refuse)
@@ -153,7 +145,7 @@ async fn refused_transfers_are_reported_and_leave_no_gap() {
     let Some(devnet) = spam_devnet::for_test(devnet()) else {
         return;
     };
-    let provider = provider(&devnet);
+    let provider = devnet.provider();
     // A fee cap of 1 wei is below anvil's base fee: every transfer is refused, every round.
     let too_cheap = Fees::Eip1559 {
         max_fee_per_gas: 1,
@@ -207,7 +199,7 @@ async fn a_poor_funder_is_stopped_before_sending() {
     let Some(devnet) = spam_devnet::for_test(devnet()) else {
         return;
     };
-    let provider = provider(&devnet);
+    let provider = devnet.provider();
     let fees = fees(&provider).await;
     let poor = Wallet::random();
     let funder = Funder::connect(provider.clone(), poor, fees, MainnetPolicy::Refuse)

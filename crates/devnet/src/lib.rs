@@ -8,6 +8,7 @@ use std::{
 use alloy::{
     node_bindings::{Anvil, AnvilInstance, NodeError},
     primitives::Address,
+    providers::{ProviderBuilder, RootProvider},
     signers::local::PrivateKeySigner,
 };
 
@@ -191,6 +192,13 @@ impl Devnet {
     /// HTTP endpoint, e.g. `http://localhost:40123`.
     pub fn endpoint(&self) -> String {
         self.instance.endpoint()
+    }
+
+    /// A plain HTTP provider for the node: no fillers, so tests control nonces and fees.
+    pub fn provider(&self) -> RootProvider {
+        ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_http(self.instance.endpoint_url())
     }
 
     /// WebSocket endpoint.

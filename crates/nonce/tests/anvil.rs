@@ -29,14 +29,6 @@ const TASKS: u64 = 8;
 const TRANSFERS: u64 = 2_000;
 const GWEI: u128 = 1_000_000_000;
 
-fn plain_provider(devnet: &Devnet) -> RootProvider {
-    ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(devnet.endpoint().parse().unwrap())
-        .root()
-        .clone()
-}
-
 async fn send_transfer(
     provider: &RootProvider,
     signer: &PrivateKeySigner,
@@ -77,7 +69,7 @@ async fn rolled_back_nonces_are_refilled_and_nothing_is_stuck() {
     else {
         return;
     };
-    let provider = plain_provider(&devnet);
+    let provider = devnet.provider();
     let chain_id = devnet.chain_id();
     let signers: Arc<Vec<PrivateKeySigner>> = Arc::new(devnet.signers());
     let nonces = NonceManager::new(ProviderSource::new(provider.clone()));
@@ -187,7 +179,7 @@ async fn provider_source_falls_back_when_pending_nonce_method_is_missing() {
     let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(1)) else {
         return;
     };
-    let provider = plain_provider(&devnet);
+    let provider = devnet.provider();
     let signer = &devnet.signers()[0];
     let source = ProviderSource::new(provider.clone()).with_pending_nonce_method(true);
     assert_eq!(source.next_nonce(signer.address()).await.unwrap(), 0);
@@ -217,7 +209,7 @@ async fn alloy_filler_takes_nonces_from_the_manager() {
     let url: alloy::transports::http::reqwest::Url = devnet.endpoint().parse().unwrap();
     let signer = devnet.signers().remove(0);
     let from = signer.address();
-    let nonces = NonceManager::new(ProviderSource::new(plain_provider(&devnet)));
+    let nonces = NonceManager::new(ProviderSource::new(devnet.provider()));
     let provider = ProviderBuilder::new()
         .disable_recommended_fillers()
         .with_gas_estimation()
