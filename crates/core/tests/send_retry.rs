@@ -75,3 +75,20 @@ async fn attempts_are_bounded() {
     assert!(err.class.outcome_unknown(), "{}", err.class);
     assert_eq!((err.attempts, served.load(Ordering::SeqCst)), (3, 3));
 }
+
+#[tokio::test]
+async fn a_refusal_after_a_lost_answer_is_not_a_clean_refusal() {
+    // attempt 1 may have delivered it; attempt 2 then hears "nonce too low" (it landed)
+    let (url, served) = fake_node(vec![Reply::Drop, Reply::Error("nonce too low")]).await;
+    let err = send_raw_transaction(&provider(&url), RAW, &fast_policy())
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::NonceTooLow { next: None });
+    assert!(err.maybe_delivered && err.outcome_unknown());
+    assert_eq!(
+        err.action(),
+        spam_core::Action::ResendSame,
+        "keep the nonce, do not re-sign"
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+}

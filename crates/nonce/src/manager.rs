@@ -35,6 +35,10 @@ impl Slot {
         self.state.lock().as_ref().map(|s| s.epoch)
     }
 
+    fn version(&self) -> Option<u64> {
+        self.state.lock().as_ref().map(|s| s.version)
+    }
+
     pub(crate) fn commit(&self, epoch: u64) -> Resolution {
         self.state
             .lock()
@@ -124,7 +128,9 @@ impl NonceManager {
     /// Returns the new next nonce. Also loads a sender seen for the first time.
     ///
     /// Call it when the node says *nonce too low* or *too high*, or after a send whose fate is
-    /// unknown. Concurrent resyncs of one sender run one after the other.
+    /// unknown. Concurrent resyncs of one sender run one after the other. If a
+    /// [`resync_to`](Self::resync_to) or [`fast_forward`](Self::fast_forward) lands while the
+    /// read is in flight, that newer value wins and is returned.
     ///
     /// # Errors
     /// [`Error::Source`] when the source fails; the state is then unchanged.
@@ -134,8 +140,14 @@ impl NonceManager {
     pub async fn resync(&self, sender: Address) -> Result<u64, Error> {
         let slot = self.slot(sender);
         let _gate = slot.gate.lock().await;
+        let before = slot.version();
         let next = self.read_source(sender).await?;
-        Self::adopt(&slot, sender, next);
+        let mut state = slot.state.lock();
+        if let Some(current) = state.as_ref().filter(|s| Some(s.version) != before) {
+            // A resync_to or fast-forward landed while the read was in flight: it is newer.
+            return Ok(current.next);
+        }
+        Self::adopt_locked(&mut state, sender, next);
         Ok(next)
     }
 
@@ -203,7 +215,10 @@ impl NonceManager {
     }
 
     fn adopt(slot: &Slot, sender: Address, next: u64) {
-        let mut state = slot.state.lock();
+        Self::adopt_locked(&mut slot.state.lock(), sender, next);
+    }
+
+    fn adopt_locked(state: &mut Option<SenderState>, sender: Address, next: u64) {
         let state = state.get_or_insert_with(|| SenderState::new(next));
         state.resync(next);
         tracing::debug!(target: "spam::nonce", %sender, next, epoch = state.epoch, "resynced");

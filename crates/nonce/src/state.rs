@@ -23,6 +23,9 @@ pub(crate) struct SenderState {
     pub(crate) holes: BTreeSet<u64>,
     pub(crate) epoch: u64,
     pub(crate) in_flight: u64,
+    /// Bumped by every resync and fast-forward: a source read that started before a change
+    /// must not overwrite it.
+    pub(crate) version: u64,
 }
 
 impl SenderState {
@@ -33,6 +36,7 @@ impl SenderState {
             holes: BTreeSet::new(),
             epoch: 0,
             in_flight: 0,
+            version: 0,
         }
     }
 
@@ -83,6 +87,7 @@ impl SenderState {
         self.holes.clear();
         self.epoch += 1;
         self.in_flight = 0;
+        self.version += 1;
     }
 
     /// The node reported that it expects `chain_next`: nonces below it are used. Live
@@ -92,6 +97,7 @@ impl SenderState {
             return false;
         }
         self.floor = chain_next;
+        self.version += 1;
         self.next = self.next.max(chain_next);
         self.holes = self.holes.split_off(&chain_next);
         true

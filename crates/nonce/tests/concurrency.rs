@@ -153,3 +153,31 @@ async fn cancelled_first_use_reserves_nothing() {
     assert!(nonces.snapshot(sender).is_none());
     assert_eq!(nonces.reserve(sender).await.unwrap().nonce(), 100);
 }
+
+/// A source whose answer is old by the time it arrives.
+#[derive(Debug)]
+struct Lagging;
+
+#[async_trait::async_trait]
+impl NonceSource for Lagging {
+    async fn next_nonce(&self, _sender: Address) -> Result<u64, SourceError> {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok(3)
+    }
+}
+
+#[tokio::test]
+async fn a_slow_resync_does_not_overwrite_a_newer_fast_forward() {
+    let nonces = NonceManager::new(Lagging);
+    let sender = Address::repeat_byte(5);
+    nonces.resync_to(sender, 3);
+    let resync = tokio::spawn({
+        let nonces = nonces.clone();
+        async move { nonces.resync(sender).await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(nonces.fast_forward(sender, 10)); // the node said 10 while the read was out
+    assert_eq!(resync.await.unwrap(), 10, "the newer value wins");
+    let snap = nonces.snapshot(sender).unwrap();
+    assert_eq!((snap.next, snap.floor), (10, 10));
+}

@@ -218,7 +218,7 @@ async fn send_loop(shared: Arc<Shared>, signer: PrivateKeySigner) {
             }
             Err(err) => {
                 record_error(&shared, err.to_string());
-                match err.class.action() {
+                match err.action() {
                     Action::Commit => {
                         let _ = reservation.commit();
                         shared.counters.sent.fetch_add(1, Ordering::Relaxed);

@@ -18,7 +18,16 @@ pub enum ConfigError {
         /// Which setting.
         name: &'static str,
     },
+    /// A duration longer than [`MAX_DURATION`] (one year).
+    #[error("{name} must be at most a year")]
+    TooLong {
+        /// Which setting.
+        name: &'static str,
+    },
 }
+
+/// The longest window or open period a breaker accepts (one year), so instants never overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Settings of a [`CircuitBreaker`](super::CircuitBreaker); built only through
 /// [`BreakerConfig::builder`], so an invalid one cannot exist.
@@ -144,6 +153,9 @@ impl BreakerConfigBuilder {
         for (name, d) in [("window", c.window), ("open_for", c.open_for)] {
             if d.is_zero() {
                 return Err(ConfigError::ZeroDuration { name });
+            }
+            if d > MAX_DURATION {
+                return Err(ConfigError::TooLong { name });
             }
         }
         Ok(c)

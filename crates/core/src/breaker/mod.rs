@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 use self::window::Window;
 pub use self::{
     clock::{Clock, ManualClock, SystemClock},
-    config::{BreakerConfig, BreakerConfigBuilder, ConfigError},
+    config::{BreakerConfig, BreakerConfigBuilder, ConfigError, MAX_DURATION},
     layer::{BreakerLayer, BreakerService, is_breaker_open},
     window::WindowStats,
 };

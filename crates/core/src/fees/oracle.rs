@@ -133,15 +133,23 @@ where
                 let gas_price = self.inner.provider.get_gas_price().await?;
                 self.inner.computed.fetch_add(1, Ordering::Relaxed);
                 Fees::Legacy {
-                    gas_price: gas_price + self.inner.config.priority_fee,
+                    gas_price: gas_price.saturating_add(self.inner.config.priority_fee),
                 }
             }
         };
-        *self.inner.cached.lock() = Some(Cached {
-            block: number,
-            fees,
-            checked_at: Instant::now(),
-        });
+        let mut cached = self.inner.cached.lock();
+        match *cached {
+            // a block pushed by `observe_block` meanwhile is newer than what the node answered
+            Some(newer) if newer.block > number => return Ok(newer.fees),
+            _ => {
+                *cached = Some(Cached {
+                    block: number,
+                    fees,
+                    checked_at: Instant::now(),
+                })
+            }
+        }
+        drop(cached);
         Ok(fees)
     }
 
@@ -178,9 +186,9 @@ where
     fn fees_for_base_fee(&self, base_fee: u64) -> Fees {
         self.inner.computed.fetch_add(1, Ordering::Relaxed);
         let c = &self.inner.config;
-        let scaled = u128::from(base_fee) * u128::from(c.base_fee_percent) / 100;
+        let scaled = u128::from(base_fee) * u128::from(c.base_fee_percent) / 100; // < 2^96
         Fees::Eip1559 {
-            max_fee_per_gas: scaled + c.priority_fee,
+            max_fee_per_gas: scaled.saturating_add(c.priority_fee),
             max_priority_fee_per_gas: c.priority_fee,
         }
     }

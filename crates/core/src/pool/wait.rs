@@ -106,9 +106,11 @@ impl<W> Drop for Waiter<'_, W> {
         let Some(id) = self.id else { return };
         let mut st = self.pool.state.lock();
         st.waiting -= 1;
+        // A timer owner leaving hands the duty on; permits may also have expired (and been
+        // freed by a fast-path `try_acquire`) since it last looked, so free ones count too.
         let pass_on = st.timer_owner == Some(id) && {
             st.timer_owner = None;
-            st.waiting > 0 && st.has_cooling()
+            st.waiting > 0 && (st.has_free() || st.has_cooling())
         };
         drop(st);
         if pass_on {

@@ -26,7 +26,7 @@ pub enum Action {
     BackOff(Option<Duration>),
     /// The sender cannot pay: roll back and stop using the wallet until it is topped up.
     ParkWallet,
-    /// No answer, so the transaction may be in the pool: re-send the *same* signed bytes (a node
+    /// No (readable) answer, so the transaction may be in the pool: re-send the *same* signed bytes (a node
     /// that has it answers *already known*), or commit and resync if giving up. Never reuse the
     /// nonce for a different transaction before knowing.
     ResendSame,
@@ -59,7 +59,7 @@ impl ErrorClass {
             Self::RateLimited { retry_after } => Action::BackOff(*retry_after),
             Self::PoolFull => Action::BackOff(None),
             Self::InsufficientFunds => Action::ParkWallet,
-            Self::Timeout | Self::Connection => Action::ResendSame,
+            Self::Timeout | Self::Connection | Self::BadResponse => Action::ResendSame,
             Self::Reverted { .. } | Self::Other => Action::GiveUp,
         }
     }
@@ -91,6 +91,7 @@ mod tests {
             (ErrorClass::InsufficientFunds, Action::ParkWallet),
             (ErrorClass::Timeout, Action::ResendSame),
             (ErrorClass::Connection, Action::ResendSame),
+            (ErrorClass::BadResponse, Action::ResendSame),
             (ErrorClass::Reverted { reason: None }, Action::GiveUp),
             (ErrorClass::Other, Action::GiveUp),
         ];

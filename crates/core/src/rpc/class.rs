@@ -43,6 +43,9 @@ pub enum ErrorClass {
     Timeout,
     /// The connection failed or the node is unavailable (refused, reset, 502, 503).
     Connection,
+    /// An answer arrived but could not be read (bad JSON, null result, broken body); a send
+    /// may or may not have been taken.
+    BadResponse,
     /// Execution reverted (calls and gas estimation).
     Reverted {
         /// The revert reason, when the node gave one.
@@ -80,9 +83,10 @@ impl ErrorClass {
 
     /// Whether a transaction send that failed this way may still have reached the pool.
     ///
-    /// A JSON-RPC error response is a refusal; only a missing answer leaves the outcome open.
+    /// A JSON-RPC error response is a refusal; only a missing or unreadable answer leaves the
+    /// outcome open.
     pub const fn outcome_unknown(&self) -> bool {
-        matches!(self, Self::Timeout | Self::Connection)
+        matches!(self, Self::Timeout | Self::Connection | Self::BadResponse)
     }
 }
 
@@ -105,6 +109,7 @@ impl std::fmt::Display for ErrorClass {
             Self::RateLimited { retry_after: None } => f.write_str("rate limited"),
             Self::Timeout => f.write_str("timeout"),
             Self::Connection => f.write_str("connection failed"),
+            Self::BadResponse => f.write_str("unreadable response"),
             Self::Reverted {
                 reason: Some(reason),
             } => write!(f, "reverted: {reason}"),
@@ -133,6 +138,7 @@ pub fn classify(err: &RpcError<TransportErrorKind>) -> ErrorClass {
     match err {
         RpcError::ErrorResp(payload) => classify_response(payload),
         RpcError::Transport(kind) => classify_transport(kind),
+        RpcError::DeserError { .. } | RpcError::NullResp => ErrorClass::BadResponse,
         _ => ErrorClass::Other,
     }
 }
@@ -268,6 +274,9 @@ fn classify_io(err: &(dyn std::error::Error + 'static)) -> ErrorClass {
             if req.is_timeout() {
                 return ErrorClass::Timeout;
             }
+            if req.is_decode() {
+                return ErrorClass::BadResponse;
+            }
             if req.is_connect() || req.is_request() || req.is_body() {
                 return ErrorClass::Connection;
             }
@@ -321,6 +330,9 @@ fn next_nonce_in(message: &str) -> Option<u64> {
     })
 }
 
+/// The longest wait a node's hint can ask for.
+const MAX_HINT: Duration = Duration::from_secs(3600);
+
 /// Infura-style `{"rate": {"backoff_seconds": 30}}` in the error data.
 fn backoff_seconds(payload: &ErrorPayload) -> Option<Duration> {
     let data = payload.data.as_ref()?.get();
@@ -329,11 +341,9 @@ fn backoff_seconds(payload: &ErrorPayload) -> Option<Duration> {
     let end = rest
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(rest.len());
-    rest[..end]
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    let seconds = rest[..end].parse::<f64>().ok().filter(|s| *s >= 0.0)?;
+    // a gateway's hint is untrusted input: no panic on huge values, and at most an hour
+    Some(Duration::try_from_secs_f64(seconds).map_or(MAX_HINT, |d| d.min(MAX_HINT)))
 }
 
 /// The reason after `execution reverted: `, else an `Error(string)` decoded from the data.
@@ -348,8 +358,9 @@ fn revert_reason(payload: &ErrorPayload) -> Option<String> {
 /// Decodes `Error(string)`: selector 0x08c379a0, offset, length, bytes.
 fn decode_error_string(data: &[u8]) -> Option<String> {
     let body = data.strip_prefix(&[0x08, 0xc3, 0x79, 0xa0])?;
+    // offsets and lengths come from the node: every addition is checked
     let word = |i: usize| -> Option<usize> {
-        let w = body.get(i..i + 32)?;
+        let w = body.get(i..i.checked_add(32)?)?;
         w[..24]
             .iter()
             .all(|b| *b == 0)
@@ -357,7 +368,8 @@ fn decode_error_string(data: &[u8]) -> Option<String> {
     };
     let offset = word(0)?;
     let len = word(offset)?;
-    let bytes = body.get(offset + 32..offset + 32 + len)?;
+    let start = offset.checked_add(32)?;
+    let bytes = body.get(start..start.checked_add(len)?)?;
     String::from_utf8(bytes.to_vec()).ok()
 }
 
@@ -396,6 +408,11 @@ mod tests {
         data.extend_from_slice(&text);
         assert_eq!(decode_error_string(&data).as_deref(), Some("no"));
         assert_eq!(decode_error_string(&data[..40]), None);
+        // an offset word near usize::MAX must not overflow
+        let mut hostile = vec![0x08, 0xc3, 0x79, 0xa0];
+        hostile.extend_from_slice(&[0u8; 24]);
+        hostile.extend_from_slice(&[0xff; 8]);
+        assert_eq!(decode_error_string(&hostile), None);
     }
 
     #[test]
@@ -414,6 +431,21 @@ mod tests {
             classify_response(&payload),
             ErrorClass::RateLimited {
                 retry_after: Some(Duration::from_secs(30))
+            }
+        );
+        let hostile = ErrorPayload {
+            data: Some(
+                serde_json::value::RawValue::from_string(
+                    r#"{"rate":{"backoff_seconds":100000000000000000000000}}"#.into(),
+                )
+                .unwrap(),
+            ),
+            ..payload
+        };
+        assert_eq!(
+            classify_response(&hostile),
+            ErrorClass::RateLimited {
+                retry_after: Some(MAX_HINT)
             }
         );
     }

@@ -1,7 +1,7 @@
 use std::{
     future::Future,
     num::NonZeroU32,
-    sync::atomic::{AtomicU32, Ordering},
+    sync::atomic::{AtomicBool, AtomicU32, Ordering},
     time::Duration,
 };
 
@@ -124,19 +124,39 @@ fn lengthen(planned: Option<Duration>, hint: Option<Duration>) -> Option<Duratio
     planned.map(|delay| hint.map_or(delay, |hint| hint.max(delay)))
 }
 
-/// A transaction send that did not reach the pool, with its class.
+/// A transaction send that failed, with the class of the last answer.
 #[derive(Debug, thiserror::Error)]
 #[error("sending transaction {hash} failed after {attempts} attempt(s): {class}")]
 pub struct SendError {
     /// Hash of the signed transaction.
     pub hash: TxHash,
-    /// What the last answer means; [`ErrorClass::action`] says what to do next.
+    /// What the last answer means.
     pub class: ErrorClass,
     /// Attempts made.
     pub attempts: u32,
+    /// An attempt got no readable answer, so the node may hold the transaction even though the
+    /// last answer was a refusal (a *nonce too low* after a timeout usually means it landed).
+    pub maybe_delivered: bool,
     /// The last error.
     #[source]
     pub source: TransportError,
+}
+
+impl SendError {
+    /// Whether the transaction may be in the pool or on chain despite the error.
+    pub const fn outcome_unknown(&self) -> bool {
+        self.maybe_delivered || self.class.outcome_unknown()
+    }
+
+    /// What to do next: [`Action::ResendSame`](crate::Action::ResendSame) (keep the nonce
+    /// used) whenever the outcome is unknown, else the last class's [`ErrorClass::action`].
+    pub const fn action(&self) -> crate::Action {
+        if self.outcome_unknown() {
+            crate::Action::ResendSame
+        } else {
+            self.class.action()
+        }
+    }
 }
 
 /// Sends a signed transaction (`eth_sendRawTransaction`), retrying only where that is safe.
@@ -147,8 +167,9 @@ pub struct SendError {
 /// (nonce, fee, funds …) return at once with their [`ErrorClass`].
 ///
 /// # Errors
-/// [`SendError`] with the class of the last answer. If it is [`ErrorClass::outcome_unknown`],
-/// the transaction may still be in the pool.
+/// [`SendError`] with the class of the last answer. When [`SendError::outcome_unknown`] (an
+/// attempt got no readable answer), the transaction may still be in the pool or on chain:
+/// follow [`SendError::action`], not the last class alone.
 ///
 /// # Cancel safety
 /// Not cancel safe in effect: a dropped call may already have delivered the transaction. Treat
@@ -164,19 +185,31 @@ where
 {
     let hash = keccak256(raw);
     let attempts = AtomicU32::new(0);
+    let maybe_delivered = AtomicBool::new(false);
     let once = || async {
         attempts.fetch_add(1, Ordering::Relaxed);
         match provider.send_raw_transaction(raw).await {
             Ok(_) => Ok(hash),
-            Err(err) if classify(&err) == ErrorClass::AlreadyKnown => Ok(hash),
-            Err(err) => Err(err),
+            Err(err) => match classify(&err) {
+                ErrorClass::AlreadyKnown => Ok(hash),
+                class => {
+                    if class.outcome_unknown() {
+                        maybe_delivered.store(true, Ordering::Relaxed);
+                    }
+                    Err(err)
+                }
+            },
         }
     };
-    policy.retry(once).await.map_err(|source| SendError {
-        hash,
-        class: classify(&source),
-        attempts: attempts.load(Ordering::Relaxed),
-        source,
+    policy.retry(once).await.map_err(|source| {
+        let class = classify(&source);
+        SendError {
+            hash,
+            maybe_delivered: maybe_delivered.load(Ordering::Relaxed) || class.outcome_unknown(),
+            class,
+            attempts: attempts.load(Ordering::Relaxed),
+            source,
+        }
     })
 }
 

@@ -169,8 +169,9 @@ where
     /// Not cancel safe, but dropping it leaves nothing inconsistent: transfers already handed
     /// to the node are sent on spawned tasks, which finish their one send and commit or roll
     /// back their nonce; nothing more is scheduled, nothing is resent. Some recipients may then
-    /// be funded and others not: call [`top_up`](Self::top_up) to finish the job without paying
-    /// anyone twice. Dropped while waiting for inclusion, the transfers still get included.
+    /// be funded and others not: once the sent transfers are included (top-up reads `latest`
+    /// balances), call [`top_up`](Self::top_up) to finish the job without paying anyone twice.
+    /// Dropped while waiting for inclusion, the transfers still get included.
     pub async fn fund_each(
         &self,
         transfers: &[(Address, U256)],
@@ -205,7 +206,7 @@ where
                         highest = highest.max(Some(nonce));
                     }
                     Outcome::Rejected { error, .. } => {
-                        next_round.learn(error.class.action());
+                        next_round.learn(error.action());
                         if round == attempts {
                             report.failed.push(TransferFailure {
                                 from,
@@ -220,9 +221,8 @@ where
                 }
             }
             todo = retry;
-            if todo.is_empty() {
-                break;
-            }
+            // Apply what the refusals asked even after the last round, so the gap filling
+            // below uses the node's nonces and fees.
             tracing::debug!(
                 target: "spam::wallet",
                 round, retry = todo.len(), ?next_round,
@@ -241,6 +241,9 @@ where
             }
             if next_round.bump_fee {
                 fees = fees.bump();
+            }
+            if todo.is_empty() || round == attempts {
+                break;
             }
             tokio::time::sleep(next_round.back_off.unwrap_or(self.config.poll_interval())).await;
         }

@@ -52,22 +52,26 @@ pub(crate) async fn send<P: Provider>(
         let _ = reservation.commit();
         return Outcome::Sent { nonce };
     };
-    if error.class.outcome_unknown() {
+    // Not readable as a refusal: an attempt got no answer, so an earlier copy may be in the pool
+    // even if the last answer was "nonce too low". Keep the nonce used; never re-sign it.
+    if error.outcome_unknown() {
         tracing::warn!(
             target: "spam::wallet",
             sender = %reservation.sender(), nonce, %error,
-            "no answer to a transfer; assuming it reached the pool"
+            "no clear answer to a transfer; assuming it reached the pool"
         );
         let _ = reservation.commit();
         return Outcome::Sent { nonce };
     }
-    match error.class.action() {
+    match error.action() {
         Action::Commit => {
             let _ = reservation.commit();
             return Outcome::Sent { nonce };
         }
-        // The nonce is used on chain: not a hole to hand out again.
-        Action::FastForward(_) => {
+        // The nonce is used on chain, or held by a pending transaction (replacement
+        // underpriced), or the node disagrees about the sequence: not a hole to hand out again
+        // in this round. The round ends with a fast-forward or resync that sets `next` right.
+        Action::FastForward(_) | Action::Resync => {
             let _ = reservation.commit();
         }
         _ => {

@@ -15,16 +15,19 @@ pub(crate) fn is_method_missing(err: &RpcError<TransportErrorKind>) -> bool {
     if payload.code == METHOD_NOT_FOUND {
         return true;
     }
+    // Without the standard code, only a message about a *method* counts: "header not
+    // available" must not switch the builder method off for good.
     let message = payload.message.to_ascii_lowercase();
-    [
-        "method not found",
-        "does not exist",
-        "not available",
-        "unsupported method",
-        "not supported",
-    ]
-    .iter()
-    .any(|needle| message.contains(needle))
+    message.contains("method")
+        && [
+            "not found",
+            "does not exist",
+            "not available",
+            "unsupported",
+            "not supported",
+        ]
+        .iter()
+        .any(|needle| message.contains(needle))
 }
 
 #[cfg(test)]
@@ -57,6 +60,8 @@ mod tests {
             (-32000, "method eth_getPendingNonce not supported", true),
             // real failures of an existing method
             (-32000, "header not found", false),
+            (-32000, "historical state not available", false),
+            (-32000, "resource does not exist", false),
             (
                 -32602,
                 "invalid argument 0: hex string has length 2, want 40 for common.Address",
