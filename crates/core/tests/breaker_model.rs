@@ -8,7 +8,9 @@ use std::{
 };
 
 use proptest::prelude::*;
-use spam_core::breaker::{BreakerConfig, BreakerState, CircuitBreaker, ManualClock, Permit};
+use spam_core::breaker::{
+    BreakerConfig, BreakerState, CircuitBreaker, ConfigError, MAX_DURATION, ManualClock, Permit,
+};
 
 const WINDOW_MS: u64 = 1_000;
 const BUCKETS: u64 = 4;
@@ -295,6 +297,22 @@ fn invalid_configs_cannot_be_built() {
             .open_for(Duration::ZERO)
             .build()
             .is_err()
+    );
+    let too_long = BreakerConfig::builder().open_for(Duration::MAX).build();
+    assert!(matches!(
+        too_long,
+        Err(ConfigError::TooLong { name: "open_for" })
+    ));
+    let too_long = BreakerConfig::builder().window(Duration::MAX).build();
+    assert!(matches!(
+        too_long,
+        Err(ConfigError::TooLong { name: "window" })
+    ));
+    assert!(
+        BreakerConfig::builder()
+            .open_for(MAX_DURATION)
+            .build()
+            .is_ok()
     );
     assert!(BreakerConfig::builder().failure_rate(1.0).build().is_ok());
 }
