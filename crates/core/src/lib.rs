@@ -3,8 +3,12 @@
 pub mod breaker;
 mod fees;
 mod guard;
+mod metrics;
 mod pool;
+mod report;
 mod rpc;
+mod spammer;
+mod task;
 mod wallet;
 
 pub use crate::{
@@ -13,10 +17,20 @@ pub use crate::{
         GuardError, KNOWN_MAINNETS, MainnetPolicy, MainnetRefused, check_chain_id, mainnet_name,
         read_chain_id,
     },
+    metrics::Recorder,
     pool::{Lease, PoolConfig, PoolError, PoolStats, Strategy, WalletPool},
+    report::{
+        LatencySummary, NonceStats, Report, RunInfo, SecondStats, TaskStats, ThresholdError,
+        Thresholds, Verdict,
+    },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,
         send_raw_transaction,
+    },
+    spammer::{SpamError, Spammer, SpammerBuilder, Stop},
+    task::{
+        BuildRequest, CreatedAsset, MixError, RunContext, Sequence, Task, TaskContext, TaskError,
+        TaskMix, TaskOutcome, TaskRegistry, TxBuilder, TxTask, TxTiming,
     },
     wallet::{
         Funder, FundingConfig, FundingReport, KeyOrigin, KeyProblem, KeystoreDir, MnemonicProblem,

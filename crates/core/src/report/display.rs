@@ -1,0 +1,188 @@
+//! The terminal summary of a [`Report`]: run line, an aligned per-task table, errors, nonces.
+
+use std::fmt;
+
+use super::{LatencySummary, Report, TaskStats};
+
+/// Prints a compact summary: one line about the run, a table with a row per task and a total
+/// row (count, ok, failed, success %, tasks/s, task latency p50/p90/p99/p99.9/max, send and
+/// inclusion p50/p99, all in ms; `-` where nothing was measured), error classes by count, and
+/// nonce repairs.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let run = &self.run;
+        let client = if run.client_version.is_empty() {
+            "unknown client"
+        } else {
+            &run.client_version
+        };
+        writeln!(
+            f,
+            "run: chain {} ({client}), {} workers, seed {}, {} s",
+            run.chain_id, run.workers, run.seed, self.elapsed_secs,
+        )?;
+        let t = &self.totals;
+        let gas_per_sec = if self.elapsed_secs > 0.0 {
+            t.gas_used as f64 / self.elapsed_secs
+        } else {
+            0.0
+        };
+        writeln!(
+            f,
+            "txs: {} sent, {} included, gas {} ({}/s)",
+            t.txs_sent,
+            t.txs_included,
+            si(t.gas_used as f64),
+            si(gas_per_sec),
+        )?;
+        writeln!(f)?;
+
+        let mut rows = vec![HEADER.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+        rows.extend(self.tasks.iter().map(|(name, stats)| row(name, stats)));
+        rows.push(row("total", t));
+        f.write_str(&table(&rows))?;
+        writeln!(
+            f,
+            "latencies in ms; send: sent to node answer, incl: sent to seen in a block"
+        )?;
+
+        if self.errors.is_empty() {
+            writeln!(f, "errors: none")?;
+        } else {
+            writeln!(f, "errors:")?;
+            let mut errors: Vec<_> = self.errors.iter().collect();
+            errors.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let width = errors[0].1.to_string().len();
+            for (label, count) in errors {
+                writeln!(f, "  {count:>width$}  {label}")?;
+            }
+        }
+        let n = &self.nonces;
+        write!(
+            f,
+            "nonces: {} resyncs, {} fast-forwards, {} holes filled",
+            n.resyncs, n.fast_forwards, n.holes_filled,
+        )
+    }
+}
+
+const HEADER: [&str; 15] = [
+    "task", "count", "ok", "failed", "success", "tasks/s", "p50", "p90", "p99", "p99.9", "max",
+    "send p50", "send p99", "incl p50", "incl p99",
+];
+
+fn row(name: &str, s: &TaskStats) -> Vec<String> {
+    let task = |pick: fn(&LatencySummary) -> f64| ms(&s.task_ms, pick);
+    vec![
+        name.to_owned(),
+        s.started.to_string(),
+        s.succeeded.to_string(),
+        s.failed.to_string(),
+        if s.started == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2}%", s.success_rate * 100.0)
+        },
+        format!("{:.1}", s.tasks_per_sec),
+        task(|l| l.p50),
+        task(|l| l.p90),
+        task(|l| l.p99),
+        task(|l| l.p999),
+        task(|l| l.max),
+        ms(&s.send_ms, |l| l.p50),
+        ms(&s.send_ms, |l| l.p99),
+        ms(&s.inclusion_ms, |l| l.p50),
+        ms(&s.inclusion_ms, |l| l.p99),
+    ]
+}
+
+/// A latency in ms with about 3 significant digits, `-` when nothing was measured.
+fn ms(latency: &LatencySummary, pick: fn(&LatencySummary) -> f64) -> String {
+    if latency.count == 0 {
+        return "-".to_owned();
+    }
+    match pick(latency) {
+        v if v < 10.0 => format!("{v:.2}"),
+        v if v < 1_000.0 => format!("{v:.1}"),
+        v => format!("{v:.0}"),
+    }
+}
+
+/// `value` with a k/M/G/T suffix and one decimal.
+fn si(value: f64) -> String {
+    const UNITS: [(f64, &str); 4] = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")];
+    UNITS.iter().find(|(scale, _)| value >= *scale).map_or_else(
+        || format!("{value:.0}"),
+        |(scale, unit)| format!("{:.1}{unit}", value / scale),
+    )
+}
+
+/// Rows aligned in columns two spaces apart: the first column to the left, the others (numbers)
+/// to the right.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, (cell, width)) in row.iter().zip(&widths).enumerate() {
+            if c == 0 {
+                line.push_str(&format!("{cell:<width$}"));
+            } else {
+                line.push_str(&format!("  {cell:>width$}"));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns() {
+        let rows = vec![
+            vec!["task".to_owned(), "count".to_owned()],
+            vec!["a-long-name".to_owned(), "7".to_owned()],
+            vec!["b".to_owned(), "1234567".to_owned()],
+        ];
+        assert_eq!(
+            table(&rows),
+            "task           count\na-long-name        7\nb            1234567\n"
+        );
+    }
+
+    #[test]
+    fn ms_precision() {
+        let mut l = LatencySummary {
+            count: 1,
+            ..LatencySummary::default()
+        };
+        let p50 = |l: &LatencySummary| l.p50;
+        for (v, text) in [(0.123, "0.12"), (12.34, "12.3"), (1_234.5, "1234")] {
+            l.p50 = v;
+            assert_eq!(ms(&l, p50), text);
+        }
+        assert_eq!(ms(&LatencySummary::default(), p50), "-");
+    }
+
+    #[test]
+    fn si_units() {
+        assert_eq!(si(0.0), "0");
+        assert_eq!(si(999.0), "999");
+        assert_eq!(si(21_000.0), "21.0k");
+        assert_eq!(si(41_800_000.0), "41.8M");
+        assert_eq!(si(3.5e9), "3.5G");
+    }
+}

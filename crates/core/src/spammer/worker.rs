@@ -1,0 +1,141 @@
+//! One worker's loop.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::Stop;
+use crate::{Recorder, RunContext, TaskContext, TaskError, TaskMix, Wallet, WalletPool};
+
+/// How many tasks may still start (unbounded for a timed run).
+#[derive(Debug)]
+pub(super) struct Budget {
+    left: Option<AtomicU64>,
+}
+
+impl Budget {
+    pub(super) fn new(stop: Stop) -> Self {
+        Self {
+            left: matches!(stop, Stop::Tasks(_)).then(|| {
+                AtomicU64::new(match stop {
+                    Stop::Tasks(n) => n,
+                    Stop::After(_) => 0,
+                })
+            }),
+        }
+    }
+
+    /// Takes one task from the budget; `false` when it is spent.
+    fn take(&self) -> bool {
+        self.left.as_ref().is_none_or(|left| {
+            left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+        })
+    }
+}
+
+pub(super) struct Worker {
+    pub(super) id: usize,
+    pub(super) run: Arc<RunContext>,
+    pub(super) pool: WalletPool<Arc<Wallet>>,
+    pub(super) mix: TaskMix,
+    pub(super) budget: Arc<Budget>,
+    pub(super) soft_stop: CancellationToken,
+    pub(super) hard_stop: CancellationToken,
+    pub(super) task_timeout: Duration,
+    pub(super) seed: u64,
+    pub(super) start: Instant,
+}
+
+impl Worker {
+    pub(super) async fn run(self) -> Recorder {
+        let mut recorder = Recorder::new(self.start);
+        // Each worker draws from its own stream of the run's seed: reproducible picks.
+        let mut rng =
+            StdRng::seed_from_u64(self.seed ^ (self.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        loop {
+            if self.soft_stop.is_cancelled() {
+                break;
+            }
+            let lease = tokio::select! {
+                lease = self.pool.acquire() => lease,
+                () = self.soft_stop.cancelled() => break,
+            };
+            if !self.budget.take() {
+                break;
+            }
+            let task = Arc::clone(self.mix.pick(&mut rng));
+            let ctx = TaskContext::new(
+                Arc::clone(&self.run),
+                Arc::clone(&lease),
+                self.id,
+                rng.random(),
+            );
+            let timeout = self.task_timeout;
+            let name = task.name().to_string();
+            let started = Instant::now();
+            let span = tracing::debug_span!(target: "spam::task", "task", worker = self.id, task = %name, wallet = %lease.address());
+            // A task runs on its own tokio task so that a panic is caught and counted.
+            let mut handle = tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    let result = match tokio::time::timeout(timeout, task.run(&ctx)).await {
+                        Ok(result) => result,
+                        Err(_) => Err(TaskError::Timeout(timeout)),
+                    };
+                    (result, ctx.take_txs())
+                },
+                span,
+            ));
+            let joined = tokio::select! {
+                joined = &mut handle => joined,
+                () = self.hard_stop.cancelled() => {
+                    handle.abort();
+                    Ok((Err(TaskError::Cancelled), Vec::new()))
+                }
+            };
+            let finished = Instant::now();
+            let (result, txs) = match joined {
+                Ok(done) => done,
+                Err(join) => (Err(TaskError::Panicked(panic_message(join))), Vec::new()),
+            };
+            for tx in &txs {
+                recorder.tx_sent(&name, tx.sent, tx.acked);
+                if let Some((included, gas)) = tx.included {
+                    recorder.tx_included(&name, tx.sent, included, gas);
+                }
+            }
+            match &result {
+                Ok(_) => recorder.task(&name, started, finished, Ok(())),
+                Err(err) => {
+                    tracing::debug!(target: "spam::task", worker = self.id, task = %name, %err, "task failed");
+                    recorder.task(&name, started, finished, Err(&err.label()));
+                }
+            }
+            drop(lease);
+            if matches!(result, Err(TaskError::Cancelled)) && self.hard_stop.is_cancelled() {
+                break;
+            }
+        }
+        recorder
+    }
+}
+
+fn panic_message(join: tokio::task::JoinError) -> String {
+    if !join.is_panic() {
+        return "aborted".into();
+    }
+    let payload = join.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".into())
+}

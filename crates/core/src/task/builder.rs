@@ -1,0 +1,158 @@
+use std::fmt;
+
+use alloy::{
+    consensus::TypedTransaction,
+    eips::eip2718::Encodable2718,
+    primitives::{Address, TxHash},
+    providers::Provider,
+};
+use async_trait::async_trait;
+use rand::rngs::StdRng;
+use tokio::time::Instant;
+
+use std::{sync::atomic::Ordering, time::Duration};
+
+use spam_nonce::Reservation;
+
+use super::{RunContext, Task, TaskContext, TaskError, TaskOutcome, TxTiming};
+use crate::{Action, Fees, send_raw_transaction};
+
+/// What a [`TxBuilder`] gets to build one transaction.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BuildRequest<'a> {
+    /// The sender (the leased wallet).
+    pub sender: Address,
+    /// The reserved nonce.
+    pub nonce: u64,
+    /// Current fees.
+    pub fees: Fees,
+    /// The chain id.
+    pub chain_id: u64,
+    /// The task's seeded RNG.
+    pub rng: &'a mut StdRng,
+}
+
+/// A one-transaction workload: builds an unsigned transaction, synchronously and cheaply.
+///
+/// The closed-loop engine runs it through [`TxTask`]; the open-loop engine calls it directly
+/// on its signing threads.
+pub trait TxBuilder: fmt::Debug + Send + Sync {
+    /// A stable name, used in reports.
+    fn name(&self) -> &str;
+
+    /// The unsigned transaction for `request`.
+    fn build(&self, request: BuildRequest<'_>) -> TypedTransaction;
+}
+
+/// Runs a [`TxBuilder`] as a [`Task`]: reserve a nonce, build, sign, send, wait for the
+/// receipt, and resolve the nonce by the answer's [`Action`].
+///
+/// Nonce handling: accepted (or *already known*) → commit; *nonce too low* with the node's
+/// next nonce → fast-forward; other nonce conflicts → resync; no clear answer → commit and
+/// resync (the transaction may be in the pool, so its nonce must not go to another); any other
+/// refusal → roll back. A reverted transaction used its nonce and counts as `"reverted"`.
+#[derive(Debug, Clone)]
+pub struct TxTask<B>(pub B);
+
+#[async_trait]
+impl<B: TxBuilder> Task for TxTask<B> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {
+        let wallet = ctx.wallet();
+        let sender = wallet.address();
+        let fees = ctx
+            .fees()
+            .current()
+            .await
+            .map_err(|e| TaskError::rpc("fees", e))?;
+        let reservation = ctx.nonces().reserve(sender).await?;
+        let tx = self.0.build(BuildRequest {
+            sender,
+            nonce: reservation.nonce(),
+            fees,
+            chain_id: ctx.chain_id(),
+            rng: &mut ctx.rng(),
+        });
+        let raw = wallet.sign(tx)?.encoded_2718();
+        let sent = Instant::now();
+        let hash = match send_raw_transaction(ctx.provider(), &raw, ctx.retry()).await {
+            Ok(hash) => {
+                let _ = reservation.commit();
+                hash
+            }
+            Err(err) => {
+                resolve_failed_send(ctx.run(), sender, reservation, err.action()).await;
+                return Err(err.into());
+            }
+        };
+        let acked = Instant::now();
+        let (included, gas_used, success) = wait_receipt(ctx, hash).await?;
+        ctx.record_tx(TxTiming {
+            sent,
+            acked,
+            included: Some((included, gas_used)),
+        });
+        if !success {
+            return Err(TaskError::Reverted { hash });
+        }
+        Ok(TaskOutcome::tx(hash, gas_used))
+    }
+}
+
+/// Resolves the nonce of a send that failed, by the failure's [`Action`]: commit what the node
+/// has or may have, fast-forward or resync when its sequence differs, roll back the rest.
+pub(crate) async fn resolve_failed_send(
+    run: &RunContext,
+    sender: Address,
+    reservation: Reservation,
+    action: Action,
+) {
+    match action {
+        Action::Commit => {
+            let _ = reservation.commit();
+        }
+        Action::FastForward(next) => {
+            drop(reservation);
+            run.nonces.fast_forward(sender, next);
+            run.nonce_counters
+                .fast_forwards
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        // The transaction may hold the nonce in the pool: keep it used, ask the node.
+        Action::Resync | Action::ResendSame => {
+            let _ = reservation.commit();
+            run.nonce_counters.resyncs.fetch_add(1, Ordering::Relaxed);
+            // A failed resync leaves the old state; the next conflict tries again.
+            let _ = run.nonces.resync(sender).await;
+        }
+        _ => {
+            let _ = reservation.rollback();
+        }
+    }
+}
+
+/// Polls for the receipt until it shows up or the run is cancelled: first after 5 ms, then
+/// doubling up to the run's receipt poll interval, so a fast chain's inclusion latency is
+/// measured to a few milliseconds and a slow one is not flooded with requests.
+async fn wait_receipt(ctx: &TaskContext, hash: TxHash) -> Result<(Instant, u64, bool), TaskError> {
+    let mut delay = Duration::from_millis(5).min(ctx.receipt_poll());
+    loop {
+        let receipt = ctx
+            .retry()
+            .retry(|| ctx.provider().get_transaction_receipt(hash))
+            .await
+            .map_err(|e| TaskError::rpc("receipt", e))?;
+        if let Some(receipt) = receipt {
+            return Ok((Instant::now(), receipt.gas_used, receipt.status()));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = ctx.cancelled().cancelled() => return Err(TaskError::Cancelled),
+        }
+        delay = (delay * 2).min(ctx.receipt_poll());
+    }
+}

@@ -1,0 +1,236 @@
+//! What a task sees while it runs: its wallet, the node, nonces, fees and the run's state.
+
+use std::{
+    fmt,
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
+
+use alloy::{primitives::Address, providers::RootProvider};
+use parking_lot::{Mutex, MutexGuard};
+use rand::{SeedableRng, rngs::StdRng};
+use spam_nonce::NonceManager;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::{FeeOracle, RetryPolicy, Wallet};
+
+/// A contract or token a task created, recorded so later tasks (and later runs) reuse it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreatedAsset {
+    /// Where it lives.
+    pub address: Address,
+    /// What it is, e.g. `"erc20"`, `"counter"`.
+    pub kind: String,
+    /// The wallet that created it.
+    pub creator: Address,
+}
+
+impl CreatedAsset {
+    /// An asset of `kind` at `address`, created by `creator`.
+    pub fn new(address: Address, kind: impl Into<String>, creator: Address) -> Self {
+        Self {
+            address,
+            kind: kind.into(),
+            creator,
+        }
+    }
+}
+
+/// Counts of what the engine did to nonces, for the report.
+#[derive(Debug, Default)]
+pub(crate) struct NonceCounters {
+    pub(crate) resyncs: AtomicU64,
+    pub(crate) fast_forwards: AtomicU64,
+    pub(crate) holes_filled: AtomicU64,
+}
+
+/// Everything shared by all tasks of a run. Built by the engine; cheap to share.
+pub struct RunContext {
+    pub(crate) provider: RootProvider,
+    pub(crate) nonces: NonceManager,
+    pub(crate) fees: FeeOracle<RootProvider>,
+    pub(crate) chain_id: u64,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) receipt_poll: Duration,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) assets: Mutex<Vec<CreatedAsset>>,
+    pub(crate) nonce_counters: NonceCounters,
+}
+
+impl RunContext {
+    /// A run context over `provider` for `chain_id`; nonces from `nonces`, fees from `fees`.
+    pub fn new(
+        provider: RootProvider,
+        nonces: NonceManager,
+        fees: FeeOracle<RootProvider>,
+        chain_id: u64,
+    ) -> Self {
+        Self {
+            provider,
+            nonces,
+            fees,
+            chain_id,
+            retry: RetryPolicy::default(),
+            receipt_poll: Duration::from_millis(100),
+            cancel: CancellationToken::new(),
+            assets: Mutex::new(Vec::new()),
+            nonce_counters: NonceCounters::default(),
+        }
+    }
+
+    /// How often a task waiting for a receipt asks for it (default 100 ms).
+    pub const fn with_receipt_poll(mut self, every: Duration) -> Self {
+        self.receipt_poll = every;
+        self
+    }
+
+    /// Retries of sends and reads (default [`RetryPolicy::default`]).
+    pub const fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Cancelled when the run must stop at once (after the grace period).
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Assets created so far in this run.
+    pub fn assets(&self) -> Vec<CreatedAsset> {
+        self.assets.lock().clone()
+    }
+}
+
+impl fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunContext")
+            .field("chain_id", &self.chain_id)
+            .field("nonces", &self.nonces)
+            .field("fees", &self.fees)
+            .finish_non_exhaustive()
+    }
+}
+
+/// When one transaction of a task was sent, answered and included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxTiming {
+    /// Handed to the node.
+    pub sent: Instant,
+    /// The node answered the send.
+    pub acked: Instant,
+    /// Seen in a block (receipt observed), with the gas it used.
+    pub included: Option<(Instant, u64)>,
+}
+
+/// What a running task gets: its leased wallet, the node, the shared nonce manager and fee
+/// oracle, a seeded RNG, its worker id and the run's cancellation token.
+pub struct TaskContext {
+    run: Arc<RunContext>,
+    wallet: Arc<Wallet>,
+    worker: usize,
+    rng: Mutex<StdRng>,
+    txs: Mutex<Vec<TxTiming>>,
+}
+
+impl TaskContext {
+    /// A context for one task run on `wallet` by `worker`, its RNG seeded with `seed`.
+    pub fn new(run: Arc<RunContext>, wallet: Arc<Wallet>, worker: usize, seed: u64) -> Self {
+        Self {
+            run,
+            wallet,
+            worker,
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            txs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The leased wallet.
+    pub fn wallet(&self) -> &Wallet {
+        &self.wallet
+    }
+
+    /// The node (HTTP).
+    pub fn provider(&self) -> &RootProvider {
+        &self.run.provider
+    }
+
+    /// The run's nonce manager, shared by all workers.
+    pub fn nonces(&self) -> &NonceManager {
+        &self.run.nonces
+    }
+
+    /// The run's fee oracle, shared by all workers.
+    pub fn fees(&self) -> &FeeOracle<RootProvider> {
+        &self.run.fees
+    }
+
+    /// The chain id, checked against the mainnet guard before the run started.
+    pub fn chain_id(&self) -> u64 {
+        self.run.chain_id
+    }
+
+    /// Retry policy for sends and reads.
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.run.retry
+    }
+
+    /// How often to poll for a receipt.
+    pub fn receipt_poll(&self) -> Duration {
+        self.run.receipt_poll
+    }
+
+    /// The worker running this task.
+    pub const fn worker(&self) -> usize {
+        self.worker
+    }
+
+    /// The task's random numbers; seeded from the run's seed, so a run is reproducible.
+    pub fn rng(&self) -> MutexGuard<'_, StdRng> {
+        self.rng.lock()
+    }
+
+    /// Cancelled when the run stops for good; long waits should select on it.
+    pub fn cancelled(&self) -> &CancellationToken {
+        &self.run.cancel
+    }
+
+    /// Records an asset the task created.
+    pub fn record_asset(&self, asset: CreatedAsset) {
+        self.run.assets.lock().push(asset);
+    }
+
+    /// The first recorded asset of `kind`, if any.
+    pub fn find_asset(&self, kind: &str) -> Option<CreatedAsset> {
+        self.run
+            .assets
+            .lock()
+            .iter()
+            .find(|a| a.kind == kind)
+            .cloned()
+    }
+
+    /// Records the timing of one transaction (the engine turns them into latencies).
+    pub fn record_tx(&self, timing: TxTiming) {
+        self.txs.lock().push(timing);
+    }
+
+    pub(crate) fn take_txs(&self) -> Vec<TxTiming> {
+        std::mem::take(&mut self.txs.lock())
+    }
+
+    pub(crate) fn run(&self) -> &RunContext {
+        &self.run
+    }
+}
+
+impl fmt::Debug for TaskContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskContext")
+            .field("wallet", &self.wallet)
+            .field("worker", &self.worker)
+            .finish_non_exhaustive()
+    }
+}

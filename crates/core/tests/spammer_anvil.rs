@@ -1,0 +1,229 @@
+//! The closed-loop Spammer against a real anvil: counts that match the chain, no gaps, no
+//! stuck transactions; timeouts, panics and a node that dies mid-run end in error counts and a
+//! report, never a hang.
+
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
+
+use alloy::{
+    consensus::TypedTransaction,
+    primitives::{Address, U256},
+    providers::{Provider, ext::TxPoolApi},
+};
+use async_trait::async_trait;
+use rand::Rng;
+use spam_core::{
+    BuildRequest, Spammer, Stop, Task, TaskContext, TaskError, TaskMix, TaskOutcome, Thresholds,
+    TxBuilder, TxTask, Wallet,
+};
+use spam_devnet::Devnet;
+
+/// 1 wei to the sender itself, or to a fresh random address.
+#[derive(Debug)]
+struct Transfer {
+    name: &'static str,
+    to_self: bool,
+}
+
+impl TxBuilder for Transfer {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
+        let to = if self.to_self {
+            r.sender
+        } else {
+            Address::from(r.rng.random::<[u8; 20]>())
+        };
+        r.fees.transfer(r.chain_id, r.nonce, to, U256::from(1))
+    }
+}
+
+fn wallets(devnet: &Devnet) -> Vec<Wallet> {
+    devnet.signers().into_iter().map(Wallet::new).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weighted_mix_on_anvil_matches_the_chain() {
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(20)) else {
+        return;
+    };
+    let provider = devnet.provider();
+    let mix = TaskMix::new(vec![
+        (
+            Arc::new(TxTask(Transfer {
+                name: "transfer_self",
+                to_self: true,
+            })) as Arc<dyn Task>,
+            3,
+        ),
+        (
+            Arc::new(TxTask(Transfer {
+                name: "transfer_fresh",
+                to_self: false,
+            })),
+            1,
+        ),
+    ])
+    .unwrap();
+    let report = Spammer::builder()
+        .rpc_url(devnet.endpoint().parse().unwrap())
+        .wallets(wallets(&devnet))
+        .tasks(mix)
+        .workers(NonZeroU32::new(16).unwrap())
+        .cooldown(Duration::ZERO)
+        .stop(Stop::After(Duration::from_secs(10)))
+        .seed(1)
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    println!("{report}");
+
+    report
+        .check(&Thresholds::default().with_min_success_rate(0.99))
+        .into_result()
+        .unwrap();
+    let (self_tasks, fresh_tasks) = (
+        &report.tasks["transfer_self"],
+        &report.tasks["transfer_fresh"],
+    );
+    let share = self_tasks.started as f64 / (self_tasks.started + fresh_tasks.started) as f64;
+    assert!((share - 0.75).abs() < 0.05, "weights 3:1, got {share}");
+
+    // every included tx of the report is on chain, and nothing else was sent but hole fills
+    let mut on_chain = 0;
+    for address in devnet.addresses() {
+        on_chain += provider
+            .get_transaction_count(*address)
+            .latest()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        report.totals.txs_included + report.nonces.holes_filled,
+        on_chain
+    );
+    assert_eq!(
+        report.totals.txs_included, report.totals.succeeded,
+        "one tx per task"
+    );
+    let pool = provider.txpool_status().await.unwrap();
+    assert_eq!((pool.pending, pool.queued), (0, 0), "no stuck transactions");
+}
+
+#[derive(Debug)]
+struct Sleeper;
+
+#[async_trait]
+impl Task for Sleeper {
+    fn name(&self) -> &str {
+        "sleeper"
+    }
+
+    async fn run(&self, _ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok(TaskOutcome::default())
+    }
+}
+
+#[derive(Debug)]
+struct Panicker;
+
+#[async_trait]
+impl Task for Panicker {
+    fn name(&self) -> &str {
+        "panicker"
+    }
+
+    async fn run(&self, _ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {
+        panic!("boom")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_and_panics_are_counted_not_fatal() {
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(4)) else {
+        return;
+    };
+    let mix = TaskMix::new(vec![
+        (Arc::new(Sleeper) as Arc<dyn Task>, 1),
+        (Arc::new(Panicker), 1),
+        (
+            Arc::new(TxTask(Transfer {
+                name: "transfer",
+                to_self: true,
+            })),
+            1,
+        ),
+    ])
+    .unwrap();
+    let report = Spammer::builder()
+        .rpc_url(devnet.endpoint().parse().unwrap())
+        .wallets(wallets(&devnet))
+        .tasks(mix)
+        .workers(NonZeroU32::new(4).unwrap())
+        .cooldown(Duration::ZERO)
+        .task_timeout(Duration::from_millis(200))
+        .stop(Stop::Tasks(60))
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.totals.started, 60);
+    assert!(
+        report.errors.get("task timeout").copied().unwrap_or(0) > 0,
+        "{:?}",
+        report.errors
+    );
+    assert!(
+        report.errors.get("panic").copied().unwrap_or(0) > 0,
+        "{:?}",
+        report.errors
+    );
+    assert!(report.tasks["transfer"].succeeded > 0);
+    assert_eq!(report.tasks["transfer"].failed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_dies_mid_run_ends_in_error_counts() {
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(4)) else {
+        return;
+    };
+    let url = devnet.endpoint().parse().unwrap();
+    let wallets = wallets(&devnet);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        drop(devnet); // anvil is killed
+    });
+    let run = Spammer::builder()
+        .rpc_url(url)
+        .wallets(wallets)
+        .tasks(TaskMix::single(Arc::new(TxTask(Transfer {
+            name: "transfer",
+            to_self: true,
+        }))))
+        .workers(NonZeroU32::new(4).unwrap())
+        .cooldown(Duration::ZERO)
+        .stop(Stop::After(Duration::from_secs(5)))
+        .grace(Duration::from_secs(2))
+        .build()
+        .unwrap()
+        .run();
+    let report = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("no hang")
+        .unwrap();
+    assert!(
+        report.tasks["transfer"].succeeded > 0,
+        "worked before the node died"
+    );
+    let failed: u64 = report.errors.values().sum();
+    assert!(failed > 0, "failures after it died: {:?}", report.errors);
+    assert_eq!(
+        report.totals.started,
+        report.totals.succeeded + report.totals.failed
+    );
+}
