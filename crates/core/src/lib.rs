@@ -27,7 +27,7 @@ pub use crate::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,
         send_raw_transaction,
     },
-    spammer::{SpamError, Spammer, SpammerBuilder, Stop},
+    spammer::{SpamError, Spammer, SpammerBuilder, Stop, TaskEvent, TaskHook},
     task::{
         BuildRequest, CreatedAsset, MixError, RunContext, Sequence, Task, TaskContext, TaskError,
         TaskMix, TaskOutcome, TaskRegistry, TxBuilder, TxTask, TxTiming,

@@ -159,12 +159,21 @@ async fn timeouts_and_panics_are_counted_not_fatal() {
         ),
     ])
     .unwrap();
+    let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let failed_seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (hook_seen, hook_failed) = (Arc::clone(&seen), Arc::clone(&failed_seen));
     let report = Spammer::builder()
         .rpc_url(devnet.endpoint().parse().unwrap())
         .wallets(wallets(&devnet))
         .tasks(mix)
         .workers(NonZeroU32::new(4).unwrap())
         .cooldown(Duration::ZERO)
+        .on_task(move |event| {
+            hook_seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if event.outcome.is_err() {
+                hook_failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
         .task_timeout(Duration::from_millis(200))
         .stop(Stop::Tasks(60))
         .build()
@@ -173,6 +182,15 @@ async fn timeouts_and_panics_are_counted_not_fatal() {
         .await
         .unwrap();
     assert_eq!(report.totals.started, 60);
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::Relaxed),
+        60,
+        "the hook saw every task"
+    );
+    assert_eq!(
+        failed_seen.load(std::sync::atomic::Ordering::Relaxed),
+        report.totals.failed
+    );
     assert!(
         report.errors.get("task timeout").copied().unwrap_or(0) > 0,
         "{:?}",

@@ -32,6 +32,25 @@ pub enum Stop {
     Tasks(u64),
 }
 
+/// One finished task, as passed to the [`SpammerBuilder::on_task`] hook.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct TaskEvent<'a> {
+    /// The worker that ran it.
+    pub worker: usize,
+    /// The task's name.
+    pub task: &'a str,
+    /// How long it ran.
+    pub duration: Duration,
+    /// `Ok(())`, or the error class label the report counts.
+    pub outcome: Result<(), &'a str>,
+    /// Transactions it sent.
+    pub txs_sent: usize,
+}
+
+/// A hook called after every task, e.g. to feed Prometheus counters.
+pub type TaskHook = Arc<dyn Fn(&TaskEvent<'_>) + Send + Sync>;
+
 /// Errors that keep a run from starting; failures during a run are counted in the [`Report`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -60,7 +79,6 @@ pub enum SpamError {
 }
 
 /// Builder of a [`Spammer`]; see [`Spammer::builder`].
-#[derive(Debug)]
 pub struct SpammerBuilder {
     rpc_url: Option<reqwest::Url>,
     wallets: Vec<Wallet>,
@@ -75,9 +93,17 @@ pub struct SpammerBuilder {
     mainnet: MainnetPolicy,
     cancel: CancellationToken,
     receipt_poll: Duration,
+    hook: Option<TaskHook>,
 }
 
 impl SpammerBuilder {
+    /// Calls `hook` after every task, on the worker (keep it cheap: a counter, a histogram
+    /// record). No hook by default.
+    pub fn on_task(mut self, hook: impl Fn(&TaskEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
     /// The node's JSON-RPC URL (required).
     pub fn rpc_url(mut self, url: reqwest::Url) -> Self {
         self.rpc_url = Some(url);
@@ -184,6 +210,19 @@ impl SpammerBuilder {
     }
 }
 
+impl std::fmt::Debug for SpammerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpammerBuilder")
+            .field("rpc_url", &self.rpc_url.as_ref().map(|u| u.as_str()))
+            .field("wallets", &self.wallets.len())
+            .field("mix", &self.mix)
+            .field("workers", &self.workers)
+            .field("stop", &self.stop)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The closed-loop load engine.
 ///
 /// `workers` workers each loop: lease a wallet (waiting while none is ready), pick a task by
@@ -214,6 +253,7 @@ impl Spammer {
             mainnet: MainnetPolicy::Refuse,
             cancel: CancellationToken::new(),
             receipt_poll: Duration::from_millis(100),
+            hook: None,
         }
     }
 
@@ -285,6 +325,7 @@ impl Spammer {
                 task_timeout: s.task_timeout,
                 seed: s.seed,
                 start,
+                hook: s.hook.clone(),
             };
             workers.spawn(worker.run());
         }

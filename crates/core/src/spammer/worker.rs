@@ -53,6 +53,7 @@ pub(super) struct Worker {
     pub(super) task_timeout: Duration,
     pub(super) seed: u64,
     pub(super) start: Instant,
+    pub(super) hook: Option<super::TaskHook>,
 }
 
 impl Worker {
@@ -112,13 +113,22 @@ impl Worker {
                     recorder.tx_included(&name, tx.sent, included, gas);
                 }
             }
-            match &result {
-                Ok(_) => recorder.task(&name, started, finished, Ok(())),
-                Err(err) => {
-                    tracing::debug!(target: "spam::task", worker = self.id, task = %name, %err, "task failed");
-                    recorder.task(&name, started, finished, Err(&err.label()));
-                }
+            let label = result.as_ref().err().map(|err| {
+                tracing::debug!(target: "spam::task", worker = self.id, task = %name, %err, "task failed");
+                err.label()
+            });
+            let outcome = label.as_deref().map_or(Ok(()), Err);
+            recorder.task(&name, started, finished, outcome);
+            if let Some(hook) = &self.hook {
+                hook(&super::TaskEvent {
+                    worker: self.id,
+                    task: &name,
+                    duration: finished - started,
+                    outcome,
+                    txs_sent: txs.len(),
+                });
             }
+
             drop(lease);
             if matches!(result, Err(TaskError::Cancelled)) && self.hard_stop.is_cancelled() {
                 break;
