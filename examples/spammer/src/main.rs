@@ -1,6 +1,5 @@
 //! `spammer`: generate transaction load against an EVM chain.
 
-mod report;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +15,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Send value transfers from the dev mnemonic's accounts and report what the chain included.
+    /// Closed-loop load: workers run weighted tasks from the dev mnemonic's accounts, then a report.
     ///
     /// Without --rpc-url, starts its own anvil (installed by ./scripts/setup.sh).
     Run(run::RunArgs),
