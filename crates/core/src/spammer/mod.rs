@@ -312,6 +312,7 @@ impl Spammer {
                 soft_stop.cancel();
             });
         }
+        let recorder = Arc::new(parking_lot::Mutex::new(Recorder::new(start)));
         let mut workers = tokio::task::JoinSet::new();
         for id in 0..s.workers.get() as usize {
             let worker = Worker {
@@ -324,22 +325,20 @@ impl Spammer {
                 hard_stop: hard_stop.clone(),
                 task_timeout: s.task_timeout,
                 seed: s.seed,
-                start,
                 hook: s.hook.clone(),
+                recorder: Arc::clone(&recorder),
             };
             workers.spawn(worker.run());
         }
         // Once no new task may start, running ones get the grace period, then are cancelled.
         let collect = async {
-            let mut recorders = Vec::new();
             while let Some(done) = workers.join_next().await {
-                recorders.push(done.expect("workers catch task panics"));
+                done.expect("workers catch task panics");
             }
-            recorders
         };
         tokio::pin!(collect);
-        let recorders = tokio::select! {
-            recorders = &mut collect => recorders,
+        tokio::select! {
+            () = &mut collect => {}
             () = async { soft_stop.cancelled().await; tokio::time::sleep(s.grace).await } => {
                 hard_stop.cancel();
                 collect.await
@@ -348,10 +347,7 @@ impl Spammer {
         let elapsed = start.elapsed();
 
         finish::settle(&run, &wallets, s.grace).await;
-        let mut recorder = Recorder::new(start);
-        for worker in &recorders {
-            recorder.merge(worker);
-        }
+        let recorder = recorder.lock();
         let counters = &run.nonce_counters;
         let nonce_stats = NonceStats {
             resyncs: counters.resyncs.load(Ordering::Relaxed),
