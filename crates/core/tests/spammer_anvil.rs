@@ -142,6 +142,24 @@ impl Task for Panicker {
     }
 }
 
+/// Fails unless the run's config reaches the task.
+#[derive(Debug)]
+struct ConfigCheck;
+
+#[async_trait]
+impl Task for ConfigCheck {
+    fn name(&self) -> &str {
+        "config_check"
+    }
+
+    async fn run(&self, ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {
+        match ctx.config()["wallets"].as_u64() {
+            Some(4) => Ok(TaskOutcome::default()),
+            other => Err(TaskError::Other(format!("config wallets = {other:?}"))),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_and_panics_are_counted_not_fatal() {
     let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(4)) else {
@@ -150,6 +168,7 @@ async fn timeouts_and_panics_are_counted_not_fatal() {
     let mix = TaskMix::new(vec![
         (Arc::new(Sleeper) as Arc<dyn Task>, 1),
         (Arc::new(Panicker), 1),
+        (Arc::new(ConfigCheck), 1),
         (
             Arc::new(TxTask(Transfer {
                 name: "transfer",
@@ -203,6 +222,12 @@ async fn timeouts_and_panics_are_counted_not_fatal() {
     );
     assert!(report.tasks["transfer"].succeeded > 0);
     assert_eq!(report.tasks["transfer"].failed, 0);
+    assert!(report.tasks["config_check"].succeeded > 0);
+    assert_eq!(
+        report.tasks["config_check"].failed, 0,
+        "{:?}",
+        report.errors
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -292,14 +292,24 @@ impl Spammer {
             what: "reading fees",
             source,
         })?;
+        let wallets: Vec<Arc<Wallet>> = s.wallets.into_iter().map(Arc::new).collect();
+        let pool = WalletPool::new(wallets.clone(), s.pool)?;
+        let config = serde_json::json!({
+            "stop": format!("{:?}", s.stop),
+            "task_timeout_ms": s.task_timeout.as_millis() as u64,
+            "http_timeout_ms": s.http_timeout.as_millis() as u64,
+            "grace_ms": s.grace.as_millis() as u64,
+            "cooldown_ms": pool.config().cooldown().as_millis() as u64,
+            "wallets": wallets.len(),
+            "tasks": mix.tasks().map(|(t, w)| (t.name().to_string(), w)).collect::<Vec<_>>(),
+        });
         let hard_stop = CancellationToken::new();
         let run = Arc::new(
             RunContext::new(provider, nonces, fees, chain_id)
                 .with_receipt_poll(s.receipt_poll)
-                .with_cancel(hard_stop.clone()),
+                .with_cancel(hard_stop.clone())
+                .with_config(config.clone()),
         );
-        let wallets: Vec<Arc<Wallet>> = s.wallets.into_iter().map(Arc::new).collect();
-        let pool = WalletPool::new(wallets.clone(), s.pool)?;
 
         let started_at = unix_ms();
         let start = tokio::time::Instant::now();
@@ -361,15 +371,7 @@ impl Spammer {
             ended_at_unix_ms: unix_ms(),
             seed: s.seed,
             workers: s.workers.get(),
-            config: serde_json::json!({
-                "stop": format!("{:?}", s.stop),
-                "task_timeout_ms": s.task_timeout.as_millis() as u64,
-                "http_timeout_ms": s.http_timeout.as_millis() as u64,
-                "grace_ms": s.grace.as_millis() as u64,
-                "cooldown_ms": pool.config().cooldown().as_millis() as u64,
-                "wallets": wallets.len(),
-                "tasks": mix.tasks().map(|(t, w)| (t.name().to_string(), w)).collect::<Vec<_>>(),
-            }),
+            config,
         };
         Ok(Report::build(info, &recorder, nonce_stats, elapsed))
     }

@@ -57,6 +57,7 @@ pub struct RunContext {
     pub(crate) cancel: CancellationToken,
     pub(crate) assets: Mutex<Vec<CreatedAsset>>,
     pub(crate) nonce_counters: NonceCounters,
+    pub(crate) config: serde_json::Value,
 }
 
 impl RunContext {
@@ -77,6 +78,7 @@ impl RunContext {
             cancel: CancellationToken::new(),
             assets: Mutex::new(Vec::new()),
             nonce_counters: NonceCounters::default(),
+            config: serde_json::Value::Null,
         }
     }
 
@@ -95,6 +97,12 @@ impl RunContext {
     /// Cancelled when the run must stop at once (after the grace period).
     pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
         self.cancel = cancel;
+        self
+    }
+
+    /// The run's settings as JSON (the engine puts the same value in the report's run info).
+    pub fn with_config(mut self, config: serde_json::Value) -> Self {
+        self.config = config;
         self
     }
 
@@ -180,6 +188,11 @@ impl TaskContext {
     /// How often to poll for a receipt.
     pub fn receipt_poll(&self) -> Duration {
         self.run.receipt_poll
+    }
+
+    /// The run's settings (workers, stop, timeouts, task weights …) as JSON.
+    pub fn config(&self) -> &serde_json::Value {
+        &self.run.config
     }
 
     /// The worker running this task.
