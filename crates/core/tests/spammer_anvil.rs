@@ -270,3 +270,38 @@ async fn a_node_that_dies_mid_run_ends_in_error_counts() {
         report.totals.succeeded + report.totals.failed
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_stops_new_tasks_and_returns_after_the_grace_period() {
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(2)) else {
+        return;
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let run = Spammer::builder()
+        .rpc_url(devnet.endpoint().parse().unwrap())
+        .wallets(wallets(&devnet))
+        .tasks(TaskMix::single(Arc::new(Sleeper)))
+        .workers(NonZeroU32::new(2).unwrap())
+        .stop(Stop::After(Duration::from_secs(3600)))
+        .grace(Duration::from_millis(300))
+        .cancel_on(cancel.clone())
+        .build()
+        .unwrap()
+        .run();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cancel.cancel(); // what Ctrl-C does in the binary
+    });
+    let report = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("returns")
+        .unwrap();
+    // both workers were inside a one-hour task: cut off after the grace period, counted
+    assert_eq!(report.totals.started, 2);
+    assert_eq!(
+        report.errors.get("cancelled"),
+        Some(&2),
+        "{:?}",
+        report.errors
+    );
+}
