@@ -139,16 +139,6 @@ async fn keystore_errors_name_the_file_and_the_variable() {
         std::error::Error::source(&err).is_some(),
         "the json error is kept"
     );
-
-    // Missing password variable: names it.
-    let var = "SPAM_TEST_NEVER_SET_KEYSTORE_PASSWORD";
-    let err = KeystoreDir::new(dir.path())
-        .with_password_env(var)
-        .load()
-        .await
-        .unwrap_err();
-    assert!(matches!(&err, WalletError::MissingPasswordEnv { var: v } if v == var));
-    assert!(err.to_string().contains(var), "{err}");
 }
 
 #[test]

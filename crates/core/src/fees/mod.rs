@@ -4,6 +4,9 @@ mod oracle;
 
 pub use oracle::{FeeOracle, FeeOracleConfig};
 
+/// Gas of a plain value transfer to an account without code.
+pub(crate) const TRANSFER_GAS: u64 = 21_000;
+
 use alloy::{
     consensus::{TxEip1559, TxLegacy, TypedTransaction},
     primitives::{Address, Bytes, TxKind, U256},
@@ -75,7 +78,6 @@ impl Fees {
         to: Address,
         value: U256,
     ) -> TypedTransaction {
-        const TRANSFER_GAS: u64 = 21_000;
         match *self {
             Self::Eip1559 {
                 max_fee_per_gas,

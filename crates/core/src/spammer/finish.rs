@@ -5,10 +5,11 @@ use std::{
     time::Duration,
 };
 
-use alloy::{eips::eip2718::Encodable2718, primitives::U256, providers::Provider};
-use tokio::time::Instant;
+use alloy::{eips::eip2718::Encodable2718, primitives::U256};
 
-use crate::{RunContext, Wallet, send_raw_transaction, task::resolve_failed_send};
+use crate::{
+    RunContext, Wallet, rpc::resolve_failed_send, send_raw_transaction, wallet::wait_mined,
+};
 
 /// Fills every sender's holes with zero-value self-transfers, then waits (up to `grace`) until
 /// each sender's mined nonce reaches what was handed out.
@@ -16,26 +17,16 @@ pub(super) async fn settle(run: &Arc<RunContext>, wallets: &[Arc<Wallet>], grace
     for wallet in wallets {
         fill_holes(run, wallet).await;
     }
-    let deadline = Instant::now() + grace;
-    for wallet in wallets {
-        let sender = wallet.address();
-        let Some(want) = run.nonces.snapshot(sender).map(|s| s.next) else {
-            continue;
-        };
-        loop {
-            match run.provider.get_transaction_count(sender).latest().await {
-                Ok(mined) if mined >= want => break,
-                Ok(mined) if Instant::now() >= deadline => {
-                    tracing::warn!(target: "spam::spammer", %sender, mined, want, "transactions still pending at the end");
-                    break;
-                }
-                Err(err) if Instant::now() >= deadline => {
-                    tracing::warn!(target: "spam::spammer", %sender, %err, "could not check pending transactions");
-                    break;
-                }
-                _ => tokio::time::sleep(run.receipt_poll).await,
-            }
-        }
+    let waiting: Vec<_> = wallets
+        .iter()
+        .filter_map(|w| {
+            run.nonces
+                .snapshot(w.address())
+                .map(|s| (w.address(), s.next))
+        })
+        .collect();
+    if let Err(err) = wait_mined(&run.provider, waiting, 64, run.receipt_poll, grace).await {
+        tracing::warn!(target: "spam::spammer", %err, "transactions still pending at the end");
     }
 }
 
@@ -69,7 +60,9 @@ async fn fill_holes(run: &RunContext, wallet: &Wallet) {
                     .holes_filled
                     .fetch_add(1, Ordering::Relaxed);
             }
-            Err(err) => resolve_failed_send(run, sender, reservation, err.action()).await,
+            Err(err) => {
+                run.count(resolve_failed_send(&run.nonces, reservation, err.action()).await)
+            }
         }
     }
 }

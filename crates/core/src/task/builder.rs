@@ -10,12 +10,10 @@ use async_trait::async_trait;
 use rand::rngs::StdRng;
 use tokio::time::Instant;
 
-use std::{sync::atomic::Ordering, time::Duration};
+use std::time::Duration;
 
-use spam_nonce::Reservation;
-
-use super::{RunContext, Task, TaskContext, TaskError, TaskOutcome, TxTiming};
-use crate::{Action, Fees, send_raw_transaction};
+use super::{Task, TaskContext, TaskError, TaskOutcome, TxTiming};
+use crate::{Fees, rpc::resolve_failed_send, send_raw_transaction};
 
 /// What a [`TxBuilder`] gets to build one transaction.
 #[derive(Debug)]
@@ -85,7 +83,8 @@ impl<B: TxBuilder> Task for TxTask<B> {
                 hash
             }
             Err(err) => {
-                resolve_failed_send(ctx.run(), sender, reservation, err.action()).await;
+                let step = resolve_failed_send(ctx.nonces(), reservation, err.action()).await;
+                ctx.run().count(step);
                 return Err(err.into());
             }
         };
@@ -100,38 +99,6 @@ impl<B: TxBuilder> Task for TxTask<B> {
             return Err(TaskError::Reverted { hash });
         }
         Ok(TaskOutcome::tx(hash, gas_used))
-    }
-}
-
-/// Resolves the nonce of a send that failed, by the failure's [`Action`]: commit what the node
-/// has or may have, fast-forward or resync when its sequence differs, roll back the rest.
-pub(crate) async fn resolve_failed_send(
-    run: &RunContext,
-    sender: Address,
-    reservation: Reservation,
-    action: Action,
-) {
-    match action {
-        Action::Commit => {
-            let _ = reservation.commit();
-        }
-        Action::FastForward(next) => {
-            drop(reservation);
-            run.nonces.fast_forward(sender, next);
-            run.nonce_counters
-                .fast_forwards
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        // The transaction may hold the nonce in the pool: keep it used, ask the node.
-        Action::Resync | Action::ResendSame => {
-            let _ = reservation.commit();
-            run.nonce_counters.resyncs.fetch_add(1, Ordering::Relaxed);
-            // A failed resync leaves the old state; the next conflict tries again.
-            let _ = run.nonces.resync(sender).await;
-        }
-        _ => {
-            let _ = reservation.rollback();
-        }
     }
 }
 

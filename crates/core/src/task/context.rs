@@ -106,6 +106,17 @@ impl RunContext {
         self
     }
 
+    /// Counts what resolving a failed send did, for the report's nonce stats.
+    pub(crate) fn count(&self, step: crate::rpc::NonceStep) {
+        use crate::rpc::NonceStep;
+        let counter = match step {
+            NonceStep::Resynced => &self.nonce_counters.resyncs,
+            NonceStep::FastForwarded => &self.nonce_counters.fast_forwards,
+            NonceStep::Committed | NonceStep::RolledBack => return,
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Assets created so far in this run.
     pub fn assets(&self) -> Vec<CreatedAsset> {
         self.assets.lock().clone()

@@ -23,7 +23,6 @@ pub use self::{
     registry::{MixError, TaskMix, TaskRegistry},
     sequence::Sequence,
 };
-pub(crate) use builder::resolve_failed_send;
 
 /// A unit of work a worker runs with a leased wallet.
 ///

@@ -12,9 +12,9 @@ use spam_nonce::{NonceManager, ProviderSource};
 use super::{
     FundingConfig, FundingReport, TransferFailure, Wallet, WalletError,
     pipeline::{Job, NextRound},
-    send::{Outcome, TRANSFER_GAS, concurrently, wait_mined},
+    send::{Outcome, concurrently, wait_mined},
 };
-use crate::{Fees, MainnetPolicy};
+use crate::{Fees, MainnetPolicy, fees::TRANSFER_GAS};
 
 /// Moves value between a funder wallet and many others: [`fund`](Self::fund),
 /// [`top_up`](Self::top_up) and [`sweep`](Self::sweep).
@@ -221,24 +221,13 @@ where
                 }
             }
             todo = retry;
-            // Apply what the refusals asked even after the last round, so the gap filling
-            // below uses the node's nonces and fees.
+            // Nonce conflicts were already resolved by each send; what is left is the fee (bumped
+            // even after the last round, so gap filling below pays enough) and the pace.
             tracing::debug!(
                 target: "spam::wallet",
                 round, retry = todo.len(), ?next_round,
                 "transfers refused"
             );
-            if let Some(next) = next_round.fast_forward {
-                self.nonces.fast_forward(from, next);
-            }
-            if next_round.resync {
-                // The node's view of the funder's nonces differs (another sender, a lost
-                // answer): continue from its pending count.
-                self.nonces
-                    .resync(from)
-                    .await
-                    .map_err(|source| WalletError::Nonce { source })?;
-            }
             if next_round.bump_fee {
                 fees = fees.bump();
             }

@@ -21,6 +21,7 @@ mod send;
 mod signer;
 mod source;
 
+pub(crate) use self::send::wait_mined;
 pub use self::{
     config::FundingConfig,
     error::{KeyOrigin, KeyProblem, MnemonicProblem, WalletError},

@@ -30,10 +30,6 @@ pub(super) struct Job<'a> {
 /// What the refusals of one round ask of the next.
 #[derive(Debug, Default)]
 pub(super) struct NextRound {
-    /// Resync the sender's nonces.
-    pub(super) resync: bool,
-    /// Fast-forward the sender to this next nonce.
-    pub(super) fast_forward: Option<u64>,
     /// Bump the fees.
     pub(super) bump_fee: bool,
     /// Wait this long first.
@@ -44,8 +40,6 @@ impl NextRound {
     /// Records what one refusal's [`Action`] asks of the next round.
     pub(super) fn learn(&mut self, action: Action) {
         match action {
-            Action::Resync => self.resync = true,
-            Action::FastForward(next) => self.fast_forward = self.fast_forward.max(Some(next)),
             Action::BumpFee => self.bump_fee = true,
             Action::BackOff(hint) => {
                 self.back_off = self
@@ -86,10 +80,11 @@ where
                 }
             };
             let provider = self.provider.clone();
+            let nonces = self.nonces.clone();
             let done_tx = done_tx.clone();
             let policy = self.config.retry();
             tokio::spawn(async move {
-                let outcome = send(&provider, envelope, reservation, &policy).await;
+                let outcome = send(&provider, envelope, &nonces, reservation, &policy).await;
                 drop(slot);
                 let _ = done_tx.send((i, outcome));
             });
@@ -178,11 +173,7 @@ mod tests {
         ] {
             next.learn(action);
         }
-        assert!(!next.resync);
-        assert_eq!(next.fast_forward, Some(7));
         assert!(next.bump_fee);
         assert_eq!(next.back_off, Some(Duration::from_secs(3)));
-        next.learn(Action::Resync);
-        assert!(next.resync);
     }
 }

@@ -6,14 +6,11 @@ use std::{future::Future, time::Duration};
 use alloy::{
     consensus::TxEnvelope, eips::eip2718::Encodable2718, primitives::Address, providers::Provider,
 };
-use spam_nonce::Reservation;
+use spam_nonce::{NonceManager, Reservation};
 use tokio::{task::JoinSet, time::Instant};
 
 use super::WalletError;
-use crate::{Action, RetryPolicy, SendError, send_raw_transaction};
-
-/// Gas of a plain value transfer to an account without code.
-pub(crate) const TRANSFER_GAS: u64 = 21_000;
+use crate::{Action, RetryPolicy, SendError, rpc::resolve_failed_send, send_raw_transaction};
 
 /// What became of one transfer.
 #[derive(Debug)]
@@ -24,8 +21,8 @@ pub(crate) enum Outcome {
         /// Its nonce.
         nonce: u64,
     },
-    /// The node refused it. The nonce was rolled back, or committed when the node said it is
-    /// used already ([`Action::FastForward`]).
+    /// The node refused it; its nonce was resolved by the refusal's [`Action`] (rolled back,
+    /// or left used with the sender fast-forwarded or resynced).
     Rejected {
         /// Its nonce.
         nonce: u64,
@@ -43,6 +40,7 @@ pub(crate) enum Outcome {
 pub(crate) async fn send<P: Provider>(
     provider: &P,
     envelope: TxEnvelope,
+    nonces: &NonceManager,
     reservation: Reservation,
     policy: &RetryPolicy,
 ) -> Outcome {
@@ -52,31 +50,20 @@ pub(crate) async fn send<P: Provider>(
         let _ = reservation.commit();
         return Outcome::Sent { nonce };
     };
+    let unknown = error.outcome_unknown();
+    let action = error.action();
+    resolve_failed_send(nonces, reservation, action).await;
     // Not readable as a refusal: an attempt got no answer, so an earlier copy may be in the pool
-    // even if the last answer was "nonce too low". Keep the nonce used; never re-sign it.
-    if error.outcome_unknown() {
+    // even if the last answer was "nonce too low"; its nonce stays used, never re-signed.
+    if unknown {
         tracing::warn!(
             target: "spam::wallet",
-            sender = %reservation.sender(), nonce, %error,
+            nonce, %error,
             "no clear answer to a transfer; assuming it reached the pool"
         );
-        let _ = reservation.commit();
-        return Outcome::Sent { nonce };
     }
-    match error.action() {
-        Action::Commit => {
-            let _ = reservation.commit();
-            return Outcome::Sent { nonce };
-        }
-        // The nonce is used on chain, or held by a pending transaction (replacement
-        // underpriced), or the node disagrees about the sequence: not a hole to hand out again
-        // in this round. The round ends with a fast-forward or resync that sets `next` right.
-        Action::FastForward(_) | Action::Resync => {
-            let _ = reservation.commit();
-        }
-        _ => {
-            let _ = reservation.rollback();
-        }
+    if unknown || action == Action::Commit {
+        return Outcome::Sent { nonce };
     }
     Outcome::Rejected { nonce, error }
 }
