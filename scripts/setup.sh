@@ -5,7 +5,8 @@
 #   ./scripts/setup.sh          install what is missing, say what was done
 #
 # Afterwards: .tools/bin/anvil (Foundry's dev node, npm @foundry-rs/anvil-linux-amd64) and
-# .tools/bin/cast (Foundry's CLI, npm @foundry-rs/cast-linux-amd64; wallet interop tests).
+# .tools/bin/cast (Foundry's CLI, npm @foundry-rs/cast-linux-amd64; wallet interop tests) and
+# .tools/node_modules/solc (npm solc; compiles the spam-tasks contracts).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,4 +62,6 @@ fi
 
 install_npm_bin anvil "@foundry-rs/anvil-linux-amd64" "$ANVIL_VERSION"
 install_npm_bin cast "@foundry-rs/cast-linux-amd64" "$CAST_VERSION"
+# solc (npm `solc`) for ./scripts/compile-contracts.sh and the spam-tasks artifact check
+"$root/scripts/compile-contracts.sh" --install-only
 say "done: tools in $tools/bin ($(ls "$tools/bin" | tr '\n' ' '))"
