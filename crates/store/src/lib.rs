@@ -1,1 +1,25 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod batch;
+mod error;
+mod memory;
+mod record;
+mod sql;
+mod store;
+mod summary;
+mod writer;
+
+pub use crate::{
+    batch::Batch,
+    error::Error,
+    memory::MemoryStore,
+    record::{
+        Address, AssetRecord, BlockRecord, Hash, Record, RunId, RunRecord, TaskRecord, TxRecord,
+        TxStatus, now_micros, unix_micros,
+    },
+    sql::{Backend, SCHEMA_VERSION, SqlOptions, SqlStore},
+    store::{Cursor, MAX_PAGE, Page, Store},
+    summary::{LatencyStats, MAX_SECONDS, RunSummary, SecondCounts, TaskSummary},
+    writer::{Writer, WriterConfig, WriterHandle, WriterStats},
+};

@@ -1,0 +1,171 @@
+//! The [`Store`] trait: batched writes and the reads a report needs.
+
+use std::{collections::BTreeMap, fmt};
+
+use async_trait::async_trait;
+
+use crate::{
+    AssetRecord, Batch, BlockRecord, Error, RunId, RunRecord, TaskRecord, TxRecord,
+    summary::{self, RunSummary, SecondCounts, TaskSummary},
+};
+
+/// Largest page [`Store::task_page`] and [`Store::tx_page`] return.
+pub const MAX_PAGE: usize = 10_000;
+
+/// One page of records in write order and where the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The records.
+    pub items: Vec<T>,
+    /// Pass to the next call; `None` when this was the last page.
+    pub next: Option<Cursor>,
+}
+
+/// Where a [`Page`] continues; [`Cursor::START`] for the first page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Cursor(pub(crate) i64);
+
+impl Cursor {
+    /// The first page.
+    pub const START: Self = Self(0);
+}
+
+/// Persistence for runs: batched writes, and the reads a report needs.
+///
+/// Object safe: engines hold an `Arc<dyn Store>`. Implementations: [`SqlStore`](crate::SqlStore)
+/// (SQLite, PostgreSQL) and [`MemoryStore`]. The aggregate reads ([`Store::run_summary`],
+/// [`Store::task_summaries`], [`Store::series`]) are provided: they stream the run's pages
+/// through HDR histograms, so a long run is never held in memory at once.
+///
+/// Writes normally go through the [`Writer`](crate::Writer), which batches them off the
+/// caller's path; call [`Store::write`] directly only off the hot path (e.g. the run's row at
+/// the end).
+///
+/// [`MemoryStore`]: crate::MemoryStore
+#[async_trait]
+pub trait Store: fmt::Debug + Send + Sync {
+    /// Writes `batch` in one transaction: all of it lands or none.
+    ///
+    /// Runs, blocks and assets are upserted (a later write of the same key replaces the row),
+    /// transactions [merged](TxRecord::merge), tasks appended.
+    ///
+    /// # Errors
+    /// [`Error::Database`]; [`Error::is_retryable`] says whether to try the same batch again.
+    ///
+    /// # Cancel safety
+    /// Dropping the future rolls the transaction back: nothing of the batch lands.
+    async fn write(&self, batch: &Batch) -> Result<(), Error>;
+
+    /// All runs, oldest start first.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::Corrupt`].
+    async fn runs(&self) -> Result<Vec<RunRecord>, Error>;
+
+    /// One run, `None` if unknown.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::Corrupt`].
+    async fn run(&self, id: RunId) -> Result<Option<RunRecord>, Error>;
+
+    /// Up to `limit` (at most [`MAX_PAGE`]) finished tasks of `run` from `cursor` on, in write
+    /// order. A full page may be followed by an empty one.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::Corrupt`].
+    async fn task_page(
+        &self,
+        run: RunId,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<Page<TaskRecord>, Error>;
+
+    /// Up to `limit` (at most [`MAX_PAGE`]) transactions of `run` from `cursor` on, in order of
+    /// their first write (within one batch: by hash). A full page may be followed by an empty
+    /// one.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::Corrupt`].
+    async fn tx_page(&self, run: RunId, cursor: Cursor, limit: usize)
+    -> Result<Page<TxRecord>, Error>;
+
+    /// The blocks seen during `run`, by number.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::Corrupt`].
+    async fn blocks(&self, run: RunId) -> Result<Vec<BlockRecord>, Error>;
+
+    /// The assets created on `chain_id` by any run, in order of their first write (within
+    /// one batch: by address), so a run can
+    /// reuse contracts an earlier one deployed.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::Corrupt`].
+    async fn assets_of_chain(&self, chain_id: u64) -> Result<Vec<AssetRecord>, Error>;
+
+    /// All finished tasks of `run`, in write order (reads every page: for tests and small
+    /// runs).
+    ///
+    /// # Errors
+    /// As [`Store::task_page`].
+    async fn tasks(&self, run: RunId) -> Result<Vec<TaskRecord>, Error> {
+        let mut all = Vec::new();
+        let mut cursor = Some(Cursor::START);
+        while let Some(at) = cursor {
+            let page = self.task_page(run, at, MAX_PAGE).await?;
+            all.extend(page.items);
+            cursor = page.next;
+        }
+        Ok(all)
+    }
+
+    /// All transactions of `run` (reads every page: for tests and small runs).
+    ///
+    /// # Errors
+    /// As [`Store::tx_page`].
+    async fn txs(&self, run: RunId) -> Result<Vec<TxRecord>, Error> {
+        let mut all = Vec::new();
+        let mut cursor = Some(Cursor::START);
+        while let Some(at) = cursor {
+            let page = self.tx_page(run, at, MAX_PAGE).await?;
+            all.extend(page.items);
+            cursor = page.next;
+        }
+        Ok(all)
+    }
+
+    /// Everything a report shows about `run`: totals, per-task counts and latency
+    /// percentiles, error classes, per-second series. `None` if the run is unknown.
+    ///
+    /// # Errors
+    /// As [`Store::task_page`] and [`Store::tx_page`].
+    async fn run_summary(&self, run: RunId) -> Result<Option<RunSummary>, Error> {
+        summary::summarize(self, run).await
+    }
+
+    /// Per-task counts and latency percentiles of `run`, by task name (empty for an unknown
+    /// run).
+    ///
+    /// # Errors
+    /// As [`Store::run_summary`].
+    async fn task_summaries(&self, run: RunId) -> Result<BTreeMap<String, TaskSummary>, Error> {
+        Ok(self
+            .run_summary(run)
+            .await?
+            .map(|s| s.tasks)
+            .unwrap_or_default())
+    }
+
+    /// The per-second counters of `run` (empty for an unknown run).
+    ///
+    /// # Errors
+    /// As [`Store::run_summary`].
+    async fn series(&self, run: RunId) -> Result<Vec<SecondCounts>, Error> {
+        Ok(self
+            .run_summary(run)
+            .await?
+            .map(|s| s.series)
+            .unwrap_or_default())
+    }
+}
