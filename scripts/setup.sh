@@ -7,6 +7,7 @@
 # Afterwards: .tools/bin/anvil (Foundry's dev node, npm @foundry-rs/anvil-linux-amd64) and
 # .tools/bin/cast (Foundry's CLI, npm @foundry-rs/cast-linux-amd64; wallet interop tests) and
 # .tools/node_modules/solc (npm solc; compiles the spam-tasks contracts).
+# Also apt-gets Debian's tinyproxy and microsocks when missing (spam-proxy's proxy tests).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,6 +54,37 @@ install_npm_bin() {
   }
 }
 
+# install_apt_bins PKG...: apt-get installs the packages whose binary of the same name is
+# missing (sudo only when not root). Without apt-get it says so and goes on: the tests that
+# need them then skip with a message, or fail under CI=true.
+install_apt_bins() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    if command -v "$pkg" >/dev/null 2>&1 || [ -x "/usr/sbin/$pkg" ] || [ -x "/usr/bin/$pkg" ]; then
+      say "$pkg already installed"
+    else
+      missing+=("$pkg")
+    fi
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "warning: apt-get not found; install ${missing[*]} yourself (spam-proxy's tests need them)" >&2
+    return 0
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    need sudo "run as root or install sudo to apt-get install ${missing[*]}"
+    sudo=(sudo)
+  fi
+  say "installing ${missing[*]} with apt-get"
+  if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; then
+    say "apt-get install failed; updating the package lists and retrying"
+    "${sudo[@]}" apt-get update -q >/dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
+  say "installed ${missing[*]}"
+}
+
 arch="$(uname -m)"
 if [ "$arch" != "x86_64" ] || [ "$(uname -s)" != "Linux" ]; then
   say "error: only linux x86_64 is supported by this script (found $(uname -s) $arch);" \
@@ -64,4 +96,7 @@ install_npm_bin anvil "@foundry-rs/anvil-linux-amd64" "$ANVIL_VERSION"
 install_npm_bin cast "@foundry-rs/cast-linux-amd64" "$CAST_VERSION"
 # solc (npm `solc`) for ./scripts/compile-contracts.sh and the spam-tasks artifact check
 "$root/scripts/compile-contracts.sh" --install-only
+# tinyproxy (HTTP, Basic auth) and microsocks (SOCKS5, user/password) for spam-proxy's tests,
+# from Debian's packages; the tests start their own instances on loopback ports.
+install_apt_bins tinyproxy microsocks
 say "done: tools in $tools/bin ($(ls "$tools/bin" | tr '\n' ' '))"
