@@ -3,10 +3,12 @@
 pub mod breaker;
 mod fees;
 mod guard;
+mod loadgen;
 mod metrics;
 mod pool;
 mod report;
 mod rpc;
+mod settle;
 mod spammer;
 mod task;
 mod wallet;
@@ -17,11 +19,16 @@ pub use crate::{
         GuardError, KNOWN_MAINNETS, MainnetPolicy, MainnetRefused, check_chain_id, mainnet_name,
         read_chain_id,
     },
+    loadgen::{
+        Capabilities, ExecutionLayer, LoadGen, LoadGenBuilder, LoadGenError, PreconfError,
+        PreconfEvent, PreconfSource, PreconfStatus, Rate, RateError, Schedule, SendStrategy, Step,
+        UnknownExecutionLayer, WsPreconfSource,
+    },
     metrics::Recorder,
     pool::{Lease, PoolConfig, PoolError, PoolStats, Strategy, WalletPool},
     report::{
-        LatencySummary, NonceStats, Report, RunInfo, SecondStats, TaskStats, ThresholdError,
-        Thresholds, Verdict,
+        BlockRecord, BlockSummary, BreakerEvent, LatencySummary, NonceStats, OpenLoopStats,
+        PreconfStats, Report, RunInfo, SecondStats, TaskStats, ThresholdError, Thresholds, Verdict,
     },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,

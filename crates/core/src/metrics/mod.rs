@@ -163,6 +163,27 @@ impl Recorder {
         second.gas_used = second.gas_used.saturating_add(gas_used);
     }
 
+    /// Open loop: a tick due at `intended`, `dropped` or sent (and `late`).
+    ///
+    /// Counts it as offered (and dropped) in the second of `intended`.
+    pub(crate) fn tick(&mut self, task: &str, intended: Instant, dropped: bool, late: bool) {
+        let add = |counts: &mut Counts| {
+            counts.offered += 1;
+            counts.dropped += u64::from(dropped);
+            counts.late += u64::from(late);
+        };
+        add(&mut self.metrics(task).counts);
+        add(self.series.at(self.second(intended)));
+    }
+
+    /// Gas of a transaction of `task` included at `included`, learnt from its receipt after
+    /// [`tx_included`](Self::tx_included) counted it.
+    pub(crate) fn tx_gas(&mut self, task: &str, included: Instant, gas_used: u64) {
+        let add = |counts: &mut Counts| counts.gas_used = counts.gas_used.saturating_add(gas_used);
+        add(&mut self.metrics(task).counts);
+        add(self.series.at(self.second(included)));
+    }
+
     /// Adds another worker's recorder to this one: histograms, counters and series add up.
     ///
     /// Both should count from the same run start, as the engine's workers do: `other`'s

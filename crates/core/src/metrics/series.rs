@@ -21,6 +21,12 @@ pub(crate) struct Counts {
     pub(crate) txs_included: u64,
     /// Gas used by the included transactions.
     pub(crate) gas_used: u64,
+    /// Open loop: transactions due (sent or dropped), counted at their intended time.
+    pub(crate) offered: u64,
+    /// Open loop: ticks not sent, counted at their intended time.
+    pub(crate) dropped: u64,
+    /// Open loop: transactions sent later than the late threshold.
+    pub(crate) late: u64,
 }
 
 impl Counts {
@@ -32,6 +38,9 @@ impl Counts {
         self.txs_sent = self.txs_sent.saturating_add(other.txs_sent);
         self.txs_included = self.txs_included.saturating_add(other.txs_included);
         self.gas_used = self.gas_used.saturating_add(other.gas_used);
+        self.offered = self.offered.saturating_add(other.offered);
+        self.dropped = self.dropped.saturating_add(other.dropped);
+        self.late = self.late.saturating_add(other.late);
     }
 }
 

@@ -2,6 +2,7 @@
 //! pass/fail against [`Thresholds`].
 
 mod display;
+mod open_loop;
 mod stats;
 mod thresholds;
 
@@ -10,6 +11,7 @@ use std::{collections::BTreeMap, time::Duration};
 use serde::{Deserialize, Serialize};
 
 pub use self::{
+    open_loop::{BlockRecord, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
     stats::{LatencySummary, NonceStats, RunInfo, SecondStats, TaskStats},
     thresholds::{ThresholdError, Thresholds, Verdict},
 };
@@ -77,6 +79,9 @@ pub struct Report {
     pub series: Vec<SecondStats>,
     /// Nonce repairs.
     pub nonces: NonceStats,
+    /// The open-loop figures, for a [`LoadGen`](crate::LoadGen) run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_loop: Option<OpenLoopStats>,
 }
 
 impl Report {
@@ -122,6 +127,7 @@ impl Report {
             errors: recorder.errors().clone(),
             series,
             nonces,
+            open_loop: None,
         }
     }
 
@@ -134,7 +140,7 @@ impl Report {
 
 /// `value` rounded to `decimals`: short to print, and exact through a JSON round trip (serde_json
 /// parses numbers with up to 15 significant digits exactly).
-fn round(value: f64, decimals: i32) -> f64 {
+pub(crate) fn round(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     let rounded = (value * scale).round() / scale;
     if rounded.is_finite() { rounded } else { 0.0 }

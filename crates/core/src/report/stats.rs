@@ -89,6 +89,7 @@ impl TaskStats {
             txs_sent,
             txs_included,
             gas_used,
+            ..
         } = metrics.counts;
         let success_rate = if started == 0 {
             0.0
@@ -141,7 +142,7 @@ pub struct LatencySummary {
 }
 
 impl LatencySummary {
-    pub(super) fn from_latency(latency: &Latency) -> Self {
+    pub(crate) fn from_latency(latency: &Latency) -> Self {
         let Some(h) = latency.histogram() else {
             return Self::default();
         };
@@ -182,6 +183,15 @@ pub struct SecondStats {
     pub txs_included: u64,
     /// Gas used by them.
     pub gas_used: u64,
+    /// Open loop: transactions due in this second (sent or dropped).
+    #[serde(default)]
+    pub offered: u64,
+    /// Open loop: ticks due in this second that were not sent.
+    #[serde(default)]
+    pub dropped: u64,
+    /// Open loop: transactions sent in this second later than the late threshold.
+    #[serde(default)]
+    pub late: u64,
 }
 
 impl SecondStats {
@@ -194,6 +204,9 @@ impl SecondStats {
             txs_sent: counts.txs_sent,
             txs_included: counts.txs_included,
             gas_used: counts.gas_used,
+            offered: counts.offered,
+            dropped: counts.dropped,
+            late: counts.late,
         }
     }
 }

@@ -1,11 +1,10 @@
 //! The closed-loop engine: workers lease a wallet, run a task picked by weight, record, release.
 
-mod finish;
 mod worker;
 
 use std::{
     num::NonZeroU32,
-    sync::{Arc, atomic::Ordering},
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -19,8 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 use self::worker::{Budget, Worker};
 use crate::{
-    FeeOracle, FeeOracleConfig, GuardError, MainnetPolicy, NonceStats, PoolConfig, PoolError,
-    Recorder, Report, RunContext, RunInfo, TaskMix, Wallet, WalletPool, read_chain_id,
+    FeeOracle, FeeOracleConfig, GuardError, MainnetPolicy, PoolConfig, PoolError, Recorder, Report,
+    RunContext, RunInfo, TaskMix, Wallet, WalletPool, read_chain_id,
+    settle::{Settle, handed_out, settle},
 };
 
 /// When a run stops scheduling new tasks.
@@ -356,14 +356,22 @@ impl Spammer {
         };
         let elapsed = start.elapsed();
 
-        finish::settle(&run, &wallets, s.grace).await;
-        let recorder = recorder.lock();
-        let counters = &run.nonce_counters;
-        let nonce_stats = NonceStats {
-            resyncs: counters.resyncs.load(Ordering::Relaxed),
-            fast_forwards: counters.fast_forwards.load(Ordering::Relaxed),
-            holes_filled: counters.holes_filled.load(Ordering::Relaxed),
+        let targets: Vec<_> = wallets
+            .iter()
+            .filter_map(|w| Some((Arc::clone(w), handed_out(&run.nonces, w)?)))
+            .collect();
+        let finish = Settle {
+            provider: &run.provider,
+            nonces: &run.nonces,
+            fees: &run.fees,
+            chain_id: run.chain_id,
+            retry: &run.retry,
+            counters: &run.nonce_counters,
+            poll: run.receipt_poll,
         };
+        settle(&finish, &targets, s.grace).await;
+        let recorder = recorder.lock();
+        let nonce_stats = run.nonce_counters.stats();
         let info = RunInfo {
             chain_id,
             client_version,
@@ -377,7 +385,7 @@ impl Spammer {
     }
 }
 
-fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

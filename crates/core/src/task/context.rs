@@ -2,7 +2,10 @@
 
 use std::{
     fmt,
-    sync::{Arc, atomic::AtomicU64},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -44,6 +47,28 @@ pub(crate) struct NonceCounters {
     pub(crate) resyncs: AtomicU64,
     pub(crate) fast_forwards: AtomicU64,
     pub(crate) holes_filled: AtomicU64,
+}
+
+impl NonceCounters {
+    /// Counts what resolving a failed send did.
+    pub(crate) fn count(&self, step: crate::rpc::NonceStep) {
+        use crate::rpc::NonceStep;
+        let counter = match step {
+            NonceStep::Resynced => &self.resyncs,
+            NonceStep::FastForwarded => &self.fast_forwards,
+            NonceStep::Committed | NonceStep::RolledBack => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts, for the report.
+    pub(crate) fn stats(&self) -> crate::NonceStats {
+        crate::NonceStats {
+            resyncs: self.resyncs.load(Ordering::Relaxed),
+            fast_forwards: self.fast_forwards.load(Ordering::Relaxed),
+            holes_filled: self.holes_filled.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Everything shared by all tasks of a run. Built by the engine; cheap to share.
@@ -108,13 +133,7 @@ impl RunContext {
 
     /// Counts what resolving a failed send did, for the report's nonce stats.
     pub(crate) fn count(&self, step: crate::rpc::NonceStep) {
-        use crate::rpc::NonceStep;
-        let counter = match step {
-            NonceStep::Resynced => &self.nonce_counters.resyncs,
-            NonceStep::FastForwarded => &self.nonce_counters.fast_forwards,
-            NonceStep::Committed | NonceStep::RolledBack => return,
-        };
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.nonce_counters.count(step);
     }
 
     /// Assets created so far in this run.

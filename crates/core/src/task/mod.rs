@@ -16,6 +16,7 @@ use std::fmt;
 use alloy::primitives::TxHash;
 use async_trait::async_trait;
 
+pub(crate) use self::context::NonceCounters;
 pub use self::{
     builder::{BuildRequest, TxBuilder, TxTask},
     context::{CreatedAsset, RunContext, TaskContext, TxTiming},

@@ -115,3 +115,4 @@ pub async fn fake_node(script: Vec<Reply>) -> (String, Arc<AtomicUsize>) {
     });
     (url, served)
 }
+pub mod sequencer;

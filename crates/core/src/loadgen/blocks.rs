@@ -1,0 +1,131 @@
+//! [`BlockBook`]: the blocks seen during a run, summed up for the report.
+
+use tokio::time::Instant;
+
+use crate::report::{BlockRecord, BlockSummary, round};
+
+/// Per-block records kept for the report; later blocks only count in the totals.
+const MAX_LISTED: usize = 10_000;
+
+/// One block as the tracker saw it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BlockSeen {
+    pub(crate) number: u64,
+    pub(crate) timestamp: u64,
+    pub(crate) seen: Instant,
+    pub(crate) txs: u64,
+    pub(crate) own_txs: u64,
+    pub(crate) gas_used: u64,
+    pub(crate) gas_limit: u64,
+    pub(crate) base_fee: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct BlockBook {
+    start: Instant,
+    summary: BlockSummary,
+    fill_sum: f64,
+    first: Option<BlockSeen>,
+    last: Option<BlockSeen>,
+    /// How blocks are followed.
+    pub(crate) via: String,
+    /// Blocks with our transactions whose receipts were not queued (queue full).
+    pub(crate) receipts_skipped: u64,
+}
+
+impl BlockBook {
+    pub(crate) fn new(start: Instant) -> Self {
+        Self {
+            start,
+            summary: BlockSummary::default(),
+            fill_sum: 0.0,
+            first: None,
+            last: None,
+            via: String::new(),
+            receipts_skipped: 0,
+        }
+    }
+
+    pub(crate) fn record(&mut self, b: BlockSeen) {
+        let s = &mut self.summary;
+        s.count += 1;
+        s.txs += b.txs;
+        s.own_txs += b.own_txs;
+        s.gas_used = s.gas_used.saturating_add(b.gas_used);
+        s.max_txs = s.max_txs.max(b.txs);
+        if b.gas_limit > 0 {
+            self.fill_sum += b.gas_used as f64 / b.gas_limit as f64;
+        }
+        if s.list.len() < MAX_LISTED {
+            s.list.push(BlockRecord {
+                number: b.number,
+                timestamp: b.timestamp,
+                seen_ms: b.seen.saturating_duration_since(self.start).as_millis() as u64,
+                txs: b.txs,
+                own_txs: b.own_txs,
+                gas_used: b.gas_used,
+                gas_limit: b.gas_limit,
+                base_fee: b.base_fee,
+            });
+        } else {
+            s.truncated = true;
+        }
+        self.first.get_or_insert(b);
+        self.last = Some(b);
+    }
+
+    /// The summary, with means and rates.
+    pub(crate) fn summary(&self) -> BlockSummary {
+        let mut s = self.summary.clone();
+        if s.count == 0 {
+            return s;
+        }
+        let n = s.count as f64;
+        s.mean_fill = round(self.fill_sum / n, 6);
+        s.mean_txs = round(s.txs as f64 / n, 3);
+        if let (Some(first), Some(last)) = (self.first, self.last) {
+            s.base_fee_first = first.base_fee;
+            s.base_fee_last = last.base_fee;
+            let span = last.timestamp.saturating_sub(first.timestamp);
+            if s.count > 1 {
+                s.mean_block_time_secs = round(span as f64 / (n - 1.0), 3);
+            }
+            // The first block's transactions were made in the block time before it.
+            let window = span as f64 + s.mean_block_time_secs.max(1.0);
+            s.chain_tps = round(s.txs as f64 / window, 3);
+            s.chain_gas_per_sec = round(s.gas_used as f64 / window, 3);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_and_means() {
+        let t0 = Instant::now();
+        let mut book = BlockBook::new(t0);
+        for (i, txs) in [10u64, 30].into_iter().enumerate() {
+            book.record(BlockSeen {
+                number: i as u64 + 1,
+                timestamp: 100 + 2 * i as u64,
+                seen: t0,
+                txs,
+                own_txs: txs / 2,
+                gas_used: txs * 21_000,
+                gas_limit: 1_260_000,
+                base_fee: 7 + i as u64,
+            });
+        }
+        let s = book.summary();
+        assert_eq!((s.count, s.txs, s.own_txs, s.max_txs), (2, 40, 20, 30));
+        assert_eq!(s.mean_txs, 20.0);
+        assert_eq!(s.mean_block_time_secs, 2.0);
+        assert_eq!(s.mean_fill, round((1.0 / 6.0 + 0.5) / 2.0, 6));
+        assert_eq!((s.base_fee_first, s.base_fee_last), (7, 8));
+        assert_eq!(s.chain_tps, 10.0, "40 txs over 2 s + one block time");
+        assert_eq!(s.list.len(), 2);
+    }
+}

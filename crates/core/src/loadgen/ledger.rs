@@ -1,0 +1,356 @@
+//! The accounting of an open-loop run: every tick ends up dropped or sent, every send accepted
+//! or rejected, every accepted transaction included, pending at the end or superseded.
+//!
+//! Counters live under one lock with the recorder, so the identities hold at every instant
+//! that no event is half-recorded; the in-flight map is a `DashMap` keyed by hash, and an entry
+//! is removed exactly when its transaction reaches a final state.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
+
+use alloy::primitives::{Address, TxHash};
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use tokio::time::{Duration, Instant};
+
+use crate::{Lease, Recorder, Wallet, metrics::Latency};
+
+/// Why a tick was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum DropReason {
+    /// Every sender had its in-flight cap of unconfirmed transactions.
+    WalletCap,
+    /// The global cap of unanswered sends was reached.
+    InFlightCap,
+    /// No signed transaction was ready at the intended time (signing fell behind).
+    NotSigned,
+    /// The circuit breaker was open (beyond the recovery rate).
+    BreakerOpen,
+    /// A nonce could not be reserved or the transaction could not be signed.
+    Prepare,
+}
+
+impl DropReason {
+    pub(crate) const fn label(self) -> &'static str {
+        match self {
+            Self::WalletCap => "wallet in-flight cap",
+            Self::InFlightCap => "global in-flight cap",
+            Self::NotSigned => "not signed in time",
+            Self::BreakerOpen => "breaker open",
+            Self::Prepare => "nonce or signing failed",
+        }
+    }
+}
+
+/// Where a sent transaction stands.
+#[derive(Debug)]
+pub(crate) enum Stage {
+    /// Sent, no answer yet; `seen` when a block already holds it.
+    Sent { seen: Option<Instant> },
+    /// Accepted, waiting for a block.
+    Accepted,
+    /// Rejected with an unknown outcome (timeout, lost answer): it may still land.
+    Unknown,
+}
+
+/// A sent transaction not yet in a final state.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    pub(crate) intended: Instant,
+    pub(crate) sent: Instant,
+    pub(crate) sender: Address,
+    pub(crate) nonce: u64,
+    pub(crate) stage: Stage,
+    /// Holds one of the sender's in-flight permits until the transaction is settled.
+    pub(crate) lease: Option<Lease<Arc<Wallet>>>,
+}
+
+/// Open-loop counters; see [`OpenLoopStats`](crate::OpenLoopStats) for their meaning.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Counters {
+    pub(crate) offered: u64,
+    pub(crate) dropped: BTreeMap<DropReason, u64>,
+    pub(crate) sent: u64,
+    pub(crate) accepted: u64,
+    pub(crate) rejected: u64,
+    pub(crate) included: u64,
+    pub(crate) landed_after_error: u64,
+    pub(crate) late: u64,
+    pub(crate) reverted: u64,
+    pub(crate) receipts: u64,
+    pub(crate) own_gas: u64,
+}
+
+pub(crate) struct Books {
+    pub(crate) recorder: Recorder,
+    pub(crate) counters: Counters,
+    /// Intended → sent.
+    pub(crate) lag: Latency,
+    /// Per sender, the nonce after the highest one sent.
+    pub(crate) high_water: HashMap<Address, u64>,
+}
+
+/// Shared by the pacer, the send tasks, the tracker and the preconfirmation listener.
+pub(crate) struct Ledger {
+    task: String,
+    late_after: Duration,
+    books: Mutex<Books>,
+    pub(crate) in_flight: DashMap<TxHash, InFlight>,
+}
+
+impl Ledger {
+    pub(crate) fn new(task: String, start: Instant, late_after: Duration) -> Self {
+        Self {
+            task,
+            late_after,
+            books: Mutex::new(Books {
+                recorder: Recorder::new(start),
+                counters: Counters::default(),
+                lag: Latency::default(),
+                high_water: HashMap::new(),
+            }),
+            in_flight: DashMap::new(),
+        }
+    }
+
+    /// A tick that was not sent.
+    pub(crate) fn dropped(&self, intended: Instant, reason: DropReason) {
+        let mut b = self.books.lock();
+        b.counters.offered += 1;
+        *b.counters.dropped.entry(reason).or_default() += 1;
+        b.recorder.tick(&self.task, intended, true, false);
+    }
+
+    /// A tick whose transaction goes out now; registers it before the request leaves, so a
+    /// block that holds it before the answer arrives is matched.
+    pub(crate) fn sent(
+        &self,
+        hash: TxHash,
+        intended: Instant,
+        sent: Instant,
+        sender: Address,
+        nonce: u64,
+        lease: Option<Lease<Arc<Wallet>>>,
+    ) {
+        let lag = sent.saturating_duration_since(intended);
+        let late = lag > self.late_after;
+        {
+            let mut b = self.books.lock();
+            b.counters.offered += 1;
+            b.counters.sent += 1;
+            b.counters.late += u64::from(late);
+            b.lag.record(lag);
+            b.recorder.tick(&self.task, intended, false, late);
+            let high = b.high_water.entry(sender).or_default();
+            *high = (*high).max(nonce + 1);
+        }
+        self.in_flight.insert(
+            hash,
+            InFlight {
+                intended,
+                sent,
+                sender,
+                nonce,
+                stage: Stage::Sent { seen: None },
+                lease,
+            },
+        );
+    }
+
+    /// The node took the transaction.
+    pub(crate) fn accepted(&self, hash: TxHash, acked: Instant) {
+        let Some(mut entry) = self.in_flight.get_mut(&hash) else {
+            return;
+        };
+        let (intended, sent) = (entry.intended, entry.sent);
+        let seen = match entry.stage {
+            Stage::Sent { seen } => seen,
+            _ => None,
+        };
+        entry.stage = Stage::Accepted;
+        drop(entry);
+        {
+            let mut b = self.books.lock();
+            b.counters.accepted += 1;
+            b.recorder.task(&self.task, intended, acked, Ok(()));
+            b.recorder.tx_sent(&self.task, sent, acked);
+        }
+        if let Some(seen) = seen {
+            self.settle_included(hash, seen);
+        }
+    }
+
+    /// The node refused the transaction (`unknown`: or may have it, the answer was lost).
+    pub(crate) fn rejected(&self, hash: TxHash, acked: Instant, label: &str, unknown: bool) {
+        let Some(mut entry) = self.in_flight.get_mut(&hash) else {
+            return;
+        };
+        let (intended, sent) = (entry.intended, entry.sent);
+        let seen = matches!(entry.stage, Stage::Sent { seen: Some(_) });
+        entry.stage = Stage::Unknown;
+        entry.lease = None;
+        drop(entry);
+        {
+            let mut b = self.books.lock();
+            b.counters.rejected += 1;
+            b.counters.landed_after_error += u64::from(seen);
+            b.recorder.task(&self.task, intended, acked, Err(label));
+            b.recorder.tx_sent(&self.task, sent, acked);
+        }
+        if seen || !unknown {
+            self.in_flight.remove(&hash);
+        }
+    }
+
+    /// A block holding `hash` was seen at `at`; returns whether it was one of ours.
+    pub(crate) fn seen_in_block(&self, hash: &TxHash, at: Instant) -> bool {
+        let Some(mut entry) = self.in_flight.get_mut(hash) else {
+            return false;
+        };
+        match entry.stage {
+            Stage::Sent { ref mut seen } => {
+                seen.get_or_insert(at);
+            }
+            Stage::Accepted => {
+                drop(entry);
+                self.settle_included(*hash, at);
+            }
+            Stage::Unknown => {
+                drop(entry);
+                if self.in_flight.remove(hash).is_some() {
+                    self.books.lock().counters.landed_after_error += 1;
+                }
+            }
+        }
+        true
+    }
+
+    /// An accepted transaction that the sync send answered with its receipt.
+    pub(crate) fn included_now(&self, hash: TxHash, at: Instant) {
+        self.settle_included(hash, at);
+    }
+
+    fn settle_included(&self, hash: TxHash, at: Instant) {
+        // Whoever removes the entry counts it: a block and an answer racing count it once.
+        let Some((_, entry)) = self.in_flight.remove(&hash) else {
+            return;
+        };
+        let mut b = self.books.lock();
+        b.counters.included += 1;
+        b.recorder.tx_included(&self.task, entry.intended, at, 0);
+    }
+
+    /// A receipt of one of ours, included at `at`.
+    pub(crate) fn receipt(&self, at: Instant, gas_used: u64, success: bool) {
+        let mut b = self.books.lock();
+        b.counters.receipts += 1;
+        b.counters.own_gas = b.counters.own_gas.saturating_add(gas_used);
+        b.counters.reverted += u64::from(!success);
+        b.recorder.tx_gas(&self.task, at, gas_used);
+    }
+
+    /// The intended time of an in-flight transaction.
+    pub(crate) fn intended(&self, hash: &TxHash) -> Option<Instant> {
+        self.in_flight.get(hash).map(|e| e.intended)
+    }
+
+    /// Accepted transactions still waiting for a block.
+    pub(crate) fn awaiting_inclusion(&self) -> usize {
+        self.in_flight
+            .iter()
+            .filter(|e| matches!(e.stage, Stage::Accepted))
+            .count()
+    }
+
+    /// Takes the accepted transactions that never showed up: `(sender, nonce)` each.
+    pub(crate) fn take_unincluded(&self) -> Vec<(Address, u64)> {
+        let keys: Vec<TxHash> = self
+            .in_flight
+            .iter()
+            .filter(|e| matches!(e.stage, Stage::Accepted))
+            .map(|e| *e.key())
+            .collect();
+        keys.iter()
+            .filter_map(|k| self.in_flight.remove(k))
+            .map(|(_, e)| (e.sender, e.nonce))
+            .collect()
+    }
+
+    pub(crate) fn books(&self) -> parking_lot::MutexGuard<'_, Books> {
+        self.books.lock()
+    }
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("task", &self.task)
+            .field("in_flight", &self.in_flight.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger() -> (Ledger, Instant) {
+        let t0 = Instant::now();
+        (Ledger::new("t".into(), t0, Duration::from_millis(5)), t0)
+    }
+
+    fn h(n: u8) -> TxHash {
+        TxHash::repeat_byte(n)
+    }
+
+    #[test]
+    fn block_before_answer_counts_once() {
+        let (l, t0) = ledger();
+        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
+        assert!(l.seen_in_block(&h(1), t0 + Duration::from_millis(3)));
+        assert!(l.seen_in_block(&h(1), t0 + Duration::from_millis(4)));
+        l.accepted(h(1), t0 + Duration::from_millis(9));
+        assert!(!l.seen_in_block(&h(1), t0));
+        let c = l.books().counters.clone();
+        assert_eq!((c.sent, c.accepted, c.included), (1, 1, 1));
+        assert!(l.in_flight.is_empty());
+    }
+
+    #[test]
+    fn unknown_outcomes_that_land_are_counted_apart() {
+        let (l, t0) = ledger();
+        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
+        l.sent(h(2), t0, t0, Address::ZERO, 1, None);
+        l.rejected(h(1), t0, "timeout", true);
+        l.rejected(h(2), t0, "nonce too low", false);
+        assert_eq!(l.in_flight.len(), 1);
+        assert!(l.seen_in_block(&h(1), t0));
+        let c = l.books().counters.clone();
+        assert_eq!((c.rejected, c.included, c.landed_after_error), (2, 0, 1));
+        assert!(l.in_flight.is_empty());
+    }
+
+    #[test]
+    fn identities_hold() {
+        let (l, t0) = ledger();
+        l.dropped(t0, DropReason::NotSigned);
+        l.sent(
+            h(1),
+            t0,
+            t0 + Duration::from_millis(10),
+            Address::ZERO,
+            0,
+            None,
+        );
+        l.accepted(h(1), t0);
+        assert_eq!(l.awaiting_inclusion(), 1);
+        assert_eq!(l.take_unincluded(), vec![(Address::ZERO, 0)]);
+        let b = l.books();
+        let c = &b.counters;
+        assert_eq!(c.offered, c.sent + c.dropped.values().sum::<u64>());
+        assert_eq!(c.late, 1);
+        assert_eq!(b.lag.count(), 1);
+    }
+}

@@ -1,0 +1,269 @@
+//! The pacer: walks the schedule in real time and, at each intended time, sends the signed
+//! transaction prepared for that tick, or counts the tick as dropped with its reason. It never
+//! waits for the node: sends run on their own tasks, bounded by the in-flight cap.
+
+use std::{collections::VecDeque, sync::Arc, time::Duration};
+
+use tokio::{
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc},
+    time::Instant,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::{
+    Schedule, SendStrategy,
+    gate::Gate,
+    ledger::{DropReason, Ledger},
+    prepare::{Prepared, Signed},
+    send::{Refused, Submitter, SyncReceipt},
+};
+use crate::{breaker::Permit, rpc::resolve_failed_send, task::NonceCounters};
+use spam_nonce::NonceManager;
+
+/// Where prepared ticks come from.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// Signed shortly ahead by the live preparer.
+    Live(mpsc::Receiver<Prepared>),
+    /// All signed before the run.
+    Presigned(VecDeque<Prepared>),
+}
+
+/// What a send task needs besides its transaction.
+#[derive(Debug)]
+pub(crate) struct SendContext {
+    pub(crate) ledger: Arc<Ledger>,
+    pub(crate) submitter: Submitter,
+    pub(crate) nonces: NonceManager,
+    pub(crate) counters: Arc<NonceCounters>,
+}
+
+/// A transaction cleared to go: its in-flight and breaker permits travel with it.
+#[derive(Debug)]
+struct Outgoing {
+    signed: Signed,
+    intended: Instant,
+    _slot: OwnedSemaphorePermit,
+    breaker: Permit,
+}
+
+pub(crate) struct Pacer {
+    pub(crate) start: Instant,
+    pub(crate) end: Duration,
+    pub(crate) schedule: Schedule,
+    pub(crate) source: Source,
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) in_flight: Arc<Semaphore>,
+    pub(crate) strategy: SendStrategy,
+    pub(crate) ctx: Arc<SendContext>,
+    pub(crate) sends: TaskTracker,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl Pacer {
+    /// Runs until the last tick before the end, or until cancelled (ticks after that are
+    /// not offered). Returns when every tick is sent or dropped; sends may still be running
+    /// on `sends`.
+    pub(crate) async fn run(mut self) {
+        let mut ready: VecDeque<Prepared> = VecDeque::new();
+        let mut batch: Vec<Outgoing> = Vec::new();
+        let mut batch_due: Option<Instant> = None;
+        let (max, linger) = match self.strategy {
+            SendStrategy::Batch { max, linger } => (max.max(1), linger),
+            _ => (1, Duration::ZERO),
+        };
+        let mut next = self.next_tick();
+        loop {
+            let wake = match (next, batch_due) {
+                (Some((_, at)), Some(due)) => Some(at.min(due)),
+                (Some((_, at)), None) => Some(at),
+                (None, due) => due,
+            };
+            let Some(wake) = wake else { break };
+            if wake > Instant::now() {
+                tokio::select! {
+                    () = tokio::time::sleep_until(wake) => {}
+                    () = self.cancel.cancelled() => break,
+                }
+            }
+            let now = Instant::now();
+            while let Some((index, intended)) = next.filter(|&(_, at)| at <= now) {
+                if let Some(out) = self.tick(index, intended, &mut ready) {
+                    match self.strategy {
+                        SendStrategy::Batch { .. } => {
+                            batch_due.get_or_insert(intended + linger);
+                            batch.push(out);
+                            if batch.len() >= max {
+                                self.flush(&mut batch);
+                                batch_due = None;
+                            }
+                        }
+                        _ => self.send_one(out),
+                    }
+                }
+                next = self.next_tick();
+            }
+            if batch_due.is_some_and(|due| due <= Instant::now())
+                || (next.is_none() && !batch.is_empty())
+            {
+                self.flush(&mut batch);
+                batch_due = None;
+            }
+        }
+        self.flush(&mut batch);
+    }
+
+    fn next_tick(&mut self) -> Option<(u64, Instant)> {
+        let index = self.schedule.next_index();
+        let due = self.schedule.next_due()?;
+        (due < self.end).then(|| (index, self.start + due))
+    }
+
+    /// Resolves tick `index`: the prepared transaction cleared to go, or a drop.
+    fn tick(
+        &mut self,
+        index: u64,
+        intended: Instant,
+        ready: &mut VecDeque<Prepared>,
+    ) -> Option<Outgoing> {
+        let taken = self.take(index, ready);
+        let ledger = &self.ctx.ledger;
+        match taken {
+            None => ledger.dropped(intended, DropReason::NotSigned),
+            Some(Err(reason)) => ledger.dropped(intended, reason),
+            Some(Ok(signed)) => {
+                let presigned = matches!(self.source, Source::Presigned(_));
+                // Live ticks passed the recovery rate when they were prepared.
+                if presigned && !self.gate.admit(intended) {
+                    ledger.dropped(intended, DropReason::BreakerOpen);
+                    return None;
+                }
+                let Ok(breaker) = self.gate.breaker.try_acquire() else {
+                    ledger.dropped(intended, DropReason::BreakerOpen);
+                    return None;
+                };
+                let Ok(slot) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+                    ledger.dropped(intended, DropReason::InFlightCap);
+                    return None;
+                };
+                return Some(Outgoing {
+                    signed,
+                    intended,
+                    _slot: slot,
+                    breaker,
+                });
+            }
+        }
+        None
+    }
+
+    /// The prepared item of tick `index`; stale items (ticks already counted) are dropped,
+    /// which rolls their nonces back.
+    fn take(
+        &mut self,
+        index: u64,
+        ready: &mut VecDeque<Prepared>,
+    ) -> Option<Result<Signed, DropReason>> {
+        loop {
+            match ready.front() {
+                Some(p) if p.index < index => {
+                    ready.pop_front();
+                    continue;
+                }
+                Some(p) if p.index == index => return ready.pop_front().map(|p| p.item),
+                Some(_) => return None,
+                None => {}
+            }
+            let more = match &mut self.source {
+                Source::Live(rx) => rx.try_recv().ok(),
+                Source::Presigned(all) => all.pop_front(),
+            };
+            ready.push_back(more?);
+        }
+    }
+
+    fn send_one(&self, out: Outgoing) {
+        let ctx = Arc::clone(&self.ctx);
+        let sync = self.strategy == SendStrategy::Sync;
+        let out = register(&ctx, out, Instant::now());
+        self.sends.spawn(async move {
+            let raw = out.signed.raw.clone();
+            let result = if sync {
+                ctx.submitter.send_sync(raw).await
+            } else {
+                ctx.submitter.send_one(raw).await.map(|()| None)
+            };
+            answer(&ctx, out, result, Instant::now()).await;
+        });
+    }
+
+    fn flush(&self, batch: &mut Vec<Outgoing>) {
+        if batch.is_empty() {
+            return;
+        }
+        let ctx = Arc::clone(&self.ctx);
+        let now = Instant::now();
+        let outs: Vec<Outgoing> = batch
+            .drain(..)
+            .map(|out| register(&ctx, out, now))
+            .collect();
+        self.sends.spawn(async move {
+            let raws = outs.iter().map(|o| o.signed.raw.clone()).collect();
+            let answers = ctx.submitter.send_batch(raws).await;
+            let acked = Instant::now();
+            for (out, result) in outs.into_iter().zip(answers) {
+                answer(&ctx, out, result.map(|()| None), acked).await;
+            }
+        });
+    }
+}
+
+/// Records the send in the ledger (before the request leaves) and hands it the lease.
+fn register(ctx: &SendContext, mut out: Outgoing, sent: Instant) -> Outgoing {
+    let lease = out.signed.lease.take();
+    ctx.ledger.sent(
+        out.signed.hash,
+        out.intended,
+        sent,
+        out.signed.sender,
+        out.signed.reservation.nonce(),
+        lease,
+    );
+    out
+}
+
+/// Settles one answer: the nonce, the breaker, the books.
+async fn answer(
+    ctx: &SendContext,
+    out: Outgoing,
+    result: Result<Option<SyncReceipt>, Refused>,
+    acked: Instant,
+) {
+    let Outgoing {
+        signed, breaker, ..
+    } = out;
+    let hash = signed.hash;
+    match result {
+        Ok(receipt) => {
+            let _ = signed.reservation.commit();
+            breaker.success();
+            ctx.ledger.accepted(hash, acked);
+            if let Some(receipt) = receipt {
+                ctx.ledger.included_now(hash, acked);
+                ctx.ledger.receipt(acked, receipt.gas_used, receipt.success);
+            }
+        }
+        Err(refused) => {
+            breaker.failure();
+            let unknown = refused.class.outcome_unknown();
+            ctx.ledger.rejected(hash, acked, &refused.label(), unknown);
+            let action = if unknown {
+                crate::Action::ResendSame
+            } else {
+                refused.class.action()
+            };
+            let step = resolve_failed_send(&ctx.nonces, signed.reservation, action).await;
+            ctx.counters.count(step);
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The signing stage: for each tick, a sender, a nonce, a built transaction, signed on the
+//! blocking pool a little ahead of its intended time (or all before the run, when presigning).
+
+use std::{collections::VecDeque, sync::Arc, time::Duration};
+
+use alloy::{
+    eips::eip2718::Encodable2718,
+    primitives::{Address, Bytes, TxHash},
+    providers::RootProvider,
+};
+use rand::{SeedableRng, rngs::StdRng};
+use spam_nonce::{NonceManager, Reservation};
+use tokio::{sync::mpsc, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::{Schedule, gate::Gate, ledger::DropReason};
+use crate::{BuildRequest, FeeOracle, Lease, TxBuilder, Wallet, WalletPool};
+
+/// Ticks signed in one trip to the blocking pool.
+const CHUNK: usize = 256;
+
+/// A tick, ready to send or already known to be dropped.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) index: u64,
+    pub(crate) item: Result<Signed, DropReason>,
+}
+
+/// A signed transaction and what it holds: its nonce reservation and its sender's lease.
+/// Dropping it unsent rolls the nonce back and frees the lease.
+#[derive(Debug)]
+pub(crate) struct Signed {
+    pub(crate) raw: Bytes,
+    pub(crate) hash: TxHash,
+    pub(crate) sender: Address,
+    pub(crate) reservation: Reservation,
+    pub(crate) lease: Option<Lease<Arc<Wallet>>>,
+}
+
+pub(crate) struct Preparer {
+    pub(crate) builder: Arc<dyn TxBuilder>,
+    pub(crate) pool: WalletPool<Arc<Wallet>>,
+    pub(crate) nonces: NonceManager,
+    pub(crate) fees: FeeOracle<RootProvider>,
+    pub(crate) chain_id: u64,
+    pub(crate) rng: StdRng,
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) next_wallet: usize,
+}
+
+/// How a chunk picks senders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Senders {
+    /// Leases from the pool (per-wallet in-flight cap), breaker admission applied.
+    Leased,
+    /// Round-robin over all wallets, no cap: the whole run is signed before it starts.
+    RoundRobin,
+}
+
+impl Preparer {
+    pub(crate) fn new(
+        builder: Arc<dyn TxBuilder>,
+        pool: WalletPool<Arc<Wallet>>,
+        nonces: NonceManager,
+        fees: FeeOracle<RootProvider>,
+        chain_id: u64,
+        seed: u64,
+        gate: Arc<Gate>,
+    ) -> Self {
+        Self {
+            builder,
+            pool,
+            nonces,
+            fees,
+            chain_id,
+            rng: StdRng::seed_from_u64(seed),
+            gate,
+            next_wallet: 0,
+        }
+    }
+
+    /// Signs every tick due before `end`, before the run starts.
+    pub(crate) async fn presign(
+        mut self,
+        mut schedule: Schedule,
+        end: Duration,
+    ) -> VecDeque<Prepared> {
+        let mut all = VecDeque::new();
+        let mut chunk = Vec::with_capacity(CHUNK);
+        loop {
+            chunk.clear();
+            while chunk.len() < CHUNK * 4 {
+                let index = schedule.next_index();
+                match schedule.next_due() {
+                    Some(due) if due < end => chunk.push((index, Instant::now())),
+                    _ => break,
+                }
+            }
+            if chunk.is_empty() {
+                return all;
+            }
+            all.extend(self.prepare(&chunk, Senders::RoundRobin).await);
+        }
+    }
+
+    /// Signs ticks `lookahead` ahead of their intended time and hands them to the pacer in
+    /// order, until `end` or `cancel`. Ticks already due when their turn comes are passed on
+    /// as dropped (signing fell behind) without signing them.
+    pub(crate) async fn run_live(
+        mut self,
+        mut schedule: Schedule,
+        start: Instant,
+        end: Duration,
+        lookahead: Duration,
+        out: mpsc::Sender<Prepared>,
+        cancel: CancellationToken,
+    ) {
+        let mut next = schedule
+            .next_due()
+            .map(|due| (schedule.next_index() - 1, due));
+        let mut chunk = Vec::with_capacity(CHUNK);
+        while let Some((_, due)) = next.filter(|&(_, due)| due < end) {
+            let intended = start + due;
+            let now = Instant::now();
+            if intended > now + lookahead {
+                tokio::select! {
+                    () = tokio::time::sleep_until(intended - lookahead) => continue,
+                    () = cancel.cancelled() => return,
+                }
+            }
+            chunk.clear();
+            let mut late = Vec::new();
+            while let Some((index, due)) = next.filter(|&(_, due)| due < end) {
+                let intended = start + due;
+                if intended > now + lookahead || chunk.len() == CHUNK {
+                    break;
+                }
+                if intended < now {
+                    late.push(Prepared {
+                        index,
+                        item: Err(DropReason::NotSigned),
+                    });
+                } else {
+                    chunk.push((index, intended));
+                }
+                next = schedule
+                    .next_due()
+                    .map(|due| (schedule.next_index() - 1, due));
+            }
+            // Items go out in index order: the late ones come first by construction.
+            for prepared in late
+                .into_iter()
+                .chain(self.prepare(&chunk, Senders::Leased).await)
+            {
+                if out.send(prepared).await.is_err() {
+                    return; // the pacer has stopped
+                }
+            }
+            if cancel.is_cancelled() {
+                return;
+            }
+        }
+    }
+
+    async fn prepare(&mut self, ticks: &[(u64, Instant)], senders: Senders) -> Vec<Prepared> {
+        let fees = match self.fees.current().await {
+            Ok(fees) => Some(fees),
+            Err(err) => {
+                tracing::warn!(target: "spam::loadgen", %err, "reading fees failed");
+                self.fees.cached()
+            }
+        };
+        let mut out = Vec::with_capacity(ticks.len());
+        let mut to_sign = Vec::with_capacity(ticks.len());
+        for &(index, intended) in ticks {
+            let item = match fees {
+                None => Err(DropReason::Prepare),
+                Some(fees) => {
+                    self.reserve(intended, senders)
+                        .await
+                        .map(|(wallet, lease, reservation)| {
+                            let tx = self.builder.build(BuildRequest {
+                                sender: wallet.address(),
+                                nonce: reservation.nonce(),
+                                fees,
+                                chain_id: self.chain_id,
+                                rng: &mut self.rng,
+                            });
+                            to_sign.push((out.len(), Arc::clone(&wallet), tx));
+                            (wallet, lease, reservation)
+                        })
+                }
+            };
+            out.push((index, item));
+        }
+        let signed = tokio::task::spawn_blocking(move || {
+            to_sign
+                .into_iter()
+                .map(|(slot, wallet, tx)| {
+                    let signed = wallet.sign(tx).map(|envelope| {
+                        (Bytes::from(envelope.encoded_2718()), *envelope.tx_hash())
+                    });
+                    (slot, signed)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .expect("signing does not panic");
+
+        let mut signed = signed.into_iter().peekable();
+        out.into_iter()
+            .enumerate()
+            .map(|(slot, (index, item))| {
+                let item = item.and_then(|(wallet, lease, reservation)| {
+                    let (_, result) = signed
+                        .next_if(|(s, _)| *s == slot)
+                        .expect("every reserved tick was signed");
+                    match result {
+                        Ok((raw, hash)) => Ok(Signed {
+                            raw,
+                            hash,
+                            sender: wallet.address(),
+                            reservation,
+                            lease,
+                        }),
+                        Err(err) => {
+                            tracing::warn!(target: "spam::loadgen", %err, "signing failed");
+                            Err(DropReason::Prepare)
+                        }
+                    }
+                });
+                Prepared { index, item }
+            })
+            .collect()
+    }
+
+    /// A sender and a nonce for the tick due at `intended`.
+    async fn reserve(
+        &mut self,
+        intended: Instant,
+        senders: Senders,
+    ) -> Result<(Arc<Wallet>, Option<Lease<Arc<Wallet>>>, Reservation), DropReason> {
+        let (wallet, lease) = match senders {
+            Senders::Leased => {
+                if !self.gate.admit(intended) {
+                    return Err(DropReason::BreakerOpen);
+                }
+                let lease = self.pool.try_acquire().ok_or(DropReason::WalletCap)?;
+                (Arc::clone(lease.wallet()), Some(lease))
+            }
+            Senders::RoundRobin => {
+                let wallets = self.pool.wallets();
+                let wallet = Arc::clone(&wallets[self.next_wallet % wallets.len()]);
+                self.next_wallet = self.next_wallet.wrapping_add(1);
+                (wallet, None)
+            }
+        };
+        let sender = wallet.address();
+        let reservation = match self.nonces.try_reserve(sender) {
+            Ok(r) => r,
+            Err(_) => self
+                .nonces
+                .reserve(sender)
+                .await
+                .map_err(|_| DropReason::Prepare)?,
+        };
+        Ok((wallet, lease, reservation))
+    }
+}
+
+impl std::fmt::Debug for Preparer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preparer")
+            .field("builder", &self.builder.name())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,546 @@
+//! [`Rate`] profiles and the [`Schedule`] of intended send times they integrate to.
+
+use std::{fmt, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+/// A target send rate over time, in transactions per second.
+///
+/// The pacer integrates the profile: the k-th transaction (from 0) is due at the instant the
+/// integral of the rate reaches k. The first is due at the start, the pace never drifts, and a
+/// late tick does not shift the ones after it.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spam_core::Rate;
+///
+/// let secs = Duration::from_secs;
+/// // 200 tx/s for 10 s offers 2 000 transactions.
+/// assert_eq!(Rate::constant(200.0).count_until(secs(10)), 2_000);
+/// // A ramp from 50 to 500 tx/s over 10 s averages 275 tx/s.
+/// assert_eq!(Rate::ramp(50.0, 500.0, secs(10)).count_until(secs(10)), 2_750);
+/// // 100 tx/s for 2 s, then 300 tx/s.
+/// let steps = Rate::steps([(secs(2), 100.0), (secs(1), 300.0)]);
+/// assert_eq!(steps.count_until(secs(3)), 500);
+/// assert_eq!(steps.rate_at(secs(10)), 300.0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Rate {
+    /// The same rate throughout.
+    Constant {
+        /// Transactions per second.
+        tps: f64,
+    },
+    /// From `from` to `to` linearly over `over`, then `to`.
+    Ramp {
+        /// Rate at the start.
+        from: f64,
+        /// Rate at the end of the ramp and after it.
+        to: f64,
+        /// Length of the ramp.
+        #[serde(with = "millis")]
+        over: Duration,
+    },
+    /// Each step's rate for its duration, in order; the last rate holds after the last step.
+    Steps {
+        /// `(duration, tps)` pairs.
+        steps: Vec<Step>,
+    },
+    /// `baseline`, and every `every` a burst of `spike` for `length` (the first burst starts
+    /// after one `every`).
+    Spike {
+        /// Rate between bursts.
+        baseline: f64,
+        /// Rate during a burst.
+        spike: f64,
+        /// Length of a burst.
+        #[serde(with = "millis")]
+        length: Duration,
+        /// Time from one burst start to the next.
+        #[serde(with = "millis")]
+        every: Duration,
+    },
+}
+
+/// One step of [`Rate::Steps`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// How long the step lasts.
+    #[serde(with = "millis")]
+    pub duration: Duration,
+    /// Its rate, transactions per second.
+    pub tps: f64,
+}
+
+/// A [`Rate`] that cannot be paced: a negative or non-finite rate, or a zero-length period.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid rate profile: {0}")]
+pub struct RateError(&'static str);
+
+impl Rate {
+    /// `tps` transactions per second throughout.
+    pub const fn constant(tps: f64) -> Self {
+        Self::Constant { tps }
+    }
+
+    /// From `from` to `to` tx/s linearly over `over`, then `to`.
+    pub const fn ramp(from: f64, to: f64, over: Duration) -> Self {
+        Self::Ramp { from, to, over }
+    }
+
+    /// `(duration, tps)` steps in order; the last rate holds afterwards.
+    pub fn steps(steps: impl IntoIterator<Item = (Duration, f64)>) -> Self {
+        Self::Steps {
+            steps: steps
+                .into_iter()
+                .map(|(duration, tps)| Step { duration, tps })
+                .collect(),
+        }
+    }
+
+    /// `baseline` tx/s with a burst of `spike` tx/s lasting `length` every `every`.
+    pub const fn spike(baseline: f64, spike: f64, length: Duration, every: Duration) -> Self {
+        Self::Spike {
+            baseline,
+            spike,
+            length,
+            every,
+        }
+    }
+
+    /// Checks that every rate is finite and not negative, and periods are not empty.
+    ///
+    /// # Errors
+    /// [`RateError`] naming the problem.
+    pub fn validate(&self) -> Result<(), RateError> {
+        let ok = |tps: f64| tps.is_finite() && tps >= 0.0;
+        let valid = match self {
+            Self::Constant { tps } => ok(*tps),
+            Self::Ramp { from, to, .. } => ok(*from) && ok(*to),
+            Self::Steps { steps } => {
+                if steps.is_empty() {
+                    return Err(RateError("steps: at least one step is needed"));
+                }
+                steps.iter().all(|s| ok(s.tps))
+            }
+            Self::Spike {
+                baseline,
+                spike,
+                length,
+                every,
+            } => {
+                if every.is_zero() || length > every {
+                    return Err(RateError(
+                        "spike: the interval must be longer than zero and the burst",
+                    ));
+                }
+                ok(*baseline) && ok(*spike)
+            }
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(RateError("rates must be finite and not negative"))
+        }
+    }
+
+    /// The rate at `t` after the start, tx/s.
+    pub fn rate_at(&self, t: Duration) -> f64 {
+        let mut segments = self.segments();
+        loop {
+            let s = segments.next_segment();
+            if s.len == Duration::MAX || t < s.start.saturating_add(s.len) {
+                let into = (t.saturating_sub(s.start)).as_secs_f64();
+                return s.rate_at(into);
+            }
+        }
+    }
+
+    /// How many transactions are due in `[0, end)`.
+    pub fn count_until(&self, end: Duration) -> u64 {
+        let mut schedule = self.schedule();
+        let mut count = 0;
+        while schedule.next_due().is_some_and(|due| due < end) {
+            count += 1;
+        }
+        count
+    }
+
+    /// The intended send times, from the start.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            segments: self.segments(),
+            current: None,
+            next_index: 0,
+        }
+    }
+
+    fn segments(&self) -> Segments {
+        Segments {
+            rate: self.clone(),
+            index: 0,
+            start: Duration::ZERO,
+            count_before: 0.0,
+        }
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Constant { tps } => write!(f, "constant {tps} tx/s"),
+            Self::Ramp { from, to, over } => write!(f, "ramp {from} -> {to} tx/s over {over:?}"),
+            Self::Steps { steps } => {
+                f.write_str("steps")?;
+                for s in steps {
+                    write!(f, " {}tx/s*{:?}", s.tps, s.duration)?;
+                }
+                Ok(())
+            }
+            Self::Spike {
+                baseline,
+                spike,
+                length,
+                every,
+            } => write!(
+                f,
+                "{baseline} tx/s with spikes of {spike} tx/s for {length:?} every {every:?}"
+            ),
+        }
+    }
+}
+
+/// The intended send times of a [`Rate`], as offsets from the run start, in order.
+///
+/// Every due time is computed from the index alone (the integral is inverted per piece), so
+/// rounding never accumulates over a long run.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    segments: Segments,
+    current: Option<Segment>,
+    next_index: u64,
+}
+
+impl Schedule {
+    /// The next transaction's due time, `None` once the rate stays at zero forever.
+    pub fn next_due(&mut self) -> Option<Duration> {
+        let k = self.next_index as f64;
+        loop {
+            let segment = match self.current {
+                Some(s) => s,
+                None => {
+                    let s = self.segments.next_segment();
+                    self.current = Some(s);
+                    s
+                }
+            };
+            if let Some(offset) = segment.time_of(k - segment.count_before) {
+                self.next_index += 1;
+                return Some(segment.start.saturating_add(offset));
+            }
+            if segment.len == Duration::MAX {
+                return None; // the rate stays at zero
+            }
+            self.current = None;
+        }
+    }
+
+    /// Index of the transaction [`next_due`](Self::next_due) returns next.
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+}
+
+/// A piece of the profile where the rate changes linearly from `r0` to `r1`.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    start: Duration,
+    /// `Duration::MAX` for the open-ended last piece.
+    len: Duration,
+    r0: f64,
+    r1: f64,
+    /// Integral of the rate before this piece.
+    count_before: f64,
+}
+
+impl Segment {
+    fn rate_at(&self, into: f64) -> f64 {
+        if self.len == Duration::MAX || self.r0 == self.r1 {
+            return self.r0;
+        }
+        self.r0 + (self.r1 - self.r0) * (into / self.len.as_secs_f64())
+    }
+
+    /// Count due within this piece after `into` seconds.
+    fn count_within(&self) -> f64 {
+        if self.len == Duration::MAX {
+            return f64::INFINITY;
+        }
+        (self.r0 + self.r1) / 2.0 * self.len.as_secs_f64()
+    }
+
+    /// Offset into this piece at which the integral reaches `c` (counted from the piece's
+    /// start), or `None` if it does not within the piece.
+    fn time_of(&self, c: f64) -> Option<Duration> {
+        if c < 0.0 {
+            return Some(Duration::ZERO);
+        }
+        if self.len != Duration::MAX && c >= self.count_within() {
+            return None;
+        }
+        let tau = if self.len == Duration::MAX || (self.r1 - self.r0).abs() < 1e-12 {
+            if self.r0 <= 0.0 {
+                return None;
+            }
+            c / self.r0
+        } else {
+            // r0 τ + a τ² = c with a = (r1 - r0) / (2 len)
+            let a = (self.r1 - self.r0) / (2.0 * self.len.as_secs_f64());
+            let disc = (self.r0 * self.r0 + 4.0 * a * c).max(0.0);
+            // The stable form of (-r0 + sqrt(disc)) / (2a), exact when a is tiny.
+            2.0 * c / (self.r0 + disc.sqrt())
+        };
+        let tau = if tau.is_finite() { tau.max(0.0) } else { 0.0 };
+        let offset = Duration::try_from_secs_f64(tau).unwrap_or(Duration::MAX);
+        Some(if self.len == Duration::MAX {
+            offset
+        } else {
+            offset.min(self.len)
+        })
+    }
+}
+
+/// Walks a profile's pieces in order.
+#[derive(Debug, Clone)]
+struct Segments {
+    rate: Rate,
+    index: u64,
+    start: Duration,
+    count_before: f64,
+}
+
+impl Segments {
+    fn next_segment(&mut self) -> Segment {
+        let (len, r0, r1) = self.piece(self.index);
+        let segment = Segment {
+            start: self.start,
+            len,
+            r0,
+            r1,
+            count_before: self.count_before,
+        };
+        if len != Duration::MAX {
+            self.index += 1;
+            self.start = self.start.saturating_add(len);
+            self.count_before += segment.count_within();
+        }
+        segment
+    }
+
+    /// The `i`-th piece: `(length, rate at its start, rate at its end)`.
+    fn piece(&self, i: u64) -> (Duration, f64, f64) {
+        let clamp = |tps: f64| if tps.is_finite() { tps.max(0.0) } else { 0.0 };
+        match &self.rate {
+            Rate::Constant { tps } => (Duration::MAX, clamp(*tps), clamp(*tps)),
+            Rate::Ramp { from, to, over } => {
+                if i == 0 && !over.is_zero() {
+                    (*over, clamp(*from), clamp(*to))
+                } else {
+                    (Duration::MAX, clamp(*to), clamp(*to))
+                }
+            }
+            Rate::Steps { steps } => {
+                let i = usize::try_from(i).unwrap_or(usize::MAX);
+                match steps.get(i) {
+                    Some(step) if i + 1 < steps.len() => {
+                        (step.duration, clamp(step.tps), clamp(step.tps))
+                    }
+                    Some(step) => (Duration::MAX, clamp(step.tps), clamp(step.tps)),
+                    None => (Duration::MAX, 0.0, 0.0),
+                }
+            }
+            Rate::Spike {
+                baseline,
+                spike,
+                length,
+                every,
+            } => {
+                // Even pieces are the baseline gap, odd ones the burst.
+                let gap = every.saturating_sub(*length);
+                if every.is_zero() {
+                    (Duration::MAX, clamp(*baseline), clamp(*baseline))
+                } else if i.is_multiple_of(2) {
+                    (gap, clamp(*baseline), clamp(*baseline))
+                } else {
+                    (*length, clamp(*spike), clamp(*spike))
+                }
+            }
+        }
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis().try_into().unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn ms(m: u64) -> Duration {
+        Duration::from_millis(m)
+    }
+
+    #[test]
+    fn constant_is_evenly_spaced_from_zero() {
+        let mut s = Rate::constant(200.0).schedule();
+        assert_eq!(s.next_due(), Some(Duration::ZERO));
+        assert_eq!(s.next_due(), Some(ms(5)));
+        for _ in 2..1_999 {
+            s.next_due();
+        }
+        assert_eq!(s.next_due(), Some(ms(9_995)));
+        assert_eq!(s.next_index(), 2_000);
+        assert_eq!(Rate::constant(200.0).count_until(secs(10)), 2_000);
+    }
+
+    #[test]
+    fn ramp_follows_the_integral() {
+        let rate = Rate::ramp(50.0, 500.0, secs(10));
+        // ∫ = 50 t + 22.5 t²
+        assert_eq!(rate.count_until(secs(1)), 73);
+        assert_eq!(rate.count_until(secs(10)), 2_750);
+        assert_eq!(rate.count_until(secs(11)), 3_250);
+        assert_eq!(rate.rate_at(secs(5)), 275.0);
+        assert_eq!(rate.rate_at(secs(20)), 500.0);
+        let down = Rate::ramp(500.0, 0.0, secs(4));
+        assert_eq!(down.count_until(secs(100)), 1_000);
+        assert_eq!(down.schedule().nth_due(1_000), None);
+    }
+
+    #[test]
+    fn steps_and_spikes() {
+        let steps = Rate::steps([(secs(1), 10.0), (secs(1), 0.0), (secs(1), 20.0)]);
+        let times: Vec<_> = std::iter::from_fn({
+            let mut s = steps.schedule();
+            move || s.next_due()
+        })
+        .take(12)
+        .collect();
+        assert_eq!(times[9], ms(900));
+        assert_eq!(times[10], secs(2), "the zero step sends nothing");
+        assert_eq!(times[11], ms(2_050));
+
+        let spike = Rate::spike(10.0, 1_000.0, ms(100), secs(1));
+        // 0.9 s at 10 (9 txs), then 0.1 s at 1000 (100 txs), repeat.
+        assert_eq!(spike.count_until(ms(900)), 9);
+        assert_eq!(spike.count_until(secs(1)), 109);
+        assert_eq!(spike.count_until(secs(2)), 218);
+        assert_eq!(spike.rate_at(ms(950)), 1_000.0);
+        assert_eq!(spike.rate_at(ms(1_050)), 10.0);
+    }
+
+    #[test]
+    fn zero_rate_ends_the_schedule() {
+        assert_eq!(Rate::constant(0.0).schedule().next_due(), None);
+        assert_eq!(Rate::steps([(secs(1), 0.0)]).count_until(secs(5)), 0);
+    }
+
+    #[test]
+    fn validation() {
+        assert!(Rate::constant(-1.0).validate().is_err());
+        assert!(Rate::constant(f64::NAN).validate().is_err());
+        assert!(Rate::steps([]).validate().is_err());
+        assert!(Rate::spike(1.0, 2.0, secs(2), secs(1)).validate().is_err());
+        assert!(Rate::ramp(0.0, 10.0, Duration::ZERO).validate().is_ok());
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        for rate in [
+            Rate::constant(5.0),
+            Rate::ramp(1.0, 2.0, secs(3)),
+            Rate::steps([(secs(1), 4.0)]),
+            Rate::spike(1.0, 9.0, ms(100), secs(2)),
+        ] {
+            let json = serde_json::to_string(&rate).unwrap();
+            assert_eq!(serde_json::from_str::<Rate>(&json).unwrap(), rate, "{json}");
+        }
+    }
+
+    impl Schedule {
+        fn nth_due(&mut self, n: u64) -> Option<Duration> {
+            let mut last = None;
+            while self.next_index <= n {
+                last = Some(self.next_due()?);
+            }
+            last
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Due times never go backwards, and the count due by `t` matches the integral
+        /// within one transaction.
+        #[test]
+        fn schedule_matches_the_integral(
+            from in 0.0f64..2_000.0,
+            to in 0.0f64..2_000.0,
+            over_ms in 1u64..5_000,
+            check_ms in 1u64..8_000,
+        ) {
+            let over = ms(over_ms);
+            let rate = Rate::ramp(from, to, over);
+            let t = ms(check_ms).as_secs_f64();
+            let o = over.as_secs_f64();
+            let integral = if t <= o {
+                from * t + (to - from) / (2.0 * o) * t * t
+            } else {
+                (from + to) / 2.0 * o + to * (t - o)
+            };
+            let count = rate.count_until(ms(check_ms)) as f64;
+            prop_assert!((count - integral).abs() <= 1.0 + 1e-6 * integral, "{count} vs {integral}");
+
+            let mut s = rate.schedule();
+            let mut last = Duration::ZERO;
+            for _ in 0..500 {
+                let Some(due) = s.next_due() else { break };
+                prop_assert!(due >= last);
+                last = due;
+            }
+        }
+
+        #[test]
+        fn steps_count_is_the_sum_of_steps(
+            steps in proptest::collection::vec((1u64..2_000, 0.0f64..500.0), 1..6)
+        ) {
+            let rate = Rate::steps(steps.iter().map(|&(d, r)| (ms(d), r)));
+            let total: Duration = steps.iter().map(|&(d, _)| ms(d)).sum();
+            let expected: f64 = steps.iter().map(|&(d, r)| r * d as f64 / 1000.0).sum();
+            let count = rate.count_until(total) as f64;
+            prop_assert!((count - expected).abs() <= 1.0 + 1e-6 * expected, "{count} vs {expected}");
+        }
+    }
+}

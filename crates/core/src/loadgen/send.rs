@@ -1,0 +1,209 @@
+//! How signed transactions reach the node: one request each, JSON-RPC batches, or the
+//! synchronous send that answers with the receipt.
+
+use std::{
+    fmt,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
+
+use alloy::{
+    primitives::{Bytes, TxHash, U64},
+    rpc::client::{ClientBuilder, RpcClient},
+    transports::{TransportError, http::reqwest},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{ErrorClass, classify};
+
+/// How the open-loop engine submits transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SendStrategy {
+    /// One `eth_sendRawTransaction` request per transaction, sent at its intended time.
+    Single,
+    /// JSON-RPC batches of up to `max` transactions; a batch leaves when full or `linger`
+    /// after its first transaction was due, whichever is first.
+    Batch {
+        /// Most transactions per batch.
+        max: usize,
+        /// Longest a transaction waits for its batch to fill.
+        #[serde(with = "micros")]
+        linger: Duration,
+    },
+    /// `eth_sendRawTransactionSync` (EIP-7966): the answer is the receipt, so acked means
+    /// included. Needs a node that supports it.
+    Sync,
+}
+
+impl SendStrategy {
+    /// Batches of up to `max` transactions, each waiting at most `linger` to fill.
+    pub const fn batch(max: usize, linger: Duration) -> Self {
+        Self::Batch { max, linger }
+    }
+}
+
+impl fmt::Display for SendStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Single => f.write_str("single"),
+            Self::Batch { max, linger } => write!(f, "batch {max} / {linger:?}"),
+            Self::Sync => f.write_str("sync"),
+        }
+    }
+}
+
+/// A send that failed: its class, and whether the node may still have the transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refused {
+    pub(crate) class: ErrorClass,
+}
+
+impl Refused {
+    fn from_transport(err: &TransportError) -> Self {
+        Self {
+            class: classify(err),
+        }
+    }
+
+    /// The label the report counts rejections under.
+    pub(crate) fn label(&self) -> String {
+        match &self.class {
+            ErrorClass::Reverted { .. } => "reverted".into(),
+            class => class.to_string(),
+        }
+    }
+}
+
+/// What a sync send learnt from the receipt.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SyncReceipt {
+    pub(crate) gas_used: u64,
+    pub(crate) success: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiptLite {
+    gas_used: U64,
+    status: Option<U64>,
+}
+
+/// Keep-alive JSON-RPC clients to the submission URL, used round-robin.
+pub(crate) struct Submitter {
+    clients: Vec<RpcClient>,
+    next: AtomicUsize,
+}
+
+impl Submitter {
+    /// `connections` clients, each with its own connection pool, so sends spread over that
+    /// many keep-alive connections.
+    pub(crate) fn new(
+        url: &reqwest::Url,
+        connections: usize,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let clients = (0..connections.max(1))
+            .map(|_| {
+                let http = reqwest::Client::builder()
+                    .timeout(timeout)
+                    .tcp_nodelay(true)
+                    .pool_max_idle_per_host(64)
+                    .build()?;
+                Ok(ClientBuilder::default().http_with_client(http, url.clone()))
+            })
+            .collect::<Result<Vec<_>, reqwest::Error>>()?;
+        Ok(Self {
+            clients,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    fn client(&self) -> &RpcClient {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
+        &self.clients[i]
+    }
+
+    /// `eth_sendRawTransaction`; *already known* counts as accepted.
+    pub(crate) async fn send_one(&self, raw: Bytes) -> Result<(), Refused> {
+        let result: Result<TxHash, _> = self
+            .client()
+            .request("eth_sendRawTransaction", (raw,))
+            .await;
+        settle(result.map(drop))
+    }
+
+    /// One JSON-RPC batch; one answer per transaction, in order.
+    pub(crate) async fn send_batch(&self, raws: Vec<Bytes>) -> Vec<Result<(), Refused>> {
+        let client = self.client();
+        let mut batch = client.new_batch();
+        let mut waiters = Vec::with_capacity(raws.len());
+        for raw in &raws {
+            waiters.push(batch.add_call::<_, TxHash>("eth_sendRawTransaction", &(raw,)));
+        }
+        // The batch's own failure reaches every waiter, so it needs no handling here.
+        let _ = batch.send().await;
+        let mut answers = Vec::with_capacity(waiters.len());
+        for waiter in waiters {
+            answers.push(match waiter {
+                Ok(waiter) => settle(waiter.await.map(drop)),
+                Err(err) => Err(Refused::from_transport(&err)),
+            });
+        }
+        answers
+    }
+
+    /// `eth_sendRawTransactionSync`: accepted and included in one answer.
+    pub(crate) async fn send_sync(&self, raw: Bytes) -> Result<Option<SyncReceipt>, Refused> {
+        // The optional timeout parameter is left out: anvil refuses it, and the node's default
+        // is below our HTTP timeout.
+        let result: Result<ReceiptLite, _> = self
+            .client()
+            .request("eth_sendRawTransactionSync", (raw,))
+            .await;
+        match result {
+            Ok(r) => Ok(Some(SyncReceipt {
+                gas_used: r.gas_used.to(),
+                success: r.status.is_none_or(|s| s == U64::from(1)),
+            })),
+            Err(err) => settle(Err(err)).map(|()| None),
+        }
+    }
+}
+
+fn settle(result: Result<(), TransportError>) -> Result<(), Refused> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            let refused = Refused::from_transport(&err);
+            if refused.class == ErrorClass::AlreadyKnown {
+                Ok(())
+            } else {
+                Err(refused)
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Submitter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Submitter")
+            .field("connections", &self.clients.len())
+            .finish_non_exhaustive()
+    }
+}
+
+mod micros {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_micros().try_into().unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_micros)
+    }
+}

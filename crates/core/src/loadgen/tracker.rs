@@ -1,0 +1,305 @@
+//! Confirmation tracking by block scan: new heads (WebSocket) or polling tell how far the chain
+//! is; each new block's transaction hashes (`eth_getBlockByNumber(n, false)`, batched) are
+//! matched against the transactions in flight. No per-transaction receipt polling: receipts
+//! (gas, status) are fetched per block, off the critical path, by [`receipts`].
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{TxHash, U64},
+    providers::RootProvider,
+    rpc::client::RpcClient,
+    transports::http::reqwest::Url,
+};
+use parking_lot::Mutex;
+use serde::Deserialize;
+use tokio::{sync::mpsc, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::{blocks::BlockBook, ledger::Ledger};
+use crate::FeeOracle;
+
+/// Blocks fetched in one batch when catching up.
+const BLOCK_BATCH: u64 = 32;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlockLite {
+    number: U64,
+    timestamp: U64,
+    gas_used: U64,
+    gas_limit: U64,
+    base_fee_per_gas: Option<U64>,
+    transactions: Vec<TxHash>,
+}
+
+/// A block with transactions of ours, for the receipts worker.
+#[derive(Debug)]
+pub(crate) struct ReceiptJob {
+    number: u64,
+    ours: Vec<(TxHash, Instant)>,
+}
+
+pub(crate) struct Tracker {
+    pub(crate) client: RpcClient,
+    pub(crate) ledger: Arc<Ledger>,
+    pub(crate) fees: FeeOracle<RootProvider>,
+    pub(crate) blocks: Arc<Mutex<BlockBook>>,
+    pub(crate) receipts: mpsc::Sender<ReceiptJob>,
+    pub(crate) poll: Duration,
+    pub(crate) ws_url: Option<Url>,
+}
+
+impl Tracker {
+    /// Scans every block after `from` until `stop`, then once more up to the chain head at
+    /// that moment (blocks made later do not count).
+    pub(crate) async fn run(self, from: u64, stop: CancellationToken) {
+        let mut next = from + 1;
+        let mut heads = Heads::connect(self.ws_url.as_ref(), &self.client, self.poll).await;
+        self.blocks.lock().via = heads.describe();
+        loop {
+            let head = tokio::select! {
+                head = heads.next(&self.client) => head,
+                () = stop.cancelled() => break,
+            };
+            if let Some(head) = head {
+                next = self.scan(next, head, &stop).await;
+            }
+        }
+        // The final scan: up to the head as of now.
+        for _ in 0..3 {
+            if let Ok(head) = block_number(&self.client).await {
+                self.scan(next, head, &CancellationToken::new()).await;
+                return;
+            }
+        }
+    }
+
+    /// Scans blocks `next..=head`; returns the first block not scanned.
+    async fn scan(&self, mut next: u64, head: u64, stop: &CancellationToken) -> u64 {
+        while next <= head {
+            let last = head.min(next + BLOCK_BATCH - 1);
+            match self.fetch(next, last).await {
+                Ok(blocks) => {
+                    for block in blocks {
+                        self.process(block);
+                    }
+                    next = last + 1;
+                }
+                Err(err) => {
+                    tracing::debug!(target: "spam::loadgen", %err, next, "block fetch failed");
+                    tokio::select! {
+                        () = tokio::time::sleep(self.poll) => {}
+                        () = stop.cancelled() => return next,
+                    }
+                }
+            }
+        }
+        next
+    }
+
+    async fn fetch(
+        &self,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<BlockLite>, alloy::transports::TransportError> {
+        let mut batch = self.client.new_batch();
+        let mut waiters = Vec::new();
+        for n in first..=last {
+            waiters.push(batch.add_call::<_, Option<BlockLite>>(
+                "eth_getBlockByNumber",
+                &(U64::from(n), false),
+            )?);
+        }
+        batch.send().await?;
+        let mut blocks = Vec::with_capacity(waiters.len());
+        for waiter in waiters {
+            match waiter.await? {
+                Some(block) => blocks.push(block),
+                // Not there yet (a load balancer behind the head): stop at the gap.
+                None => break,
+            }
+        }
+        if blocks.is_empty() {
+            return Err(alloy::transports::RpcError::NullResp);
+        }
+        Ok(blocks)
+    }
+
+    fn process(&self, block: BlockLite) {
+        let seen = Instant::now();
+        let mut ours = Vec::new();
+        for hash in &block.transactions {
+            if self.ledger.seen_in_block(hash, seen) {
+                ours.push((*hash, seen));
+            }
+        }
+        let number = block.number.to::<u64>();
+        let base_fee = block.base_fee_per_gas.map_or(0, |b| b.to::<u64>());
+        if base_fee > 0 {
+            self.fees.observe_block(number, base_fee);
+        }
+        self.blocks.lock().record(super::blocks::BlockSeen {
+            number,
+            timestamp: block.timestamp.to(),
+            seen,
+            txs: block.transactions.len() as u64,
+            own_txs: ours.len() as u64,
+            gas_used: block.gas_used.to(),
+            gas_limit: block.gas_limit.to(),
+            base_fee,
+        });
+        if !ours.is_empty() && self.receipts.try_send(ReceiptJob { number, ours }).is_err() {
+            self.blocks.lock().receipts_skipped += 1;
+        }
+    }
+}
+
+async fn block_number(client: &RpcClient) -> Result<u64, alloy::transports::TransportError> {
+    let n: U64 = client.request_noparams("eth_blockNumber").await?;
+    Ok(n.to())
+}
+
+/// Where the chain head comes from.
+enum Heads {
+    Poll(Duration),
+    Ws {
+        // Keeps the connection open.
+        _provider: alloy::providers::RootProvider,
+        sub: alloy::pubsub::Subscription<alloy::rpc::types::Header>,
+        poll: Duration,
+    },
+}
+
+impl Heads {
+    async fn connect(ws: Option<&Url>, _client: &RpcClient, poll: Duration) -> Self {
+        let Some(url) = ws else {
+            return Self::Poll(poll);
+        };
+        use alloy::providers::{Provider, ProviderBuilder, WsConnect};
+        let connected = async {
+            let provider = ProviderBuilder::new()
+                .disable_recommended_fillers()
+                .connect_ws(WsConnect::new(url.as_str()))
+                .await?;
+            let sub = provider.subscribe_blocks().await?;
+            Ok::<_, alloy::transports::TransportError>((provider.root().clone(), sub))
+        };
+        match connected.await {
+            Ok((provider, sub)) => Self::Ws {
+                _provider: provider,
+                sub,
+                poll,
+            },
+            Err(err) => {
+                tracing::warn!(target: "spam::loadgen", %err, %url, "new-heads subscription failed; polling instead");
+                Self::Poll(poll)
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Poll(every) => format!("http polling every {every:?}"),
+            Self::Ws { .. } => "ws new heads".into(),
+        }
+    }
+
+    /// The next known head; `None` when asking failed (try again).
+    async fn next(&mut self, client: &RpcClient) -> Option<u64> {
+        match self {
+            Self::Poll(every) => {
+                tokio::time::sleep(*every).await;
+                block_number(client).await.ok()
+            }
+            Self::Ws { sub, poll, .. } => {
+                // A missed or late head is caught by the slow poll beside it.
+                tokio::select! {
+                    head = sub.recv() => match head {
+                        Ok(header) => Some(header.number),
+                        Err(_) => {
+                            *self = Self::Poll(*poll);
+                            None
+                        }
+                    },
+                    () = tokio::time::sleep(*poll * 10) => block_number(client).await.ok(),
+                }
+            }
+        }
+    }
+}
+
+/// Fetches receipts of the blocks holding our transactions (`eth_getBlockReceipts`, batched)
+/// and records their gas and status. Runs until the job channel closes.
+pub(crate) async fn receipts(
+    client: RpcClient,
+    ledger: Arc<Ledger>,
+    mut jobs: mpsc::Receiver<ReceiptJob>,
+) -> u64 {
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReceiptLite {
+        transaction_hash: TxHash,
+        gas_used: U64,
+        status: Option<U64>,
+    }
+
+    let mut missing = 0;
+    let mut batch_jobs = Vec::new();
+    while let Some(job) = jobs.recv().await {
+        batch_jobs.push(job);
+        while batch_jobs.len() < 16 {
+            match jobs.try_recv() {
+                Ok(job) => batch_jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut batch = client.new_batch();
+            let waiters: Result<Vec<_>, _> = batch_jobs
+                .iter()
+                .map(|job| {
+                    batch.add_call::<_, Option<Vec<ReceiptLite>>>(
+                        "eth_getBlockReceipts",
+                        &(U64::from(job.number),),
+                    )
+                })
+                .collect();
+            let Ok(waiters) = waiters else { break };
+            let _ = batch.send().await;
+            let mut failed = Vec::new();
+            for (job, waiter) in batch_jobs.drain(..).zip(waiters) {
+                match waiter.await {
+                    Ok(Some(receipts)) => {
+                        let by_hash: std::collections::HashMap<_, _> =
+                            receipts.iter().map(|r| (r.transaction_hash, r)).collect();
+                        for (hash, at) in &job.ours {
+                            match by_hash.get(hash) {
+                                Some(r) => ledger.receipt(
+                                    *at,
+                                    r.gas_used.to(),
+                                    r.status.is_none_or(|s| s == U64::from(1)),
+                                ),
+                                None => missing += 1,
+                            }
+                        }
+                    }
+                    _ => failed.push(job),
+                }
+            }
+            if failed.is_empty() {
+                break;
+            }
+            if attempt == 3 {
+                missing += failed.iter().map(|j| j.ours.len() as u64).sum::<u64>();
+                break;
+            }
+            batch_jobs = failed;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        batch_jobs.clear();
+    }
+    missing
+}
