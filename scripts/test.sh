@@ -9,3 +9,5 @@ cd "$root"
 export ANVIL_BIN="$root/.tools/bin/anvil"
 cargo test --workspace --locked --all-targets
 cargo test --workspace --locked --doc
+# The libsecp256k1 signing backend must sign byte for byte like k256.
+cargo test -p spam-core --locked --features secp256k1 --lib wallet::
