@@ -67,9 +67,14 @@ async fn bounded<F: Future>(f: F) -> F::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_rpc_reaches_anvil_through_each_proxy() {
     let Some(env) = Env::start() else { return };
-    let pool = ProxyPool::new([env.http.url(), env.socks.url()], config()).unwrap();
+    // microsocks twice: socks5h (the proxy resolves `localhost`) and socks5 (resolved here).
+    let socks5 = ProxyUrl::new(Scheme::Socks5, "127.0.0.1", env.socks.port())
+        .unwrap()
+        .with_credentials(USER, PASS);
+    let pool = ProxyPool::new([env.http.url(), env.socks.url(), socks5], config()).unwrap();
 
     let results = bounded(pool.check_all(&env.probe())).await;
+    assert_eq!(results.len(), 3);
     for r in &results {
         assert!(r.health.is_healthy(), "{r}");
         assert!(!r.banned);
