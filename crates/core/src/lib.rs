@@ -28,7 +28,8 @@ pub use crate::{
     pool::{Lease, PoolConfig, PoolError, PoolStats, Strategy, WalletPool},
     report::{
         BlockRecord, BlockSummary, BreakerEvent, LatencySummary, NonceStats, OpenLoopStats,
-        PreconfStats, Report, RunInfo, SecondStats, TaskStats, ThresholdError, Thresholds, Verdict,
+        PreconfStats, ProxySummary, Report, RunInfo, SecondStats, TaskStats, ThresholdError,
+        Thresholds, Verdict,
     },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,

@@ -62,7 +62,11 @@ impl fmt::Display for Report {
             f,
             "nonces: {} resyncs, {} fast-forwards, {} holes filled",
             n.resyncs, n.fast_forwards, n.holes_filled,
-        )
+        )?;
+        if !self.proxies.is_empty() {
+            write!(f, "\n{}", super::proxies::ProxiesSummary(&self.proxies))?;
+        }
+        Ok(())
     }
 }
 

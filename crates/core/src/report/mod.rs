@@ -3,6 +3,7 @@
 
 mod display;
 mod open_loop;
+mod proxies;
 mod stats;
 mod thresholds;
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::{
     open_loop::{BlockRecord, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
+    proxies::ProxySummary,
     stats::{LatencySummary, NonceStats, RunInfo, SecondStats, TaskStats},
     thresholds::{ThresholdError, Thresholds, Verdict},
 };
@@ -82,6 +84,10 @@ pub struct Report {
     /// The open-loop figures, for a [`LoadGen`](crate::LoadGen) run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_loop: Option<OpenLoopStats>,
+    /// Per proxy, in list order, for a run whose RPC went through a proxy pool
+    /// ([`SpammerBuilder::proxies`](crate::SpammerBuilder::proxies)); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<ProxySummary>,
 }
 
 impl Report {
@@ -128,6 +134,7 @@ impl Report {
             series,
             nonces,
             open_loop: None,
+            proxies: Vec::new(),
         }
     }
 

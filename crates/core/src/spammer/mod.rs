@@ -1,5 +1,6 @@
 //! The closed-loop engine: workers lease a wallet, run a task picked by weight, record, release.
 
+mod egress;
 mod worker;
 
 use std::{
@@ -14,9 +15,13 @@ use alloy::{
     transports::{TransportError, http::reqwest},
 };
 use spam_nonce::{NonceManager, ProviderSource};
+use spam_proxy::ProxyPool;
 use tokio_util::sync::CancellationToken;
 
-use self::worker::{Budget, Worker};
+use self::{
+    egress::Egress,
+    worker::{Budget, Worker},
+};
 use crate::{
     FeeOracle, FeeOracleConfig, GuardError, MainnetPolicy, PoolConfig, PoolError, Recorder, Report,
     RunContext, RunInfo, TaskMix, Wallet, WalletPool, read_chain_id,
@@ -76,6 +81,10 @@ pub enum SpamError {
     /// The wallet pool could not be built.
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// The proxy pool has no proxy to assign the wallets to (every one banned, or none) and
+    /// does not allow direct connections.
+    #[error(transparent)]
+    Proxy(#[from] spam_proxy::Error),
 }
 
 /// Builder of a [`Spammer`]; see [`Spammer::builder`].
@@ -94,9 +103,32 @@ pub struct SpammerBuilder {
     cancel: CancellationToken,
     receipt_poll: Duration,
     hook: Option<TaskHook>,
+    proxies: Option<ProxyPool>,
 }
 
 impl SpammerBuilder {
+    /// Sends each wallet's RPC through a proxy of `pool` (none by default).
+    ///
+    /// At the start every wallet is assigned a proxy, sticky by address
+    /// ([`ProxyPool::assign`]), spread evenly; every task of a wallet gets a provider over its
+    /// proxy from [`TaskContext::provider`](crate::TaskContext::provider), which reports each
+    /// request's outcome to the pool, so failures ban the proxy. A wallet whose proxy is banned
+    /// is skipped by the lease predicate, then moved (within 250 ms) to the available proxy
+    /// holding the fewest wallets; while every proxy is banned wallets wait for a ban to end.
+    /// A pool that [allows direct connections](spam_proxy::PoolConfig::with_allow_direct)
+    /// never skips: its wallets move, or go direct while every proxy is banned.
+    ///
+    /// The run's shared reads (chain id, fees, nonce resyncs, the end-of-run settling) go to
+    /// the node directly. Requests through a proxy use the pool's timeouts, not
+    /// [`http_timeout`](Self::http_timeout). The pool is shared: keep a clone to look at it
+    /// after the run, or to run health checks during it
+    /// ([`ProxyPool::spawn_health_checks`]). Per-proxy counters land in
+    /// [`Report::proxies`](crate::Report::proxies).
+    pub fn proxies(mut self, pool: ProxyPool) -> Self {
+        self.proxies = Some(pool);
+        self
+    }
+
     /// Calls `hook` after every task, on the worker (keep it cheap: a counter, a histogram
     /// record). No hook by default.
     pub fn on_task(mut self, hook: impl Fn(&TaskEvent<'_>) + Send + Sync + 'static) -> Self {
@@ -219,6 +251,7 @@ impl std::fmt::Debug for SpammerBuilder {
             .field("workers", &self.workers)
             .field("stop", &self.stop)
             .field("seed", &self.seed)
+            .field("proxies", &self.proxies.as_ref().map(ProxyPool::len))
             .finish_non_exhaustive()
     }
 }
@@ -254,6 +287,7 @@ impl Spammer {
             cancel: CancellationToken::new(),
             receipt_poll: Duration::from_millis(100),
             hook: None,
+            proxies: None,
         }
     }
 
@@ -276,7 +310,7 @@ impl Spammer {
             .map_err(|_| SpamError::Config("the HTTP client could not be built"))?;
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
-            .connect_client(ClientBuilder::default().http_with_client(http, url));
+            .connect_client(ClientBuilder::default().http_with_client(http, url.clone()));
         let chain_id = read_chain_id(&provider, s.mainnet).await?;
         let client_version = provider
             .get_client_version()
@@ -294,6 +328,14 @@ impl Spammer {
         })?;
         let wallets: Vec<Arc<Wallet>> = s.wallets.into_iter().map(Arc::new).collect();
         let pool = WalletPool::new(wallets.clone(), s.pool)?;
+        let egress = match s.proxies {
+            Some(proxies) => {
+                let egress = Arc::new(Egress::new(proxies, url, &wallets)?);
+                pool.set_skip(egress.skip());
+                Some(egress)
+            }
+            None => None,
+        };
         let config = serde_json::json!({
             "stop": format!("{:?}", s.stop),
             "task_timeout_ms": s.task_timeout.as_millis() as u64,
@@ -301,6 +343,7 @@ impl Spammer {
             "grace_ms": s.grace.as_millis() as u64,
             "cooldown_ms": pool.config().cooldown().as_millis() as u64,
             "wallets": wallets.len(),
+            "proxies": egress.as_ref().map_or(0, |e| e.len()),
             "tasks": mix.tasks().map(|(t, w)| (t.name().to_string(), w)).collect::<Vec<_>>(),
         });
         let hard_stop = CancellationToken::new();
@@ -323,6 +366,7 @@ impl Spammer {
             });
         }
         let recorder = Arc::new(parking_lot::Mutex::new(Recorder::new(start)));
+        let rebalancer = egress.as_ref().map(|e| e.spawn_rebalancer(pool.clone()));
         let mut workers = tokio::task::JoinSet::new();
         for id in 0..s.workers.get() as usize {
             let worker = Worker {
@@ -337,6 +381,7 @@ impl Spammer {
                 seed: s.seed,
                 hook: s.hook.clone(),
                 recorder: Arc::clone(&recorder),
+                egress: egress.clone(),
             };
             workers.spawn(worker.run());
         }
@@ -355,6 +400,7 @@ impl Spammer {
             }
         };
         let elapsed = start.elapsed();
+        drop(rebalancer);
 
         let targets: Vec<_> = wallets
             .iter()
@@ -381,7 +427,11 @@ impl Spammer {
             workers: s.workers.get(),
             config,
         };
-        Ok(Report::build(info, &recorder, nonce_stats, elapsed))
+        let mut report = Report::build(info, &recorder, nonce_stats, elapsed);
+        if let Some(egress) = &egress {
+            report.proxies = egress.summaries();
+        }
+        Ok(report)
     }
 }
 

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::Stop;
+use super::{Stop, egress::Egress};
 use crate::{Recorder, RunContext, TaskContext, TaskError, TaskMix, Wallet, WalletPool};
 
 /// How many tasks may still start (unbounded for a timed run).
@@ -56,6 +56,8 @@ pub(super) struct Worker {
     /// Shared by all workers: one set of histograms (each ~190 KB) instead of one per worker;
     /// a record holds the lock for well under a microsecond.
     pub(super) recorder: Arc<parking_lot::Mutex<Recorder>>,
+    /// The wallets' proxies, when the run has a proxy pool.
+    pub(super) egress: Option<Arc<Egress>>,
 }
 
 impl Worker {
@@ -71,16 +73,31 @@ impl Worker {
                 lease = self.pool.acquire() => lease,
                 () = self.soft_stop.cancelled() => break,
             };
+            let provider = match &self.egress {
+                None => None,
+                Some(egress) => match egress.provider(lease.index(), lease.address()) {
+                    Ok(provider) => Some(provider),
+                    // Every proxy got banned since the lease: the predicate skips this wallet
+                    // now, so the next acquire waits for a ban to end instead of spinning.
+                    Err(err) => {
+                        tracing::debug!(target: "spam::spammer", worker = self.id, %err, "no proxy for the leased wallet");
+                        continue;
+                    }
+                },
+            };
             if !self.budget.take() {
                 break;
             }
             let task = Arc::clone(self.mix.pick(&mut rng));
-            let ctx = TaskContext::new(
+            let mut ctx = TaskContext::new(
                 Arc::clone(&self.run),
                 Arc::clone(&lease),
                 self.id,
                 rng.random(),
             );
+            if let Some(provider) = provider {
+                ctx = ctx.with_provider(provider);
+            }
             let timeout = self.task_timeout;
             let name = task.name().to_string();
             let started = Instant::now();

@@ -168,6 +168,8 @@ pub struct TxTiming {
 pub struct TaskContext {
     run: Arc<RunContext>,
     wallet: Arc<Wallet>,
+    /// The wallet's own way to the node (its proxy), when it has one.
+    provider: Option<RootProvider>,
     worker: usize,
     rng: Mutex<StdRng>,
     txs: Mutex<Vec<TxTiming>>,
@@ -179,10 +181,20 @@ impl TaskContext {
         Self {
             run,
             wallet,
+            provider: None,
             worker,
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             txs: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Sends this task's RPC through `provider` instead of the run's shared one. The
+    /// [`Spammer`](crate::Spammer) does this when it has a proxy pool: each wallet's requests
+    /// go through the proxy assigned to it.
+    #[must_use]
+    pub fn with_provider(mut self, provider: RootProvider) -> Self {
+        self.provider = Some(provider);
+        self
     }
 
     /// The leased wallet.
@@ -190,9 +202,10 @@ impl TaskContext {
         &self.wallet
     }
 
-    /// The node (HTTP).
+    /// The node (HTTP): the wallet's own provider if the engine gave it one (through its
+    /// proxy, see [`with_provider`](Self::with_provider)), else the run's shared one.
     pub fn provider(&self) -> &RootProvider {
-        &self.run.provider
+        self.provider.as_ref().unwrap_or(&self.run.provider)
     }
 
     /// The run's nonce manager, shared by all workers.
@@ -274,6 +287,7 @@ impl fmt::Debug for TaskContext {
         f.debug_struct("TaskContext")
             .field("wallet", &self.wallet)
             .field("worker", &self.worker)
+            .field("own_provider", &self.provider.is_some())
             .finish_non_exhaustive()
     }
 }
