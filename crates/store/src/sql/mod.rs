@@ -127,7 +127,14 @@ impl SqlStore {
             .await
             .map_err(Error::db("connecting"))?;
 
-        let found = schema::migrate(&pool, backend, options.schema()).await?;
+        let found = match schema::migrate(&pool, backend, options.schema()).await {
+            Ok(found) => found,
+            Err(e) => {
+                // Leave no connection (or open transaction) behind a failed open.
+                pool.close().await;
+                return Err(e);
+            }
+        };
         tracing::debug!(
             target: "spam::store",
             ?backend,

@@ -135,6 +135,8 @@ pub(crate) async fn migrate(
 
     let found = current(&mut tx).await?;
     if found > LATEST {
+        // Roll back now: a dropped transaction would hold its locks until the pool runs again.
+        tx.rollback().await.map_err(Error::db("migrating the schema"))?;
         return Err(Error::SchemaTooNew {
             found,
             supported: LATEST,

@@ -203,6 +203,8 @@ impl Drop for PgSchema {
                 .expect("runtime");
             rt.block_on(async {
                 let mut conn = sqlx::PgConnection::connect(&url).await?;
+                // Never hang a test on a lock a leaked connection holds.
+                conn.execute("SET lock_timeout = '10s'").await?;
                 conn.execute(sqlx::AssertSqlSafe(sql)).await?;
                 conn.close().await
             })
