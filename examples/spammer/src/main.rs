@@ -1,5 +1,6 @@
 //! `spammer`: generate transaction load against an EVM chain.
 
+mod proxies;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -19,16 +20,28 @@ enum Command {
     ///
     /// Without --rpc-url, starts its own anvil (installed by ./scripts/setup.sh).
     Run(run::RunArgs),
+    /// Proxy lists: check every proxy of a list against a node.
+    #[command(subcommand)]
+    Proxies(proxies::ProxiesCommand),
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // `proxies check` prints every failure in its table; the pool's ban warnings would repeat it.
+    let default_filter = match cli.command {
+        Command::Proxies(_) => "warn,spam::proxy=error",
+        Command::Run(_) => "warn",
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("SPAM_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            EnvFilter::try_from_env("SPAM_LOG").unwrap_or_else(|_| default_filter.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let result = match Cli::parse().command {
+    let result = match cli.command {
         Command::Run(args) => run::run(args).await,
+        Command::Proxies(command) => return proxies::main(command).await,
     };
     match result {
         Ok(report) => {

@@ -1,12 +1,16 @@
 //! `spammer run`: the closed-loop Spammer with the built-in tasks.
 
-use std::{num::NonZeroU32, time::Duration};
+use std::{num::NonZeroU32, path::PathBuf, time::Duration};
 
 use alloy::transports::http::reqwest::Url;
 use anyhow::Context as _;
 use spam_core::{MainnetPolicy, MnemonicSource, Report, Spammer, Stop};
 use spam_devnet::Devnet;
+use spam_proxy::{PoolConfig, Probe, ProxyPool};
 use tokio_util::sync::CancellationToken;
+
+/// How often `--proxies` are health-checked during a run.
+const PROXY_CHECK_EVERY: Duration = Duration::from_secs(30);
 
 /// Options of `spammer run`.
 #[derive(Debug, clap::Args)]
@@ -38,6 +42,10 @@ pub(crate) struct RunArgs {
     /// Allow chain ids of public mainnets.
     #[arg(long)]
     allow_mainnet: bool,
+    /// Send each sender's RPC through a proxy of this list (one `scheme://[user:pass@]host:port`
+    /// per line), sticky per sender; failing proxies are banned and their senders move on.
+    #[arg(long, value_name = "FILE")]
+    proxies: Option<PathBuf>,
 }
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Report> {
@@ -46,6 +54,15 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Report> {
     let weights = parse_tasks(&args.tasks)?;
     let pairs: Vec<(&str, u32)> = weights.iter().map(|(n, w)| (n.as_str(), *w)).collect();
     let mix = registry.mix(&pairs)?;
+    // Read the list before starting anything: a bad line is reported at once.
+    let proxies = args
+        .proxies
+        .as_ref()
+        .map(|file| {
+            ProxyPool::from_file(file, PoolConfig::default())
+                .with_context(|| format!("--proxies {}", file.display()))
+        })
+        .transpose()?;
 
     let (_devnet, url) = match &args.rpc_url {
         Some(url) => (None, url.clone()),
@@ -81,7 +98,26 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Report> {
         "running {} workers over {senders} senders for {:?}: {}",
         args.workers, args.duration, args.tasks
     );
-    let report = Spammer::builder()
+    // Checked now and every 30 s: a dead proxy is banned before senders are put on it.
+    let _health_checks = match &proxies {
+        Some(pool) => {
+            let probe = Probe::chain_id(url.clone());
+            let healthy = pool
+                .check_all(&probe)
+                .await
+                .iter()
+                .filter(|r| r.health.is_healthy())
+                .count();
+            eprintln!("proxies: {healthy} of {} healthy", pool.len());
+            Some(pool.spawn_health_checks(probe, PROXY_CHECK_EVERY))
+        }
+        None => None,
+    };
+    let mut spammer = Spammer::builder();
+    if let Some(pool) = proxies {
+        spammer = spammer.proxies(pool);
+    }
+    let report = spammer
         .rpc_url(url)
         .wallets(wallets)
         .tasks(mix)
