@@ -14,7 +14,7 @@ use alloy::{
 };
 use spam_core::{
     BuildRequest, ExecutionLayer, LoadGen, LoadGenBuilder, LoadGenError, Rate, Report,
-    SendStrategy, TxBuilder, Wallet, WsPreconfSource, breaker::BreakerConfig,
+    SendStrategy, Thresholds, TxBuilder, Wallet, WsPreconfSource, breaker::BreakerConfig,
 };
 use spam_devnet::Devnet;
 use support::sequencer::{Faults, sequencer};
@@ -59,8 +59,8 @@ fn assert_accounting(report: &Report) {
     );
     assert_eq!(
         o.accepted,
-        o.included + o.pending_at_end + o.superseded,
-        "accepted = included + pending + superseded"
+        o.included + o.pending_at_end + o.superseded + o.duplicates,
+        "accepted = included + pending + superseded + duplicates"
     );
     assert_eq!(o.dropped, o.dropped_by_reason.values().sum::<u64>());
     assert_eq!(o.rejected, report.errors.values().sum::<u64>());
@@ -117,14 +117,18 @@ async fn assert_no_gaps(devnet: &Devnet) {
 
 async fn constant_200_for_10s(devnet: Devnet) {
     let from = devnet.provider().get_block_number().await.unwrap();
+    // Receipts off: with automine every block holds one of ours, so gas comes from headers.
     let report = loadgen(&devnet)
         .rate(Rate::constant(200.0))
         .duration(Duration::from_secs(10))
+        .receipts(false)
         .run()
         .await
         .unwrap();
     assert_accounting(&report);
     let o = report.open_loop.as_ref().unwrap();
+    assert_eq!(o.receipts, 0);
+    assert_eq!(report.totals.gas_used, o.included * 21_000);
     assert!((1_999..=2_001).contains(&o.offered), "{}", o.offered);
     assert!(
         o.included as f64 >= 0.99 * o.accepted as f64,
@@ -239,6 +243,18 @@ async fn far_above_capacity_drops_and_ends_on_time() {
         "the pacer stops at the end: {}",
         report.elapsed_secs
     );
+    let verdict = report.check(&Thresholds::default().with_max_drop_rate(0.01));
+    assert!(
+        verdict
+            .failures
+            .iter()
+            .any(|f| f.starts_with("max_drop_rate")),
+        "{verdict}"
+    );
+    assert!(
+        report.to_string().contains("wallet in-flight cap"),
+        "{report}"
+    );
     assert!(took < Duration::from_secs(3 + 5 + 10), "{took:?}");
     let grown_mb = rss_kb().saturating_sub(rss_before) / 1024;
     assert!(grown_mb < 100, "memory grew {grown_mb} MB");
@@ -330,6 +346,14 @@ async fn batch_and_single_count_the_same() {
             .await
             .unwrap();
         assert_accounting(&report);
+        report
+            .check(
+                &Thresholds::default()
+                    .with_max_drop_rate(0.0)
+                    .with_min_success_rate(1.0),
+            )
+            .into_result()
+            .unwrap();
         let o = report.open_loop.unwrap();
         assert_eq!(o.strategy, strategy);
         figures.push((

@@ -59,12 +59,13 @@ pub(crate) enum Stage {
 #[derive(Debug)]
 pub(crate) struct InFlight {
     pub(crate) intended: Instant,
-    pub(crate) sent: Instant,
     pub(crate) sender: Address,
     pub(crate) nonce: u64,
     pub(crate) stage: Stage,
     /// Holds one of the sender's in-flight permits until the transaction is settled.
     pub(crate) lease: Option<Lease<Arc<Wallet>>>,
+    /// Later sends of the same transaction still waiting for their answer.
+    pub(crate) copies: u32,
 }
 
 /// Open-loop counters; see [`OpenLoopStats`](crate::OpenLoopStats) for their meaning.
@@ -77,6 +78,7 @@ pub(crate) struct Counters {
     pub(crate) rejected: u64,
     pub(crate) included: u64,
     pub(crate) landed_after_error: u64,
+    pub(crate) duplicates: u64,
     pub(crate) late: u64,
     pub(crate) reverted: u64,
     pub(crate) receipts: u64,
@@ -124,7 +126,8 @@ impl Ledger {
     }
 
     /// A tick whose transaction goes out now; registers it before the request leaves, so a
-    /// block that holds it before the answer arrives is matched.
+    /// block that holds it before the answer arrives is matched. A transaction with the hash
+    /// of one still in flight (rebuilt identically after a resync) is a copy of it.
     pub(crate) fn sent(
         &self,
         hash: TxHash,
@@ -146,62 +149,81 @@ impl Ledger {
             let high = b.high_water.entry(sender).or_default();
             *high = (*high).max(nonce + 1);
         }
-        self.in_flight.insert(
-            hash,
-            InFlight {
-                intended,
-                sent,
-                sender,
-                nonce,
-                stage: Stage::Sent { seen: None },
-                lease,
-            },
-        );
+        match self.in_flight.entry(hash) {
+            dashmap::Entry::Occupied(mut twin) => twin.get_mut().copies += 1,
+            dashmap::Entry::Vacant(slot) => {
+                slot.insert(InFlight {
+                    intended,
+                    sender,
+                    nonce,
+                    stage: Stage::Sent { seen: None },
+                    lease,
+                    copies: 0,
+                });
+            }
+        }
     }
 
-    /// The node took the transaction.
-    pub(crate) fn accepted(&self, hash: TxHash, acked: Instant) {
-        let Some(mut entry) = self.in_flight.get_mut(&hash) else {
-            return;
+    /// The node took the transaction sent at `sent` for the tick due at `intended`.
+    pub(crate) fn accepted(&self, hash: TxHash, intended: Instant, sent: Instant, acked: Instant) {
+        // Decide under the entry's lock, count under the books' lock, never both at once.
+        let (seen, duplicate) = match self.in_flight.get_mut(&hash) {
+            Some(mut entry) if entry.copies > 0 => {
+                entry.copies -= 1;
+                (None, true)
+            }
+            Some(mut entry) => {
+                let seen = match entry.stage {
+                    Stage::Sent { seen } => seen,
+                    _ => None,
+                };
+                entry.stage = Stage::Accepted;
+                (seen, false)
+            }
+            // Its twin settled already: the chain holds the transaction once.
+            None => (None, true),
         };
-        let (intended, sent) = (entry.intended, entry.sent);
-        let seen = match entry.stage {
-            Stage::Sent { seen } => seen,
-            _ => None,
-        };
-        entry.stage = Stage::Accepted;
-        drop(entry);
         {
             let mut b = self.books.lock();
             b.counters.accepted += 1;
+            b.counters.duplicates += u64::from(duplicate);
             b.recorder.task(&self.task, intended, acked, Ok(()));
             b.recorder.tx_sent(&self.task, sent, acked);
         }
         if let Some(seen) = seen {
-            self.settle_included(hash, seen);
+            let _ = self.settle_included(hash, seen);
         }
     }
 
     /// The node refused the transaction (`unknown`: or may have it, the answer was lost).
-    pub(crate) fn rejected(&self, hash: TxHash, acked: Instant, label: &str, unknown: bool) {
-        let Some(mut entry) = self.in_flight.get_mut(&hash) else {
-            return;
+    pub(crate) fn rejected(
+        &self,
+        hash: TxHash,
+        (intended, sent, acked): (Instant, Instant, Instant),
+        label: &str,
+        unknown: bool,
+    ) {
+        let (seen, remove) = match self.in_flight.get_mut(&hash) {
+            Some(mut entry) if entry.copies > 0 => {
+                entry.copies -= 1;
+                (false, false)
+            }
+            Some(mut entry) => {
+                let seen = matches!(entry.stage, Stage::Sent { seen: Some(_) });
+                entry.stage = Stage::Unknown;
+                entry.lease = None;
+                (seen, seen || !unknown)
+            }
+            None => (false, false),
         };
-        let (intended, sent) = (entry.intended, entry.sent);
-        let seen = matches!(entry.stage, Stage::Sent { seen: Some(_) });
-        entry.stage = Stage::Unknown;
-        entry.lease = None;
-        drop(entry);
-        {
-            let mut b = self.books.lock();
-            b.counters.rejected += 1;
-            b.counters.landed_after_error += u64::from(seen);
-            b.recorder.task(&self.task, intended, acked, Err(label));
-            b.recorder.tx_sent(&self.task, sent, acked);
-        }
-        if seen || !unknown {
+        if remove {
             self.in_flight.remove(&hash);
         }
+        let mut b = self.books.lock();
+        b.counters.rejected += 1;
+        b.counters.landed_after_error += u64::from(seen);
+        b.recorder.task(&self.task, intended, acked, Err(label));
+        b.recorder.tx_sent(&self.task, sent, acked);
     }
 
     /// A block holding `hash` was seen at `at`; returns whether it was one of ours.
@@ -215,7 +237,7 @@ impl Ledger {
             }
             Stage::Accepted => {
                 drop(entry);
-                self.settle_included(*hash, at);
+                let _ = self.settle_included(*hash, at);
             }
             Stage::Unknown => {
                 drop(entry);
@@ -227,19 +249,21 @@ impl Ledger {
         true
     }
 
-    /// An accepted transaction that the sync send answered with its receipt.
-    pub(crate) fn included_now(&self, hash: TxHash, at: Instant) {
-        self.settle_included(hash, at);
+    /// An accepted transaction that the sync send answered with its receipt; `false` when
+    /// a block scan counted it first (its receipt then comes from the scan).
+    pub(crate) fn included_now(&self, hash: TxHash, at: Instant) -> bool {
+        self.settle_included(hash, at)
     }
 
-    fn settle_included(&self, hash: TxHash, at: Instant) {
+    fn settle_included(&self, hash: TxHash, at: Instant) -> bool {
         // Whoever removes the entry counts it: a block and an answer racing count it once.
         let Some((_, entry)) = self.in_flight.remove(&hash) else {
-            return;
+            return false;
         };
         let mut b = self.books.lock();
         b.counters.included += 1;
         b.recorder.tx_included(&self.task, entry.intended, at, 0);
+        true
     }
 
     /// A receipt of one of ours, included at `at`.
@@ -248,6 +272,13 @@ impl Ledger {
         b.counters.receipts += 1;
         b.counters.own_gas = b.counters.own_gas.saturating_add(gas_used);
         b.counters.reverted += u64::from(!success);
+        b.recorder.tx_gas(&self.task, at, gas_used);
+    }
+
+    /// Gas of a block that holds only our transactions, seen at `at` (receipts off).
+    pub(crate) fn block_gas(&self, at: Instant, gas_used: u64) {
+        let mut b = self.books.lock();
+        b.counters.own_gas = b.counters.own_gas.saturating_add(gas_used);
         b.recorder.tx_gas(&self.task, at, gas_used);
     }
 
@@ -311,7 +342,7 @@ mod tests {
         l.sent(h(1), t0, t0, Address::ZERO, 0, None);
         assert!(l.seen_in_block(&h(1), t0 + Duration::from_millis(3)));
         assert!(l.seen_in_block(&h(1), t0 + Duration::from_millis(4)));
-        l.accepted(h(1), t0 + Duration::from_millis(9));
+        l.accepted(h(1), t0, t0, t0 + Duration::from_millis(9));
         assert!(!l.seen_in_block(&h(1), t0));
         let c = l.books().counters.clone();
         assert_eq!((c.sent, c.accepted, c.included), (1, 1, 1));
@@ -323,12 +354,30 @@ mod tests {
         let (l, t0) = ledger();
         l.sent(h(1), t0, t0, Address::ZERO, 0, None);
         l.sent(h(2), t0, t0, Address::ZERO, 1, None);
-        l.rejected(h(1), t0, "timeout", true);
-        l.rejected(h(2), t0, "nonce too low", false);
+        l.rejected(h(1), (t0, t0, t0), "timeout", true);
+        l.rejected(h(2), (t0, t0, t0), "nonce too low", false);
         assert_eq!(l.in_flight.len(), 1);
         assert!(l.seen_in_block(&h(1), t0));
         let c = l.books().counters.clone();
         assert_eq!((c.rejected, c.included, c.landed_after_error), (2, 0, 1));
+        assert!(l.in_flight.is_empty());
+    }
+
+    #[test]
+    fn identical_resends_count_once_on_chain() {
+        let (l, t0) = ledger();
+        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
+        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
+        l.accepted(h(1), t0, t0, t0);
+        l.accepted(h(1), t0, t0, t0);
+        assert!(l.seen_in_block(&h(1), t0));
+        // A third copy after the first settled, refused as mined.
+        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
+        l.rejected(h(1), (t0, t0, t0), "nonce too low", false);
+        let c = l.books().counters.clone();
+        assert_eq!((c.sent, c.accepted, c.rejected), (3, 2, 1));
+        assert_eq!((c.included, c.duplicates), (1, 1));
+        assert_eq!(c.accepted, c.included + c.duplicates);
         assert!(l.in_flight.is_empty());
     }
 
@@ -344,7 +393,7 @@ mod tests {
             0,
             None,
         );
-        l.accepted(h(1), t0);
+        l.accepted(h(1), t0, t0, t0);
         assert_eq!(l.awaiting_inclusion(), 1);
         assert_eq!(l.take_unincluded(), vec![(Address::ZERO, 0)]);
         let b = l.books();

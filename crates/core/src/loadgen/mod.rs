@@ -93,6 +93,7 @@ pub struct LoadGenBuilder {
     cancel: CancellationToken,
     el: Option<ExecutionLayer>,
     preconf: Option<Arc<dyn PreconfSource>>,
+    receipts: bool,
 }
 
 impl LoadGenBuilder {
@@ -251,6 +252,15 @@ impl LoadGenBuilder {
         self
     }
 
+    /// Whether receipts (gas used, status) of included transactions are read, one
+    /// `eth_getBlockReceipts` per block off the critical path (default on). Off: no revert
+    /// count, and gas only from the headers of blocks that hold nothing but the run's
+    /// transactions — for capacity runs where the node should spend nothing on reads.
+    pub const fn receipts(mut self, read: bool) -> Self {
+        self.receipts = read;
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
@@ -388,6 +398,7 @@ impl LoadGen {
             cancel: CancellationToken::new(),
             el: None,
             preconf: None,
+            receipts: true,
         }
     }
 

@@ -43,6 +43,8 @@ pub(crate) struct SendContext {
 struct Outgoing {
     signed: Signed,
     intended: Instant,
+    /// Set when the request leaves.
+    sent: Instant,
     _slot: OwnedSemaphorePermit,
     breaker: Permit,
 }
@@ -149,6 +151,7 @@ impl Pacer {
                 return Some(Outgoing {
                     signed,
                     intended,
+                    sent: intended,
                     _slot: slot,
                     breaker,
                 });
@@ -220,6 +223,7 @@ impl Pacer {
 
 /// Records the send in the ledger (before the request leaves) and hands it the lease.
 fn register(ctx: &SendContext, mut out: Outgoing, sent: Instant) -> Outgoing {
+    out.sent = sent;
     let lease = out.signed.lease.take();
     ctx.ledger.sent(
         out.signed.hash,
@@ -240,23 +244,29 @@ async fn answer(
     acked: Instant,
 ) {
     let Outgoing {
-        signed, breaker, ..
+        signed,
+        breaker,
+        intended,
+        sent,
+        ..
     } = out;
     let hash = signed.hash;
     match result {
         Ok(receipt) => {
             let _ = signed.reservation.commit();
             breaker.success();
-            ctx.ledger.accepted(hash, acked);
-            if let Some(receipt) = receipt {
-                ctx.ledger.included_now(hash, acked);
+            ctx.ledger.accepted(hash, intended, sent, acked);
+            if let Some(receipt) = receipt
+                && ctx.ledger.included_now(hash, acked)
+            {
                 ctx.ledger.receipt(acked, receipt.gas_used, receipt.success);
             }
         }
         Err(refused) => {
             breaker.failure();
             let unknown = refused.class.outcome_unknown();
-            ctx.ledger.rejected(hash, acked, &refused.label(), unknown);
+            ctx.ledger
+                .rejected(hash, (intended, sent, acked), &refused.label(), unknown);
             let action = if unknown {
                 crate::Action::ResendSame
             } else {

@@ -163,12 +163,17 @@ impl Preparer {
     }
 
     async fn prepare(&mut self, ticks: &[(u64, Instant)], senders: Senders) -> Vec<Prepared> {
-        let fees = match self.fees.current().await {
-            Ok(fees) => Some(fees),
-            Err(err) => {
-                tracing::warn!(target: "spam::loadgen", %err, "reading fees failed");
-                self.fees.cached()
-            }
+        // The block scan keeps the cached fees current (`observe_block`); asking the node here
+        // would stall signing behind a busy node.
+        let fees = match self.fees.cached() {
+            Some(fees) => Some(fees),
+            None => match self.fees.current().await {
+                Ok(fees) => Some(fees),
+                Err(err) => {
+                    tracing::warn!(target: "spam::loadgen", %err, "reading fees failed");
+                    None
+                }
+            },
         };
         let mut out = Vec::with_capacity(ticks.len());
         let mut to_sign = Vec::with_capacity(ticks.len());

@@ -203,12 +203,13 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
 
     let ledger = Arc::new(Ledger::new(builder.name().to_owned(), start, s.late_after));
     let blocks = Arc::new(Mutex::new(BlockBook::new(start)));
-    let (receipt_tx, receipt_rx) = mpsc::channel(4_096);
-    let receipts_task = tokio::spawn(receipts(
-        read_client.clone(),
-        Arc::clone(&ledger),
-        receipt_rx,
-    ));
+    let (receipt_tx, receipts_task) = if s.receipts {
+        let (tx, rx) = mpsc::channel(4_096);
+        let task = tokio::spawn(receipts(read_client.clone(), Arc::clone(&ledger), rx));
+        (Some(tx), Some(task))
+    } else {
+        (None, None)
+    };
     let tracker_stop = CancellationToken::new();
     let tracker_task = tokio::spawn(
         Tracker {
@@ -286,7 +287,8 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
     }
     .run()
     .await;
-    let elapsed = start.elapsed().min(s.duration);
+    // The sending window: the pacer stops at the end, or earlier when cancelled.
+    let elapsed = start.elapsed();
     let sending_window = elapsed.max(Duration::from_millis(1));
     if let Some(task) = prepare_task {
         task.abort();
@@ -332,11 +334,13 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
         let _ = feed.await;
         let _ = consume.await;
     }
-    let receipts_missing =
-        match tokio::time::timeout(s.grace.max(Duration::from_secs(5)), receipts_task).await {
+    let receipts_missing = match receipts_task {
+        Some(task) => match tokio::time::timeout(s.grace.max(Duration::from_secs(5)), task).await {
             Ok(Ok(missing)) => missing,
             _ => 0,
-        };
+        },
+        None => 0,
+    };
 
     // Accepted but never seen: pending at the end, or superseded by another transaction.
     let unincluded = ledger.take_unincluded();
@@ -367,6 +371,7 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
             "max_in_flight": s.max_in_flight,
             "max_in_flight_per_wallet": s.max_in_flight_per_wallet.get(),
             "presign": s.presign,
+            "receipts": s.receipts,
             "lookahead_ms": s.lookahead.as_millis() as u64,
             "grace_ms": s.grace.as_millis() as u64,
             "recovery_tps": s.recovery_tps,
@@ -400,6 +405,7 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
         pending_at_end,
         superseded,
         landed_after_error: c.landed_after_error,
+        duplicates: c.duplicates,
         late: c.late,
         late_after_ms: s.late_after.as_secs_f64() * 1_000.0,
         lag_ms: LatencySummary::from_latency(&books.lag),

@@ -45,7 +45,9 @@ pub(crate) struct Tracker {
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) fees: FeeOracle<RootProvider>,
     pub(crate) blocks: Arc<Mutex<BlockBook>>,
-    pub(crate) receipts: mpsc::Sender<ReceiptJob>,
+    /// Where blocks with our transactions go for their receipts; `None`: no receipts, gas
+    /// from the header of blocks that hold only our transactions.
+    pub(crate) receipts: Option<mpsc::Sender<ReceiptJob>>,
     pub(crate) poll: Duration,
     pub(crate) ws_url: Option<Url>,
 }
@@ -149,8 +151,19 @@ impl Tracker {
             gas_limit: block.gas_limit.to(),
             base_fee,
         });
-        if !ours.is_empty() && self.receipts.try_send(ReceiptJob { number, ours }).is_err() {
-            self.blocks.lock().receipts_skipped += 1;
+        if ours.is_empty() {
+            return;
+        }
+        let only_ours = ours.len() == block.transactions.len();
+        match &self.receipts {
+            Some(receipts) => {
+                let queued = receipts.try_send(ReceiptJob { number, ours });
+                if queued.is_err() {
+                    self.blocks.lock().receipts_skipped += 1;
+                }
+            }
+            None if only_ours => self.ledger.block_gas(seen, block.gas_used.to()),
+            None => {}
         }
     }
 }
@@ -247,10 +260,16 @@ pub(crate) async fn receipts(
     let mut missing = 0;
     let mut batch_jobs = Vec::new();
     while let Some(job) = jobs.recv().await {
+        // A batch of a few blocks, or one big one: nodes are slow to serve receipts of huge
+        // blocks (anvil: seconds for a few thousand).
+        let mut txs = job.ours.len();
         batch_jobs.push(job);
-        while batch_jobs.len() < 16 {
+        while batch_jobs.len() < 16 && txs < 2_000 {
             match jobs.try_recv() {
-                Ok(job) => batch_jobs.push(job),
+                Ok(job) => {
+                    txs += job.ours.len();
+                    batch_jobs.push(job);
+                }
                 Err(_) => break,
             }
         }

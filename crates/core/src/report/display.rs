@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{LatencySummary, Report, TaskStats};
+use super::{LatencySummary, OpenLoopStats, Report, TaskStats};
 
 /// Prints a compact summary: one line about the run, a table with a row per task and a total
 /// row (count, ok, failed, success %, tasks/s, task latency p50/p90/p99/p99.9/max, send and
@@ -41,10 +41,17 @@ impl fmt::Display for Report {
         rows.extend(self.tasks.iter().map(|(name, stats)| row(name, stats)));
         rows.push(row("total", t));
         f.write_str(&table(&rows))?;
-        writeln!(
-            f,
-            "latencies in ms; send: sent to node answer, incl: sent to seen in a block"
-        )?;
+        if self.open_loop.is_some() {
+            writeln!(
+                f,
+                "latencies in ms; p50..max: intended time to node answer, send: sent to node answer, incl: intended time to seen in a block"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "latencies in ms; send: sent to node answer, incl: sent to seen in a block"
+            )?;
+        }
 
         if self.errors.is_empty() {
             writeln!(f, "errors: none")?;
@@ -66,7 +73,97 @@ impl fmt::Display for Report {
         if !self.proxies.is_empty() {
             write!(f, "\n{}", super::proxies::ProxiesSummary(&self.proxies))?;
         }
+        if let Some(open) = &self.open_loop {
+            write!(f, "\n{}", OpenLoopSummary(open))?;
+        }
         Ok(())
+    }
+}
+
+/// The open-loop section: the accounting identities spelled out, drops, lag, blocks, breaker.
+struct OpenLoopSummary<'a>(&'a OpenLoopStats);
+
+impl fmt::Display for OpenLoopSummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = self.0;
+        writeln!(
+            f,
+            "open loop: {}, {} sends, {} signing, {} (blocks via {})",
+            o.rate,
+            o.strategy,
+            if o.presigned { "presigned" } else { "live" },
+            o.execution_layer,
+            o.blocks_via,
+        )?;
+        writeln!(
+            f,
+            "  offered {} = dropped {} + sent {}; sent = accepted {} + rejected {}; accepted = included {} + pending at end {} + superseded {}",
+            o.offered,
+            o.dropped,
+            o.sent,
+            o.accepted,
+            o.rejected,
+            o.included,
+            o.pending_at_end,
+            o.superseded,
+        )?;
+        if !o.dropped_by_reason.is_empty() {
+            let reasons: Vec<String> = o
+                .dropped_by_reason
+                .iter()
+                .map(|(reason, n)| format!("{n} {reason}"))
+                .collect();
+            writeln!(f, "  dropped: {}", reasons.join(", "))?;
+        }
+        if o.landed_after_error > 0 {
+            writeln!(
+                f,
+                "  {} rejected sends with no clear answer landed anyway",
+                o.landed_after_error
+            )?;
+        }
+        writeln!(
+            f,
+            "  late {} (> {} ms); lag intended->sent p50 {} p99 {} max {} ms",
+            o.late,
+            o.late_after_ms,
+            ms(&o.lag_ms, |l| l.p50),
+            ms(&o.lag_ms, |l| l.p99),
+            ms(&o.lag_ms, |l| l.max),
+        )?;
+        let b = &o.blocks;
+        writeln!(
+            f,
+            "  included {:.1} tx/s, gas {}/s, {} reverted; {} blocks, {:.1} txs/block (max {}), fill {:.2}%, block time {} s",
+            o.included_tps,
+            si(o.gas_per_sec),
+            o.reverted,
+            b.count,
+            b.mean_txs,
+            b.max_txs,
+            b.mean_fill * 100.0,
+            b.mean_block_time_secs,
+        )?;
+        if let Some(p) = &o.preconf {
+            let events: Vec<String> = p.events.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            writeln!(
+                f,
+                "  preconfirmations: {}; intended->preconfirmed p50 {} p99 {} ms",
+                events.join(", "),
+                ms(&p.preconf_ms, |l| l.p50),
+                ms(&p.preconf_ms, |l| l.p99),
+            )?;
+        }
+        if o.breaker.is_empty() {
+            write!(f, "  breaker: stayed closed")
+        } else {
+            let events: Vec<String> = o
+                .breaker
+                .iter()
+                .map(|e| format!("{:.1}s {}->{}", e.at_ms as f64 / 1_000.0, e.from, e.to))
+                .collect();
+            write!(f, "  breaker: {}", events.join(", "))
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::{Capabilities, ExecutionLayer, Rate, SendStrategy};
 /// Exact, and a report whose sums do not match is a bug:
 /// - `offered == dropped + sent` (every tick of the profile before the end is one or the other);
 /// - `sent == accepted + rejected` (every send is answered before the report is built);
-/// - `accepted == included + pending_at_end + superseded`.
+/// - `accepted == included + pending_at_end + superseded + duplicates`.
 ///
 /// `landed_after_error` counts rejected sends with an unknown outcome (timeout, lost answer)
 /// that were later seen in a block; they stay counted as rejected.
@@ -56,6 +56,9 @@ pub struct OpenLoopStats {
     /// Accepted transactions whose nonce the chain used for another transaction (replaced
     /// after a resync).
     pub superseded: u64,
+    /// Accepted sends of a transaction identical to one already sent (rebuilt with the same
+    /// nonce and fields after a resync): the chain holds it once, under the first send.
+    pub duplicates: u64,
     /// Rejected sends with an unknown outcome that were seen in a block anyway.
     pub landed_after_error: u64,
     /// Transactions sent more than `late_after_ms` after their intended time.

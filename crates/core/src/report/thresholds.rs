@@ -37,6 +37,9 @@ pub struct Thresholds {
     pub min_tasks_per_sec: Option<f64>,
     /// Highest acceptable number of failed tasks.
     pub max_error_count: Option<u64>,
+    /// Highest acceptable share of offered transactions that were dropped, in `0..=1` (open
+    /// loop only; a closed-loop run drops nothing).
+    pub max_drop_rate: Option<f64>,
 }
 
 impl Thresholds {
@@ -67,6 +70,12 @@ impl Thresholds {
     /// Sets [`max_error_count`](Self::max_error_count).
     pub fn with_max_error_count(mut self, count: u64) -> Self {
         self.max_error_count = Some(count);
+        self
+    }
+
+    /// Sets [`max_drop_rate`](Self::max_drop_rate), a fraction in `0..=1`.
+    pub fn with_max_drop_rate(mut self, rate: f64) -> Self {
+        self.max_drop_rate = Some(rate);
         self
     }
 }
@@ -197,6 +206,24 @@ impl Report {
                 self.top_errors(3),
             ));
         }
+        if let Some(limit) = thresholds.max_drop_rate {
+            let (dropped, offered) = self
+                .open_loop
+                .as_ref()
+                .map_or((0, 0), |o| (o.dropped, o.offered));
+            let rate = if offered == 0 {
+                0.0
+            } else {
+                dropped as f64 / offered as f64
+            };
+            if limit.is_nan() || rate > limit {
+                failures.push(format!(
+                    "max_drop_rate: {} of offered transactions were dropped, above the limit {} ({dropped} of {offered})",
+                    percent(rate),
+                    percent(limit),
+                ));
+            }
+        }
 
         Verdict {
             passed: failures.is_empty(),
@@ -276,12 +303,14 @@ mod tests {
             .with_max_p99_task(Duration::from_secs(1))
             .with_max_p99_inclusion(Duration::from_secs(2))
             .with_min_tasks_per_sec(3.0)
-            .with_max_error_count(4);
+            .with_max_error_count(4)
+            .with_max_drop_rate(0.01);
         assert_eq!(t.min_success_rate, Some(0.5));
         assert_eq!(t.max_p99_task, Some(Duration::from_secs(1)));
         assert_eq!(t.max_p99_inclusion, Some(Duration::from_secs(2)));
         assert_eq!(t.min_tasks_per_sec, Some(3.0));
         assert_eq!(t.max_error_count, Some(4));
+        assert_eq!(t.max_drop_rate, Some(0.01));
     }
 
     #[test]
