@@ -3,6 +3,10 @@
 //! A batch of n rows is cut into chunks of [`CHUNK`] rows, then the rest into powers of two,
 //! so each table needs at most 9 distinct statements and the drivers' prepared-statement caches
 //! stay small. `CHUNK × columns` stays far below SQLite's 32 766 bound parameters.
+//!
+//! Placeholders are `$n` on PostgreSQL but anonymous `?` on SQLite: looking a numbered
+//! parameter's name up is linear in SQLite, so binding thousands of `$n` is quadratic (it made
+//! transaction inserts 4× slower).
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -10,7 +14,7 @@ use parking_lot::Mutex;
 use sqlx::{Any, AnyConnection, query::Query};
 
 use crate::{
-    AssetRecord, BlockRecord, Error, RunRecord, TaskRecord, TxRecord, batch::Folded,
+    AssetRecord, Backend, BlockRecord, Error, RunRecord, TaskRecord, TxRecord, batch::Folded,
 };
 
 /// Rows per statement (at most 15 columns: 3 840 parameters).
@@ -181,23 +185,31 @@ pub(crate) fn int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// The generated statements, by table and rows per statement.
-#[derive(Debug, Default)]
+/// The generated statements of one backend, by table and rows per statement.
+#[derive(Debug)]
 pub(crate) struct SqlCache {
+    backend: Backend,
     statements: Mutex<HashMap<(&'static str, usize), Arc<str>>>,
 }
 
 impl SqlCache {
+    pub(crate) fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            statements: Mutex::default(),
+        }
+    }
+
     fn get<R>(&self, table: &Table<R>, rows: usize) -> Arc<str> {
         self.statements
             .lock()
             .entry((table.name, rows))
-            .or_insert_with(|| build(table, rows).into())
+            .or_insert_with(|| build(table, rows, self.backend).into())
             .clone()
     }
 }
 
-fn build<R>(table: &Table<R>, rows: usize) -> String {
+fn build<R>(table: &Table<R>, rows: usize, backend: Backend) -> String {
     let cols = table.columns.len();
     let mut sql = format!(
         "INSERT INTO {} ({}) VALUES ",
@@ -210,7 +222,10 @@ fn build<R>(table: &Table<R>, rows: usize) -> String {
             if col > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * cols + col + 1));
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", row * cols + col + 1)),
+            }
         }
         sql.push(')');
     }
@@ -289,10 +304,12 @@ mod tests {
 
     #[test]
     fn statements_number_their_parameters() {
-        let sql = build(&BLOCKS, 2);
+        let sql = build(&BLOCKS, 2, Backend::Postgres);
         assert!(sql.starts_with("INSERT INTO blocks (run_id, number,"));
         assert!(sql.contains("VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9,"));
         assert!(sql.contains("$14) ON CONFLICT (run_id, number)"));
+        let sql = build(&BLOCKS, 2, Backend::Sqlite);
+        assert!(sql.contains("VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?) ON CONFLICT"));
         let cols = [RUNS.columns.len(), TASKS.columns.len(), TXS.columns.len()];
         assert!(cols.iter().all(|c| c * CHUNK < 32_766));
     }

@@ -145,7 +145,7 @@ impl SqlStore {
         Ok(Self {
             pool,
             backend,
-            cache: SqlCache::default(),
+            cache: SqlCache::new(backend),
         })
     }
 
