@@ -91,7 +91,9 @@ fn bench(c: &mut Criterion) {
         Ok(url) if !url.is_empty() => {
             let schema = format!("spam_store_bench_{}", std::process::id());
             let pg = rt
-                .block_on(SqlStore::open_with(SqlOptions::new(&url).with_schema(&schema)))
+                .block_on(SqlStore::open_with(
+                    SqlOptions::new(&url).with_schema(&schema),
+                ))
                 .unwrap();
             let pg = Arc::new(pg);
             for batch in [1_000, 5_000] {

@@ -75,12 +75,13 @@ fn is_transient_code(code: &str) -> bool {
     if code.len() == 5 {
         // Serialization failure, deadlock, connection exceptions, too many connections,
         // server shutting down or starting, lock not available.
-        matches!(code, "40001" | "40P01" | "53300" | "55P03" | "57P01" | "57P02" | "57P03")
-            || code.starts_with("08")
+        matches!(
+            code,
+            "40001" | "40P01" | "53300" | "55P03" | "57P01" | "57P02" | "57P03"
+        ) || code.starts_with("08")
     } else {
         // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-        code.parse::<i64>()
-            .is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+        code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
     }
 }
 

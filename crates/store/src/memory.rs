@@ -102,7 +102,12 @@ impl Store for MemoryStore {
         cursor: Cursor,
         limit: usize,
     ) -> Result<Page<TaskRecord>, Error> {
-        Ok(page(&self.inner.lock().tasks, |t| t.run_id == run, cursor, limit))
+        Ok(page(
+            &self.inner.lock().tasks,
+            |t| t.run_id == run,
+            cursor,
+            limit,
+        ))
     }
 
     async fn tx_page(
@@ -111,7 +116,12 @@ impl Store for MemoryStore {
         cursor: Cursor,
         limit: usize,
     ) -> Result<Page<TxRecord>, Error> {
-        Ok(page(&self.inner.lock().txs, |t| t.run_id == run, cursor, limit))
+        Ok(page(
+            &self.inner.lock().txs,
+            |t| t.run_id == run,
+            cursor,
+            limit,
+        ))
     }
 
     async fn blocks(&self, run: RunId) -> Result<Vec<BlockRecord>, Error> {
@@ -136,12 +146,7 @@ impl Store for MemoryStore {
 }
 
 /// A page over `items` (the cursor is an index into it) of those matching `keep`.
-fn page<T: Clone>(
-    items: &[T],
-    keep: impl Fn(&T) -> bool,
-    cursor: Cursor,
-    limit: usize,
-) -> Page<T> {
+fn page<T: Clone>(items: &[T], keep: impl Fn(&T) -> bool, cursor: Cursor, limit: usize) -> Page<T> {
     let limit = limit.clamp(1, MAX_PAGE);
     let start = usize::try_from(cursor.0).unwrap_or(usize::MAX);
     let mut out = Vec::new();

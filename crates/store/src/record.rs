@@ -50,7 +50,11 @@ impl RunId {
 
     /// A run id of `id`, or `None` above [`RunId::MAX`].
     pub const fn new(id: u64) -> Option<Self> {
-        if id <= Self::MAX { Some(Self(id)) } else { None }
+        if id <= Self::MAX {
+            Some(Self(id))
+        } else {
+            None
+        }
     }
 
     /// A fresh id from the clock, the process id and a counter: unique across the runs of
@@ -59,7 +63,9 @@ impl RunId {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let mut x = now_micros()
             ^ (u64::from(std::process::id()) << 40)
-            ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            ^ COUNTER
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
         // splitmix64 finalizer: nearby inputs give unrelated ids.
         x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

@@ -87,8 +87,12 @@ pub trait Store: fmt::Debug + Send + Sync {
     ///
     /// # Errors
     /// [`Error::Database`], [`Error::Corrupt`].
-    async fn tx_page(&self, run: RunId, cursor: Cursor, limit: usize)
-    -> Result<Page<TxRecord>, Error>;
+    async fn tx_page(
+        &self,
+        run: RunId,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<Page<TxRecord>, Error>;
 
     /// The blocks seen during `run`, by number.
     ///

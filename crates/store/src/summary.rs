@@ -215,10 +215,11 @@ impl Aggregator {
         let index = usize::try_from(second).unwrap_or(usize::MAX);
         if self.series.len() <= index {
             let from = self.series.len() as u64;
-            self.series.extend((from..=second).map(|second| SecondCounts {
-                second,
-                ..SecondCounts::default()
-            }));
+            self.series
+                .extend((from..=second).map(|second| SecondCounts {
+                    second,
+                    ..SecondCounts::default()
+                }));
         }
         &mut self.series[index]
     }
@@ -317,8 +318,17 @@ mod tests {
     fn counts_like_the_live_recorder() {
         let t0 = 100 * S;
         let mut agg = Aggregator::new(t0);
-        agg.task(&TaskRecord::new(run(), 0, [0; 20], "a", t0 + S / 2, 1_600_000));
-        agg.task(&TaskRecord::new(run(), 0, [0; 20], "a", t0 + 900_000, 100_000).with_error("timeout"));
+        agg.task(&TaskRecord::new(
+            run(),
+            0,
+            [0; 20],
+            "a",
+            t0 + S / 2,
+            1_600_000,
+        ));
+        agg.task(
+            &TaskRecord::new(run(), 0, [0; 20], "a", t0 + 900_000, 100_000).with_error("timeout"),
+        );
         let mut tx = TxRecord::new(run(), [1; 32], [0; 20], 0, "a");
         tx.sent_at_us = Some(t0 + 100_000);
         tx.acked_at_us = Some(t0 + 150_000);
@@ -336,10 +346,22 @@ mod tests {
         let s = agg.finish(record, 2);
 
         assert_eq!(s.series.len(), 6);
-        assert!(s.series.iter().enumerate().all(|(i, c)| c.second == i as u64));
+        assert!(
+            s.series
+                .iter()
+                .enumerate()
+                .all(|(i, c)| c.second == i as u64)
+        );
         let row = |i: usize| {
             let c = s.series[i];
-            (c.started, c.succeeded, c.failed, c.txs_sent, c.txs_included, c.gas_used)
+            (
+                c.started,
+                c.succeeded,
+                c.failed,
+                c.txs_sent,
+                c.txs_included,
+                c.gas_used,
+            )
         };
         assert_eq!(row(0), (2, 0, 0, 1, 0, 0));
         assert_eq!(row(1), (0, 0, 1, 0, 0, 0));
@@ -351,7 +373,11 @@ mod tests {
         assert_eq!((a.txs_sent, a.txs_included, a.gas_used), (1, 1, 21_000));
         assert_eq!(a.send.count, 1);
         // A bucket's upper bound: at most 0.1% above the sample.
-        assert!((50_000..=50_050).contains(&a.send.max_us), "{}", a.send.max_us);
+        assert!(
+            (50_000..=50_050).contains(&a.send.max_us),
+            "{}",
+            a.send.max_us
+        );
         assert_eq!(a.inclusion.count, 1);
         assert_eq!(s.tasks["b"], TaskSummary::default());
         assert_eq!(s.totals.started, 2);
@@ -368,7 +394,10 @@ mod tests {
         }
         let s = agg.finish(RunRecord::new(run(), 0, 1), 0);
         let l = s.tasks["a"].task;
-        assert_eq!((l.count, l.p50_us, l.p90_us, l.p99_us, l.p999_us, l.max_us), (1_000, 500, 900, 990, 999, 1_000));
+        assert_eq!(
+            (l.count, l.p50_us, l.p90_us, l.p99_us, l.p999_us, l.max_us),
+            (1_000, 500, 900, 990, 999, 1_000)
+        );
         assert!((500.0..=500.6).contains(&l.mean_us), "{}", l.mean_us);
         assert_eq!(s.totals.task, l);
     }

@@ -41,7 +41,14 @@ async fn two_writers_one_run_all_rows_land() {
                 handle.write(RunRecord::new(run, 1_000, 31_337));
                 for i in 0..3_000u64 {
                     let worker = w as u32;
-                    handle.write(TaskRecord::new(run, worker, [w as u8; 20], "transfer", i, 5));
+                    handle.write(TaskRecord::new(
+                        run,
+                        worker,
+                        [w as u8; 20],
+                        "transfer",
+                        i,
+                        5,
+                    ));
                     let mut tx = TxRecord::new(run, [0; 32], [w as u8; 20], i, "transfer");
                     tx.hash[0] = w as u8;
                     tx.hash[1..9].copy_from_slice(&i.to_be_bytes());

@@ -10,8 +10,8 @@ use proptest::{
     test_runner::{Config, TestCaseError, TestRunner},
 };
 use spam_store::{
-    AssetRecord, Batch, BlockRecord, Cursor, MemoryStore, RunRecord, SqlStore, Store,
-    TaskRecord, TxRecord,
+    AssetRecord, Batch, BlockRecord, Cursor, MemoryStore, RunRecord, SqlStore, Store, TaskRecord,
+    TxRecord,
 };
 
 #[derive(Debug, Clone)]
@@ -141,10 +141,7 @@ async fn check(store: &dyn Store, case: Case) -> Result<(), TestCaseError> {
     prop_assert_eq!(txs, expected_txs);
 
     prop_assert_eq!(store.blocks(run).await.map_err(fail)?, case.blocks.clone());
-    let mut assets = store
-        .assets_of_chain(run.get())
-        .await
-        .map_err(fail)?;
+    let mut assets = store.assets_of_chain(run.get()).await.map_err(fail)?;
     assets.sort_by_key(|a| a.address);
     prop_assert_eq!(assets, case.assets.clone());
     Ok(())
@@ -182,7 +179,9 @@ fn memory_round_trip() {
 fn sqlite_file_round_trip() {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
-    let store = rt.block_on(SqlStore::sqlite(dir.path().join("rt.db"))).unwrap();
+    let store = rt
+        .block_on(SqlStore::sqlite(dir.path().join("rt.db")))
+        .unwrap();
     run_cases(&rt, &store, 48);
 }
 

@@ -15,9 +15,11 @@ async fn a_locked_file_loses_nothing_and_the_writer_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("locked.db");
     let store = Arc::new(
-        SqlStore::open_with(SqlOptions::sqlite(&path).with_busy_timeout(Duration::from_millis(100)))
-            .await
-            .unwrap(),
+        SqlStore::open_with(
+            SqlOptions::sqlite(&path).with_busy_timeout(Duration::from_millis(100)),
+        )
+        .await
+        .unwrap(),
     );
     let writer = Writer::spawn(
         store.clone(),
@@ -84,7 +86,11 @@ async fn a_database_of_a_newer_schema_is_refused() {
         "{err:?}"
     );
     assert!(!err.is_retryable());
-    assert!(err.to_string().contains("newer than this spam-store supports"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("newer than this spam-store supports"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -120,6 +126,8 @@ async fn reopening_keeps_the_data_and_the_version() {
 async fn unknown_schemes_and_missing_directories_fail_clearly() {
     let err = SqlStore::open("mysql://localhost/db").await.unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
-    let err = SqlStore::sqlite("/nonexistent-dir/x/y.db").await.unwrap_err();
+    let err = SqlStore::sqlite("/nonexistent-dir/x/y.db")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Database { .. }), "{err:?}");
 }

@@ -37,7 +37,14 @@ fn run_batch(run: RunId) -> Batch {
         }
         batch.push(tx);
     }
-    batch.push(TaskRecord::new(run, 0, [2; 20], "deploy", T0 + 100, 900_000));
+    batch.push(TaskRecord::new(
+        run,
+        0,
+        [2; 20],
+        "deploy",
+        T0 + 100,
+        900_000,
+    ));
     for n in 10..13 {
         batch.push(BlockRecord::new(run, n, T0 + (n - 10) * S));
     }
@@ -51,7 +58,10 @@ fn check(s: &RunSummary) {
     assert_eq!(s.errors.get("nonce too low"), Some(&4));
     let t = &s.tasks["transfer"];
     assert_eq!((t.started, t.succeeded, t.failed), (20, 16, 4));
-    assert_eq!((t.txs_sent, t.txs_included, t.gas_used), (20, 16, 16 * 21_000));
+    assert_eq!(
+        (t.txs_sent, t.txs_included, t.gas_used),
+        (20, 16, 16 * 21_000)
+    );
     assert_eq!(t.task.count, 20);
     assert!((40_000..=40_040).contains(&t.task.p99_us));
     assert!((2_000..=2_002).contains(&t.send.p50_us));
@@ -64,7 +74,10 @@ fn check(s: &RunSummary) {
     let sent: u64 = s.series.iter().map(|c| c.txs_sent).sum();
     let included: u64 = s.series.iter().map(|c| c.txs_included).sum();
     assert_eq!((sent, included), (20, 16));
-    assert_eq!(s.series.iter().map(|c| c.gas_used).sum::<u64>(), 16 * 21_000);
+    assert_eq!(
+        s.series.iter().map(|c| c.gas_used).sum::<u64>(),
+        16 * 21_000
+    );
     assert_eq!(s.blocks, 3);
     assert_eq!(s.run.workers, 2);
 }
@@ -72,11 +85,26 @@ fn check(s: &RunSummary) {
 async fn summarize(store: &dyn Store) -> RunSummary {
     let run = RunId::generate();
     store.write(&run_batch(run)).await.unwrap();
-    assert!(store.run_summary(RunId::generate()).await.unwrap().is_none());
+    assert!(
+        store
+            .run_summary(RunId::generate())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let summary = store.run_summary(run).await.unwrap().unwrap();
     assert_eq!(store.task_summaries(run).await.unwrap(), summary.tasks);
     assert_eq!(store.series(run).await.unwrap(), summary.series);
-    assert_eq!(store.assets_of_chain(31_337).await.unwrap().last().unwrap().kind, "erc20");
+    assert_eq!(
+        store
+            .assets_of_chain(31_337)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .kind,
+        "erc20"
+    );
     summary
 }
 
@@ -108,12 +136,19 @@ async fn runs_are_listed_oldest_first_and_rewritten_at_the_end() {
     let (a, b) = (RunId::generate(), RunId::generate());
     let mut later = RunRecord::new(a, 2_000, 1);
     store
-        .write(&[later.clone(), RunRecord::new(b, 1_000, 1)].into_iter().collect())
+        .write(
+            &[later.clone(), RunRecord::new(b, 1_000, 1)]
+                .into_iter()
+                .collect(),
+        )
         .await
         .unwrap();
     later.ended_at_us = Some(9_000);
     later.records_dropped = 3;
-    store.write(&[later.clone()].into_iter().collect()).await.unwrap();
+    store
+        .write(&[later.clone()].into_iter().collect())
+        .await
+        .unwrap();
     let runs = store.runs().await.unwrap();
     assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b, a]);
     assert_eq!(runs[1], later);

@@ -103,7 +103,8 @@ async fn many_handles_everything_lands_in_sqlite() {
                 for i in 0..2_500u64 {
                     assert!(handle.write(task(run, w * 10_000 + i)));
                     let mut tx = TxRecord::new(run, [0; 32], [w as u8; 20], i, "transfer");
-                    tx.hash[..16].copy_from_slice(&(u128::from(w) << 64 | u128::from(i)).to_be_bytes());
+                    tx.hash[..16]
+                        .copy_from_slice(&(u128::from(w) << 64 | u128::from(i)).to_be_bytes());
                     assert!(handle.write(tx));
                     if i % 500 == 0 {
                         tokio::task::yield_now().await;
@@ -134,7 +135,11 @@ async fn a_partial_batch_is_written_after_the_flush_interval() {
         writer.handle().write(task(run, i));
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(store.tasks(run).await.unwrap().len(), 0, "flushed too early");
+    assert_eq!(
+        store.tasks(run).await.unwrap().len(),
+        0,
+        "flushed too early"
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(store.tasks(run).await.unwrap().len(), 3);
     assert_eq!(writer.stats().written, 3);
@@ -196,7 +201,10 @@ async fn a_full_channel_drops_and_counts_and_never_blocks() {
     assert_eq!(stats.dropped, 85);
     assert_eq!(stats.written + stats.lost(), 100);
     assert_eq!(store.inner.tasks(run).await.unwrap().len(), 15);
-    assert!(!handle.write(task(run, 0)), "a stopped writer refuses records");
+    assert!(
+        !handle.write(task(run, 0)),
+        "a stopped writer refuses records"
+    );
     assert_eq!(handle.stats().dropped, 86);
 }
 
@@ -208,7 +216,8 @@ async fn busy_batches_are_retried_with_backoff() {
     });
     let writer = Writer::spawn(
         store.clone(),
-        WriterConfig::default().with_retry_backoff(Duration::from_millis(10), Duration::from_millis(40)),
+        WriterConfig::default()
+            .with_retry_backoff(Duration::from_millis(10), Duration::from_millis(40)),
     );
     let run = RunId::generate();
     for i in 0..50 {

@@ -2,9 +2,7 @@
 
 use sqlx::{Row, any::AnyRow};
 
-use crate::{
-    AssetRecord, BlockRecord, Error, RunId, RunRecord, TaskRecord, TxRecord, TxStatus,
-};
+use crate::{AssetRecord, BlockRecord, Error, RunId, RunRecord, TaskRecord, TxRecord, TxStatus};
 
 fn get<'r, T>(row: &'r AnyRow, column: &'static str) -> Result<T, Error>
 where

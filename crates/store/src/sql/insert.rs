@@ -299,7 +299,10 @@ mod tests {
             assert!(sizes.iter().all(|&s| s.is_power_of_two() && s <= CHUNK));
             assert!(sizes.windows(2).all(|w| w[0] >= w[1]));
         }
-        assert_eq!(chunks(700).collect::<Vec<_>>(), vec![256, 256, 128, 32, 16, 8, 4]);
+        assert_eq!(
+            chunks(700).collect::<Vec<_>>(),
+            vec![256, 256, 128, 32, 16, 8, 4]
+        );
     }
 
     #[test]

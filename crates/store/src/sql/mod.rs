@@ -14,8 +14,8 @@ use sqlx::{
     any::{AnyPoolOptions, AnyRow},
 };
 
-pub use self::options::{Backend, SqlOptions};
 use self::insert::SqlCache;
+pub use self::options::{Backend, SqlOptions};
 use crate::{
     AssetRecord, Batch, BlockRecord, Cursor, Error, MAX_PAGE, Page, RunId, RunRecord, Store,
     TaskRecord, TxRecord,
@@ -257,13 +257,16 @@ impl Store for SqlStore {
         limit: usize,
     ) -> Result<Page<TxRecord>, Error> {
         let limit = self::limit(limit);
-        let q = sqlx::query(
-            "SELECT * FROM txs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        let q =
+            sqlx::query("SELECT * FROM txs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                .bind(insert::int(run.get()))
+                .bind(cursor.0)
+                .bind(limit as i64);
+        page(
+            &self.fetch("reading transactions", q).await?,
+            limit,
+            decode::tx,
         )
-        .bind(insert::int(run.get()))
-        .bind(cursor.0)
-        .bind(limit as i64);
-        page(&self.fetch("reading transactions", q).await?, limit, decode::tx)
     }
 
     async fn blocks(&self, run: RunId) -> Result<Vec<BlockRecord>, Error> {

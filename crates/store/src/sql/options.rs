@@ -129,7 +129,9 @@ impl SqlOptions {
         if let Some(schema) = &self.schema {
             let valid = !schema.is_empty()
                 && schema.len() <= 63
-                && schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
                 && !schema.starts_with(|c: char| c.is_ascii_digit());
             if backend != Backend::Postgres || !valid {
                 return Err(Error::Config {

@@ -136,39 +136,47 @@ pub(crate) async fn migrate(
     let found = current(&mut tx).await?;
     if found > LATEST {
         // Roll back now: a dropped transaction would hold its locks until the pool runs again.
-        tx.rollback().await.map_err(Error::db("migrating the schema"))?;
+        tx.rollback()
+            .await
+            .map_err(Error::db("migrating the schema"))?;
         return Err(Error::SchemaTooNew {
             found,
             supported: LATEST,
         });
     }
-    for (version, statements) in (1i64..).zip(MIGRATIONS).skip(usize::try_from(found).unwrap_or(0)) {
+    for (version, statements) in (1i64..)
+        .zip(MIGRATIONS)
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
         for statement in *statements {
             sqlx::query::<Any>(sqlx::AssertSqlSafe(render(statement, backend)))
                 .execute(&mut *tx)
                 .await
                 .map_err(Error::db("migrating the schema"))?;
         }
-        sqlx::query::<Any>("INSERT INTO spam_store_schema (version, applied_at_us) VALUES ($1, $2)")
-            .bind(version)
-            .bind(i64::try_from(now_micros()).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await
-            .map_err(Error::db("migrating the schema"))?;
+        sqlx::query::<Any>(
+            "INSERT INTO spam_store_schema (version, applied_at_us) VALUES ($1, $2)",
+        )
+        .bind(version)
+        .bind(i64::try_from(now_micros()).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::db("migrating the schema"))?;
         tracing::debug!(target: "spam::store", version, "applied schema migration");
     }
-    tx.commit().await.map_err(Error::db("migrating the schema"))?;
+    tx.commit()
+        .await
+        .map_err(Error::db("migrating the schema"))?;
     Ok(found)
 }
 
 /// The latest applied version, 0 for a fresh database.
 pub(crate) async fn current(conn: &mut sqlx::AnyConnection) -> Result<i64, Error> {
-    let row = sqlx::query::<Any>(
-        "SELECT version FROM spam_store_schema ORDER BY version DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(Error::db("reading the schema version"))?;
+    let row =
+        sqlx::query::<Any>("SELECT version FROM spam_store_schema ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(Error::db("reading the schema version"))?;
     row.map(|r| r.try_get::<i64, _>(0))
         .transpose()
         .map_err(Error::db("reading the schema version"))

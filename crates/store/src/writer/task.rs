@@ -99,7 +99,10 @@ impl Background {
 }
 
 fn next_delay(delay: Duration, max: Duration) -> Duration {
-    delay.saturating_mul(2).min(max).max(Duration::from_millis(1))
+    delay
+        .saturating_mul(2)
+        .min(max)
+        .max(Duration::from_millis(1))
 }
 
 #[cfg(test)]

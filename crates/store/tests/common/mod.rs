@@ -70,7 +70,14 @@ pub fn task_record() -> impl Strategy<Value = TaskRecord> {
     )
         .prop_map(
             |(worker, wallet, task, error, message, started, duration, hash)| {
-                let mut t = TaskRecord::new(RunId::new(0).unwrap(), worker, wallet, task, started, duration);
+                let mut t = TaskRecord::new(
+                    RunId::new(0).unwrap(),
+                    worker,
+                    wallet,
+                    task,
+                    started,
+                    duration,
+                );
                 t.error = error;
                 t.message = message;
                 t.tx_hash = hash;
