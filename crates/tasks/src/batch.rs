@@ -78,7 +78,14 @@ impl Task for Batch {
                     calls: vec![call; n],
                 };
                 let gas_limit = gas::multicall(n as u64);
-                send_call(ctx, self.name(), multicall, input.abi_encode().into(), gas_limit).await?
+                send_call(
+                    ctx,
+                    self.name(),
+                    multicall,
+                    input.abi_encode().into(),
+                    gas_limit,
+                )
+                .await?
             }
             BatchOp::DisperseEth => {
                 let (disperse, done) = self.setup.contract(ctx, SharedContract::Disperse).await?;
@@ -87,7 +94,15 @@ impl Task for Batch {
                 let total = U256::from(DISPERSE_WEI) * U256::from(n);
                 let input = Disperse::disperseEtherCall { recipients, values };
                 let gas_limit = gas::disperse_eth(n as u64);
-                send_value(ctx, self.name(), disperse, total, input.abi_encode().into(), gas_limit).await?
+                send_value(
+                    ctx,
+                    self.name(),
+                    disperse,
+                    total,
+                    input.abi_encode().into(),
+                    gas_limit,
+                )
+                .await?
             }
             BatchOp::DisperseErc20 => {
                 let (disperse, done) = self.setup.contract(ctx, SharedContract::Disperse).await?;
@@ -103,7 +118,14 @@ impl Task for Batch {
                     values,
                 };
                 let gas_limit = gas::disperse_erc20(n as u64);
-                send_call(ctx, self.name(), disperse, input.abi_encode().into(), gas_limit).await?
+                send_call(
+                    ctx,
+                    self.name(),
+                    disperse,
+                    input.abi_encode().into(),
+                    gas_limit,
+                )
+                .await?
             }
         };
         outcome.absorb(sent);

@@ -2,6 +2,7 @@
 
 use alloy::{
     consensus::{TxEip4844, TxEip4844Variant, TxEip4844WithSidecar},
+    eips::eip2718::Encodable2718,
     eips::{
         eip4844::builder::{SidecarBuilder, SimpleCoder},
         eip7594::BlobTransactionSidecarVariant,
@@ -11,9 +12,10 @@ use alloy::{
 };
 use async_trait::async_trait;
 use rand::RngCore;
-use spam_core::{Task, TaskContext, TaskError, TaskOutcome};
+use spam_core::{Task, TaskContext, TaskError, TaskOutcome, TxTiming, send_raw_transaction};
+use tokio::time::Instant;
 
-use crate::tx::{eip1559_fees, send};
+use crate::tx::{eip1559_fees, resolve_failed_send, wait_receipt};
 
 /// Which sidecar a [`BlobTx`] attaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +30,13 @@ pub enum SidecarKind {
 /// `blob_tx`: a type-3 transaction carrying one blob of random data (to the sender itself, no
 /// calldata): blob gas, KZG verification and sidecar propagation.
 ///
-/// The sidecar is computed on a blocking thread (KZG commitments and proofs take milliseconds).
+/// The sidecar is computed on a blocking thread (cell proofs take ~0.4 s in a debug build; the
+/// first use loads the trusted setup, a few seconds).
+///
+/// It sends the transaction itself rather than through `TxTask`: spam-core's send path takes
+/// the hash of the raw bytes, which for a blob transaction include the sidecar, so it would
+/// wait for a receipt under a hash the chain never uses. Nonces are resolved by the same table
+/// (`SendError::action`).
 /// The blob fee cap is twice the node's blob base fee, and at least 1 gwei.
 #[derive(Debug, Clone)]
 pub struct BlobTx {
@@ -71,35 +79,62 @@ impl Task for BlobTx {
         let sidecar = tokio::task::spawn_blocking(move || {
             let builder = SidecarBuilder::<SimpleCoder>::from_slice(&data);
             match kind {
-                SidecarKind::Eip4844 => builder.build_4844().map(BlobTransactionSidecarVariant::Eip4844),
-                SidecarKind::Eip7594 => builder.build_7594().map(BlobTransactionSidecarVariant::Eip7594),
+                SidecarKind::Eip4844 => builder
+                    .build_4844()
+                    .map(BlobTransactionSidecarVariant::Eip4844),
+                SidecarKind::Eip7594 => builder
+                    .build_7594()
+                    .map(BlobTransactionSidecarVariant::Eip7594),
             }
         })
         .await
         .map_err(|e| TaskError::Other(format!("building the blob sidecar panicked: {e}")))?
         .map_err(|e| TaskError::Other(format!("building the blob sidecar failed: {e}")))?;
         let hashes: Vec<_> = sidecar.versioned_hashes().collect();
-        send(ctx, self.name(), |r| {
-            let (max_fee_per_gas, max_priority_fee_per_gas) = eip1559_fees(&r.fees);
-            let tx = TxEip4844 {
-                chain_id: r.chain_id,
-                nonce: r.nonce,
-                gas_limit: BLOB_TX_GAS,
-                max_fee_per_gas,
-                max_priority_fee_per_gas,
-                to: r.sender,
-                value: U256::ZERO,
-                access_list: Default::default(),
-                blob_versioned_hashes: hashes.clone(),
-                max_fee_per_blob_gas,
-                input: Default::default(),
-            };
-            TxEip4844Variant::TxEip4844WithSidecar(TxEip4844WithSidecar::from_tx_and_sidecar(
-                tx,
-                sidecar.clone(),
-            ))
-            .into()
-        })
-        .await
+        let wallet = ctx.wallet();
+        let fees = ctx
+            .fees()
+            .current()
+            .await
+            .map_err(|e| TaskError::rpc("fees", e))?;
+        let (max_fee_per_gas, max_priority_fee_per_gas) = eip1559_fees(&fees);
+        let reservation = ctx.nonces().reserve(wallet.address()).await?;
+        let tx = TxEip4844 {
+            chain_id: ctx.chain_id(),
+            nonce: reservation.nonce(),
+            gas_limit: BLOB_TX_GAS,
+            max_fee_per_gas,
+            max_priority_fee_per_gas,
+            to: wallet.address(),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            blob_versioned_hashes: hashes,
+            max_fee_per_blob_gas,
+            input: Default::default(),
+        };
+        let tx = TxEip4844Variant::TxEip4844WithSidecar(TxEip4844WithSidecar::from_tx_and_sidecar(
+            tx, sidecar,
+        ));
+        let envelope = wallet.sign(tx.into())?;
+        // The hash covers the transaction without its sidecar; the raw bytes carry both.
+        let hash = *envelope.tx_hash();
+        let raw = envelope.encoded_2718();
+        let sent = Instant::now();
+        if let Err(err) = send_raw_transaction(ctx.provider(), &raw, ctx.retry()).await {
+            resolve_failed_send(ctx, reservation, err.action()).await;
+            return Err(err.into());
+        }
+        let _ = reservation.commit();
+        let acked = Instant::now();
+        let (included, gas_used, success) = wait_receipt(ctx, hash).await?;
+        ctx.record_tx(TxTiming {
+            sent,
+            acked,
+            included: Some((included, gas_used)),
+        });
+        if !success {
+            return Err(TaskError::Reverted { hash });
+        }
+        Ok(TaskOutcome::tx(hash, gas_used))
     }
 }

@@ -87,15 +87,31 @@ pub fn artifacts() -> Vec<Artifact> {
             &StorageWriter::BYTECODE,
             &StorageWriter::DEPLOYED_BYTECODE,
         ),
-        artifact("GasBurner", &GasBurner::BYTECODE, &GasBurner::DEPLOYED_BYTECODE),
+        artifact(
+            "GasBurner",
+            &GasBurner::BYTECODE,
+            &GasBurner::DEPLOYED_BYTECODE,
+        ),
         artifact(
             "EventEmitter",
             &EventEmitter::BYTECODE,
             &EventEmitter::DEPLOYED_BYTECODE,
         ),
-        artifact("Multicall", &Multicall::BYTECODE, &Multicall::DEPLOYED_BYTECODE),
-        artifact("Disperse", &Disperse::BYTECODE, &Disperse::DEPLOYED_BYTECODE),
-        artifact("Reverter", &Reverter::BYTECODE, &Reverter::DEPLOYED_BYTECODE),
+        artifact(
+            "Multicall",
+            &Multicall::BYTECODE,
+            &Multicall::DEPLOYED_BYTECODE,
+        ),
+        artifact(
+            "Disperse",
+            &Disperse::BYTECODE,
+            &Disperse::DEPLOYED_BYTECODE,
+        ),
+        artifact(
+            "Reverter",
+            &Reverter::BYTECODE,
+            &Reverter::DEPLOYED_BYTECODE,
+        ),
         artifact("Pool", &Pool::BYTECODE, &Pool::DEPLOYED_BYTECODE),
         artifact(
             "Create2Factory",

@@ -65,7 +65,8 @@ impl Task for Deploy {
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {
-        let (address, mut outcome) = deploy(ctx, self.name, self.code.clone(), self.gas_limit).await?;
+        let (address, mut outcome) =
+            deploy(ctx, self.name, self.code.clone(), self.gas_limit).await?;
         record(ctx, &mut outcome, address, self.kind);
         Ok(outcome)
     }
@@ -125,7 +126,10 @@ impl Task for Create2Deploy {
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {
-        let (factory, mut outcome) = self.setup.contract(ctx, SharedContract::Create2Factory).await?;
+        let (factory, mut outcome) = self
+            .setup
+            .contract(ctx, SharedContract::Create2Factory)
+            .await?;
         let salt = B256::from(ctx.rng().random::<[u8; 32]>());
         let input = Create2Factory::deployCall {
             salt,

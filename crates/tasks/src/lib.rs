@@ -69,39 +69,151 @@ pub struct TaskInfo {
 }
 
 const fn info(name: &'static str, category: Category, doc: &'static str) -> TaskInfo {
-    TaskInfo { name, category, doc }
+    TaskInfo {
+        name,
+        category,
+        doc,
+    }
 }
 
 /// The catalogue, in README order.
 pub const CATALOGUE: &[TaskInfo] = &[
-    info("transfer_self", Category::Core, "1 wei to the sender: the cheapest transaction, no state growth"),
-    info("transfer_fresh", Category::Core, "1 wei to a new random address: one new account per tx"),
-    info("transfer_peer", Category::Core, "1 wei to another pool wallet: value between live accounts"),
-    info("deploy_counter", Category::Core, "deploys a Counter: contract creation, code storage"),
-    info("counter_increment", Category::Core, "Counter.increment() on the shared counter: one hot storage slot"),
-    info("create2_deploy", Category::Core, "deploys a Counter through the CREATE2 factory with a random salt"),
-    info("erc20_deploy", Category::Tokens, "deploys an ERC-20 token: a large creation"),
-    info("erc20_mint", Category::Tokens, "mints 1e18 to a new address: new balance slot, supply write, a log"),
-    info("erc20_transfer", Category::Tokens, "transfers 1 unit to a new address"),
-    info("erc20_approve", Category::Tokens, "approves a new spender: a new allowance slot"),
-    info("erc20_transfer_from", Category::Tokens, "transferFrom the wallet to a new address: allowance and two balances"),
-    info("erc721_deploy", Category::Tokens, "deploys an ERC-721 contract"),
-    info("erc721_mint", Category::Tokens, "mints an NFT to a new address: owner, balance, counter"),
-    info("erc721_transfer", Category::Tokens, "mints an NFT to the wallet, then transfers it to a new address"),
-    info("storage_write", Category::StateCompute, "writes 10 never-written storage slots: state growth"),
-    info("gas_burn", Category::StateCompute, "hashes in a loop for 1M gas: pure execution, no state"),
-    info("emit_events", Category::StateCompute, "emits 10 logs: receipts, blooms, log indexing"),
-    info("large_calldata", Category::StateCompute, "4 KiB of random calldata to the sender: bandwidth and block size"),
-    info("multicall", Category::Batch, "10 counter increments through Multicall in one tx"),
-    info("disperse_eth", Category::Batch, "1 gwei to 10 new addresses in one tx"),
-    info("disperse_erc20", Category::Batch, "1 token unit to 10 new addresses in one tx (transferFrom)"),
-    info("dex_add_liquidity", Category::Dex, "adds liquidity to the constant-product pool"),
-    info("dex_swap", Category::Dex, "swaps a random amount in a random direction on the pool"),
-    info("revert", Category::Failure, "a call that always reverts on chain: counted as \"reverted\""),
-    info("eip7702_delegate", Category::NewTypes, "type-4 tx: delegates a fresh account to Counter and calls it"),
+    info(
+        "transfer_self",
+        Category::Core,
+        "1 wei to the sender: the cheapest transaction, no state growth",
+    ),
+    info(
+        "transfer_fresh",
+        Category::Core,
+        "1 wei to a new random address: one new account per tx",
+    ),
+    info(
+        "transfer_peer",
+        Category::Core,
+        "1 wei to another pool wallet: value between live accounts",
+    ),
+    info(
+        "deploy_counter",
+        Category::Core,
+        "deploys a Counter: contract creation, code storage",
+    ),
+    info(
+        "counter_increment",
+        Category::Core,
+        "Counter.increment() on the shared counter: one hot storage slot",
+    ),
+    info(
+        "create2_deploy",
+        Category::Core,
+        "deploys a Counter through the CREATE2 factory with a random salt",
+    ),
+    info(
+        "erc20_deploy",
+        Category::Tokens,
+        "deploys an ERC-20 token: a large creation",
+    ),
+    info(
+        "erc20_mint",
+        Category::Tokens,
+        "mints 1e18 to a new address: new balance slot, supply write, a log",
+    ),
+    info(
+        "erc20_transfer",
+        Category::Tokens,
+        "transfers 1 unit to a new address",
+    ),
+    info(
+        "erc20_approve",
+        Category::Tokens,
+        "approves a new spender: a new allowance slot",
+    ),
+    info(
+        "erc20_transfer_from",
+        Category::Tokens,
+        "transferFrom the wallet to a new address: allowance and two balances",
+    ),
+    info(
+        "erc721_deploy",
+        Category::Tokens,
+        "deploys an ERC-721 contract",
+    ),
+    info(
+        "erc721_mint",
+        Category::Tokens,
+        "mints an NFT to a new address: owner, balance, counter",
+    ),
+    info(
+        "erc721_transfer",
+        Category::Tokens,
+        "mints an NFT to the wallet, then transfers it to a new address",
+    ),
+    info(
+        "storage_write",
+        Category::StateCompute,
+        "writes 10 never-written storage slots: state growth",
+    ),
+    info(
+        "gas_burn",
+        Category::StateCompute,
+        "hashes in a loop for 1M gas: pure execution, no state",
+    ),
+    info(
+        "emit_events",
+        Category::StateCompute,
+        "emits 10 logs: receipts, blooms, log indexing",
+    ),
+    info(
+        "large_calldata",
+        Category::StateCompute,
+        "4 KiB of random calldata to the sender: bandwidth and block size",
+    ),
+    info(
+        "multicall",
+        Category::Batch,
+        "10 counter increments through Multicall in one tx",
+    ),
+    info(
+        "disperse_eth",
+        Category::Batch,
+        "1 gwei to 10 new addresses in one tx",
+    ),
+    info(
+        "disperse_erc20",
+        Category::Batch,
+        "1 token unit to 10 new addresses in one tx (transferFrom)",
+    ),
+    info(
+        "dex_add_liquidity",
+        Category::Dex,
+        "adds liquidity to the constant-product pool",
+    ),
+    info(
+        "dex_swap",
+        Category::Dex,
+        "swaps a random amount in a random direction on the pool",
+    ),
+    info(
+        "revert",
+        Category::Failure,
+        "a call that always reverts on chain: counted as \"reverted\"",
+    ),
+    info(
+        "eip7702_delegate",
+        Category::NewTypes,
+        "type-4 tx: delegates a fresh account to Counter and calls it",
+    ),
     #[cfg(feature = "blob")]
-    info("blob_tx", Category::NewTypes, "type-3 tx with one blob (feature `blob`)"),
-    info("setup_contracts", Category::Setup, "finds or deploys every shared contract once per run"),
+    info(
+        "blob_tx",
+        Category::NewTypes,
+        "type-3 tx with one blob (feature `blob`)",
+    ),
+    info(
+        "setup_contracts",
+        Category::Setup,
+        "finds or deploys every shared contract once per run",
+    ),
 ];
 
 /// Every built-in task, by name, sharing one [`Setup`] (so a run deploys each shared contract

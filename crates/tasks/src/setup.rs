@@ -172,7 +172,11 @@ impl Setup {
     ///
     /// # Errors
     /// A failed read.
-    pub async fn pool_tokens(&self, ctx: &TaskContext, pool: Address) -> Result<(Address, Address), TaskError> {
+    pub async fn pool_tokens(
+        &self,
+        ctx: &TaskContext,
+        pool: Address,
+    ) -> Result<(Address, Address), TaskError> {
         if let Some(tokens) = self.pools.lock().get(&pool) {
             return Ok(*tokens);
         }
@@ -186,7 +190,11 @@ impl Setup {
     ///
     /// # Errors
     /// A failed read or mint.
-    pub async fn ensure_balance(&self, ctx: &TaskContext, token: Address) -> Result<TaskOutcome, TaskError> {
+    pub async fn ensure_balance(
+        &self,
+        ctx: &TaskContext,
+        token: Address,
+    ) -> Result<TaskOutcome, TaskError> {
         let me = ctx.wallet().address();
         let key = (token, me, Address::ZERO);
         if self.ready.lock().contains(&key) {
@@ -199,7 +207,14 @@ impl Setup {
                 to: me,
                 value: MINT_AMOUNT,
             };
-            outcome = send_call(ctx, "setup", token, mint.abi_encode().into(), gas::ERC20_MINT).await?;
+            outcome = send_call(
+                ctx,
+                "setup",
+                token,
+                mint.abi_encode().into(),
+                gas::ERC20_MINT,
+            )
+            .await?;
         }
         self.ready.lock().insert(key);
         Ok(outcome)
@@ -227,14 +242,25 @@ impl Setup {
                 spender,
                 value: ALLOWANCE,
             };
-            outcome = send_call(ctx, "setup", token, approve.abi_encode().into(), gas::ERC20_APPROVE).await?;
+            outcome = send_call(
+                ctx,
+                "setup",
+                token,
+                approve.abi_encode().into(),
+                gas::ERC20_APPROVE,
+            )
+            .await?;
         }
         self.ready.lock().insert(key);
         Ok(outcome)
     }
 
     /// Balance of both pool tokens and allowances for the pool: what a swap or a deposit needs.
-    pub(crate) async fn ensure_trader(&self, ctx: &TaskContext, pool: Address) -> Result<TaskOutcome, TaskError> {
+    pub(crate) async fn ensure_trader(
+        &self,
+        ctx: &TaskContext,
+        pool: Address,
+    ) -> Result<TaskOutcome, TaskError> {
         let (token0, token1) = self.pool_tokens(ctx, pool).await?;
         let mut outcome = TaskOutcome::default();
         for token in [token0, token1] {
@@ -249,7 +275,8 @@ impl Setup {
         let mut outcome = TaskOutcome::default();
         let mut tokens = [Address::ZERO; 2];
         for token in &mut tokens {
-            let (address, deployed) = deploy(ctx, "setup", Token::BYTECODE.clone(), gas::DEPLOY_TOKEN).await?;
+            let (address, deployed) =
+                deploy(ctx, "setup", Token::BYTECODE.clone(), gas::DEPLOY_TOKEN).await?;
             self.forget(address);
             outcome.absorb(deployed);
             record(ctx, &mut outcome, address, SharedContract::Token.kind());
@@ -270,7 +297,8 @@ impl Setup {
             amount0: POOL_SEED,
             amount1: POOL_SEED,
         };
-        outcome.absorb(send_call(ctx, "setup", pool, seed.abi_encode().into(), gas::POOL_SEED).await?);
+        outcome
+            .absorb(send_call(ctx, "setup", pool, seed.abi_encode().into(), gas::POOL_SEED).await?);
         Ok((pool, outcome))
     }
 

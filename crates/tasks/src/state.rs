@@ -94,7 +94,11 @@ impl Task for StateTask {
                 let call = GasBurner::burnCall {
                     gasToBurn: U256::from(target),
                 };
-                (SharedContract::GasBurner, call.abi_encode(), gas::gas_burn(target))
+                (
+                    SharedContract::GasBurner,
+                    call.abi_encode(),
+                    gas::gas_burn(target),
+                )
             }
             StateOp::Events { logs } => {
                 let n = u64::from(logs.get());

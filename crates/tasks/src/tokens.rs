@@ -69,7 +69,10 @@ impl Task for Erc20 {
             Erc20Op::Transfer => {
                 outcome.absorb(self.setup.ensure_balance(ctx, token).await?);
                 let value = U256::from(1);
-                (Token::transferCall { to, value }.abi_encode(), gas::ERC20_TRANSFER)
+                (
+                    Token::transferCall { to, value }.abi_encode(),
+                    gas::ERC20_TRANSFER,
+                )
             }
             Erc20Op::Approve => {
                 let value = U256::from(ctx.rng().random::<u64>());
@@ -139,8 +142,11 @@ impl Task for Erc721 {
                 let minted = send_call(ctx, self.name(), nft, input, gas::ERC721_MINT).await?;
                 let id = minted_id(ctx, &minted).await?;
                 outcome.absorb(minted);
-                let input = Nft::transferFromCall { from: me, to, id }.abi_encode().into();
-                outcome.absorb(send_call(ctx, self.name(), nft, input, gas::ERC721_TRANSFER).await?);
+                let input = Nft::transferFromCall { from: me, to, id }
+                    .abi_encode()
+                    .into();
+                outcome
+                    .absorb(send_call(ctx, self.name(), nft, input, gas::ERC721_TRANSFER).await?);
             }
         }
         Ok(outcome)

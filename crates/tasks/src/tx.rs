@@ -13,6 +13,8 @@ use alloy::{
 };
 use parking_lot::Mutex;
 use rand::Rng;
+#[cfg(feature = "blob")]
+use spam_core::Action;
 use spam_core::{
     BuildRequest, CreatedAsset, Fees, Task, TaskContext, TaskError, TaskOutcome, TxBuilder, TxTask,
 };
@@ -99,7 +101,11 @@ where
 ///
 /// # Errors
 /// As [`TxTask`]: a refused send, a failed receipt read, or [`TaskError::Reverted`].
-pub(crate) async fn send<F>(ctx: &TaskContext, name: &str, build: F) -> Result<TaskOutcome, TaskError>
+pub(crate) async fn send<F>(
+    ctx: &TaskContext,
+    name: &str,
+    build: F,
+) -> Result<TaskOutcome, TaskError>
 where
     F: Fn(BuildRequest<'_>) -> TypedTransaction + Send + Sync,
 {
@@ -133,7 +139,15 @@ pub(crate) async fn send_value(
     gas_limit: u64,
 ) -> Result<TaskOutcome, TaskError> {
     send(ctx, name, move |r| {
-        call_tx(&r.fees, r.chain_id, r.nonce, TxKind::Call(to), value, input.clone(), gas_limit)
+        call_tx(
+            &r.fees,
+            r.chain_id,
+            r.nonce,
+            TxKind::Call(to),
+            value,
+            input.clone(),
+            gas_limit,
+        )
     })
     .await
 }
@@ -152,10 +166,20 @@ pub(crate) async fn deploy(
     let created = Mutex::new(None);
     let outcome = send(ctx, name, |r| {
         *created.lock() = Some(r.sender.create(r.nonce));
-        call_tx(&r.fees, r.chain_id, r.nonce, TxKind::Create, U256::ZERO, init_code.clone(), gas_limit)
+        call_tx(
+            &r.fees,
+            r.chain_id,
+            r.nonce,
+            TxKind::Create,
+            U256::ZERO,
+            init_code.clone(),
+            gas_limit,
+        )
     })
     .await?;
-    let address = created.into_inner().expect("the builder ran before the send");
+    let address = created
+        .into_inner()
+        .expect("the builder ran before the send");
     Ok((address, outcome))
 }
 
@@ -171,7 +195,11 @@ pub(crate) fn record(ctx: &TaskContext, outcome: &mut TaskOutcome, address: Addr
 ///
 /// # Errors
 /// [`TaskError::Rpc`] when the read fails, [`TaskError::Other`] when the answer does not decode.
-pub(crate) async fn read<C: SolCall>(ctx: &TaskContext, to: Address, call: &C) -> Result<C::Return, TaskError> {
+pub(crate) async fn read<C: SolCall>(
+    ctx: &TaskContext,
+    to: Address,
+    call: &C,
+) -> Result<C::Return, TaskError> {
     let request = TransactionRequest {
         to: Some(TxKind::Call(to)),
         input: TransactionInput::new(call.abi_encode().into()),
@@ -185,8 +213,12 @@ pub(crate) async fn read<C: SolCall>(ctx: &TaskContext, to: Address, call: &C) -
         })
         .await
         .map_err(|e| TaskError::rpc("eth_call", e))?;
-    C::abi_decode_returns(&out)
-        .map_err(|e| TaskError::Other(format!("{} on {to} returned undecodable data: {e}", C::SIGNATURE)))
+    C::abi_decode_returns(&out).map_err(|e| {
+        TaskError::Other(format!(
+            "{} on {to} returned undecodable data: {e}",
+            C::SIGNATURE
+        ))
+    })
 }
 
 /// A random address nobody holds a key for: a new account in the state each time.
@@ -197,5 +229,64 @@ pub(crate) fn fresh_address(ctx: &TaskContext) -> Address {
 /// `n` fresh addresses.
 pub(crate) fn fresh_addresses(ctx: &TaskContext, n: usize) -> Vec<Address> {
     let mut rng = ctx.rng();
-    (0..n).map(|_| Address::from(rng.random::<[u8; 20]>())).collect()
+    (0..n)
+        .map(|_| Address::from(rng.random::<[u8; 20]>()))
+        .collect()
+}
+
+/// Resolves the nonce of a send that failed, by spam-core's action table (what `TxTask` does):
+/// the node has it → commit; nonce conflict → fast-forward or commit and resync; no answer →
+/// commit and resync (it may be in the pool); anything else → roll back.
+#[cfg(feature = "blob")]
+pub(crate) async fn resolve_failed_send(
+    ctx: &TaskContext,
+    reservation: spam_nonce::Reservation,
+    action: Action,
+) {
+    let sender = reservation.sender();
+    match action {
+        Action::Commit => {
+            let _ = reservation.commit();
+        }
+        Action::FastForward(next) => {
+            drop(reservation);
+            ctx.nonces().fast_forward(sender, next);
+        }
+        Action::Resync | Action::ResendSame => {
+            let _ = reservation.commit();
+            let _ = ctx.nonces().resync(sender).await;
+        }
+        _ => {
+            let _ = reservation.rollback();
+        }
+    }
+}
+
+/// Polls for `hash`'s receipt (5 ms, doubling up to the run's poll interval) until it shows up
+/// or the run is cancelled; returns when it was seen, its gas and its status.
+#[cfg(feature = "blob")]
+pub(crate) async fn wait_receipt(
+    ctx: &TaskContext,
+    hash: alloy::primitives::TxHash,
+) -> Result<(tokio::time::Instant, u64, bool), TaskError> {
+    let mut delay = std::time::Duration::from_millis(5).min(ctx.receipt_poll());
+    loop {
+        let receipt = ctx
+            .retry()
+            .retry(|| ctx.provider().get_transaction_receipt(hash))
+            .await
+            .map_err(|e| TaskError::rpc("receipt", e))?;
+        if let Some(receipt) = receipt {
+            return Ok((
+                tokio::time::Instant::now(),
+                receipt.gas_used,
+                receipt.status(),
+            ));
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = ctx.cancelled().cancelled() => return Err(TaskError::Cancelled),
+        }
+        delay = (delay * 2).min(ctx.receipt_poll());
+    }
 }
