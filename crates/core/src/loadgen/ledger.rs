@@ -30,6 +30,8 @@ pub(crate) enum DropReason {
     BreakerOpen,
     /// A nonce could not be reserved or the transaction could not be signed.
     Prepare,
+    /// The pacer itself fell behind and the run ended before it reached the tick.
+    PacerBehind,
 }
 
 impl DropReason {
@@ -40,6 +42,7 @@ impl DropReason {
             Self::NotSigned => "not signed in time",
             Self::BreakerOpen => "breaker open",
             Self::Prepare => "nonce or signing failed",
+            Self::PacerBehind => "pacer behind at the end",
         }
     }
 }
@@ -123,6 +126,14 @@ impl Ledger {
         b.counters.offered += 1;
         *b.counters.dropped.entry(reason).or_default() += 1;
         b.recorder.tick(&self.task, intended, true, false);
+    }
+
+    /// `n` ticks due in the second of `intended` that were not sent.
+    pub(crate) fn dropped_many(&self, intended: Instant, n: u64, reason: DropReason) {
+        let mut b = self.books.lock();
+        b.counters.offered += n;
+        *b.counters.dropped.entry(reason).or_default() += n;
+        b.recorder.ticks(&self.task, intended, n, true, false);
     }
 
     /// A tick whose transaction goes out now; registers it before the request leaves, so a

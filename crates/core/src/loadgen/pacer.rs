@@ -89,6 +89,11 @@ impl Pacer {
                 }
             }
             let now = Instant::now();
+            if now >= self.start + self.end {
+                // Behind at the end: the rest is dropped in bulk, so the run ends on time.
+                self.drop_rest(next);
+                break;
+            }
             while let Some((index, intended)) = next.filter(|&(_, at)| at <= now) {
                 if let Some(out) = self.tick(index, intended, &mut ready) {
                     match self.strategy {
@@ -113,6 +118,30 @@ impl Pacer {
             }
         }
         self.flush(&mut batch);
+    }
+
+    /// Counts `next` and every later tick before the end as dropped, per second.
+    fn drop_rest(&mut self, mut next: Option<(u64, Instant)>) {
+        let ledger = Arc::clone(&self.ctx.ledger);
+        let mut bucket: Option<(Instant, u64)> = None;
+        while let Some((_, intended)) = next {
+            let second = intended.saturating_duration_since(self.start).as_secs();
+            match &mut bucket {
+                Some((at, n)) if at.saturating_duration_since(self.start).as_secs() == second => {
+                    *n += 1;
+                }
+                _ => {
+                    if let Some((at, n)) = bucket.take() {
+                        ledger.dropped_many(at, n, DropReason::PacerBehind);
+                    }
+                    bucket = Some((intended, 1));
+                }
+            }
+            next = self.next_tick();
+        }
+        if let Some((at, n)) = bucket {
+            ledger.dropped_many(at, n, DropReason::PacerBehind);
+        }
     }
 
     fn next_tick(&mut self) -> Option<(u64, Instant)> {

@@ -167,10 +167,22 @@ impl Recorder {
     ///
     /// Counts it as offered (and dropped) in the second of `intended`.
     pub(crate) fn tick(&mut self, task: &str, intended: Instant, dropped: bool, late: bool) {
+        self.ticks(task, intended, 1, dropped, late);
+    }
+
+    /// Open loop: `n` ticks due in the second of `intended`, all alike.
+    pub(crate) fn ticks(
+        &mut self,
+        task: &str,
+        intended: Instant,
+        n: u64,
+        dropped: bool,
+        late: bool,
+    ) {
         let add = |counts: &mut Counts| {
-            counts.offered += 1;
-            counts.dropped += u64::from(dropped);
-            counts.late += u64::from(late);
+            counts.offered += n;
+            counts.dropped += if dropped { n } else { 0 };
+            counts.late += if late { n } else { 0 };
         };
         add(&mut self.metrics(task).counts);
         add(self.series.at(self.second(intended)));
