@@ -120,9 +120,13 @@ impl Task for BlobTx {
         let hash = *envelope.tx_hash();
         let raw = envelope.encoded_2718();
         let sent = Instant::now();
-        if let Err(err) = send_raw_transaction(ctx.provider(), &raw, ctx.retry()).await {
-            resolve_failed_send(ctx, reservation, err.action()).await;
-            return Err(err.into());
+        match send_raw_transaction(ctx.provider(), &raw, ctx.retry()).await {
+            // spam-core hashes a blob transaction without its sidecar, as the chain does.
+            Ok(sent) => debug_assert_eq!(sent, hash, "blob transaction hash"),
+            Err(err) => {
+                resolve_failed_send(ctx, reservation, err.action()).await;
+                return Err(err.into());
+            }
         }
         let _ = reservation.commit();
         let acked = Instant::now();

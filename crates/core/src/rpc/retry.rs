@@ -6,6 +6,8 @@ use std::{
 };
 
 use alloy::{
+    consensus::TxEnvelope,
+    eips::eip2718::Decodable2718,
     network::Network,
     primitives::{TxHash, keccak256},
     providers::Provider,
@@ -183,7 +185,7 @@ where
     P: Provider<N>,
     N: Network,
 {
-    let hash = keccak256(raw);
+    let hash = tx_hash_of(raw);
     let attempts = AtomicU32::new(0);
     let maybe_delivered = AtomicBool::new(false);
     let once = || async {
@@ -211,6 +213,17 @@ where
             source,
         }
     })
+}
+
+/// The hash of a signed transaction in its network encoding. An EIP-4844 transaction is sent
+/// with its blob sidecar, which its hash leaves out, so it is decoded first.
+fn tx_hash_of(raw: &[u8]) -> TxHash {
+    if raw.first() == Some(&0x03)
+        && let Ok(envelope) = TxEnvelope::network_decode(&mut &raw[..])
+    {
+        return *envelope.tx_hash();
+    }
+    keccak256(raw)
 }
 
 #[cfg(test)]
