@@ -1,22 +1,39 @@
 //! Each wallet's way to the node when the run has a proxy pool: a sticky proxy per wallet, a
-//! provider per wallet built over it, and the lease predicate that skips wallets whose proxy is
-//! banned.
+//! provider per wallet whose every request goes through the wallet's proxy of the moment, and
+//! the lease predicate that skips wallets whose proxy is banned.
 //!
 //! The choice made here: a wallet whose proxy is banned is *skipped* by the lease predicate at
-//! once (no new task of it goes through a proxy known to be down), and the rebalancer
+//! once (no new task of it starts on a proxy known to be down), and the rebalancer
 //! ([`Egress::rebalance`], every [`REBALANCE_EVERY`]) *moves* it to the available proxy
 //! holding the fewest wallets ([`ProxyPool::assign`]), after which it is leased again and
 //! stays there. Only when every proxy is banned do wallets stay skipped, until a ban ends. A
-//! pool that allows direct connections never skips: its wallets move at their next lease, or
-//! go direct while every proxy is banned.
+//! task already running when its proxy is banned moves with its next request (a retry of a
+//! read, or of a send that never reached the node). A pool that allows direct connections
+//! never skips: its wallets move at their next request, or go direct while every proxy is
+//! banned.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
-use alloy::{primitives::Address, providers::RootProvider, transports::http::reqwest::Url};
-use parking_lot::Mutex;
+use alloy::{
+    primitives::Address,
+    providers::RootProvider,
+    rpc::{
+        client::RpcClient,
+        json_rpc::{RequestPacket, ResponsePacket},
+    },
+    transports::{
+        BoxTransport, TransportError, TransportErrorKind, TransportFut, http::reqwest::Url,
+        utils::guess_local_url,
+    },
+};
 use spam_proxy::{ProxyId, ProxyPool};
 use tokio::time::MissedTickBehavior;
 use tokio_util::task::AbortOnDropHandle;
+use tower::Service;
 
 use crate::{ProxySummary, Wallet, WalletPool};
 
@@ -25,18 +42,58 @@ pub(super) const REBALANCE_EVERY: Duration = Duration::from_millis(250);
 
 /// The wallets' routes through a proxy pool.
 pub(super) struct Egress {
-    proxies: ProxyPool,
-    rpc_url: Url,
-    /// Per wallet (by lease index): the provider built over its route, and which route that
-    /// was (`None`: direct). Built at a wallet's first task and again only when it moves.
-    providers: Box<[Mutex<Option<Cached>>]>,
+    routes: Arc<Routes>,
+    /// Per wallet (by lease index): its provider, routing each request by its assignment.
+    providers: Box<[RootProvider]>,
 }
 
-/// A wallet's provider and the route it was built over (`None`: direct).
-type Cached = (Option<ProxyId>, RootProvider);
+/// One transport per proxy (and a direct one), each reporting to the pool.
+struct Routes {
+    proxies: ProxyPool,
+    by_proxy: Box<[BoxTransport]>,
+    direct: BoxTransport,
+}
+
+impl Routes {
+    fn transport(&self, id: Option<ProxyId>) -> &BoxTransport {
+        id.map_or(&self.direct, |id| &self.by_proxy[id.index()])
+    }
+}
+
+/// A wallet's transport: every request goes through the proxy the wallet is assigned to *at
+/// that moment* ([`ProxyPool::assign`]), so a retry after a proxy got banned already takes the
+/// wallet's new proxy instead of failing again on the dead one.
+#[derive(Clone)]
+struct WalletTransport {
+    routes: Arc<Routes>,
+    address: Address,
+}
+
+impl Service<RequestPacket> for WalletTransport {
+    type Response = ResponsePacket;
+    type Error = TransportError;
+    type Future = TransportFut<'static>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // The per-proxy HTTP transports are always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: RequestPacket) -> Self::Future {
+        match self.routes.proxies.assign(&self.address) {
+            Ok(route) => self
+                .routes
+                .transport(route.proxy_id())
+                .clone()
+                .call(request),
+            Err(err) => Box::pin(async move { Err(TransportErrorKind::custom(err)) }),
+        }
+    }
+}
 
 impl Egress {
-    /// Assigns every wallet a proxy now, so the wallets spread evenly over the proxies.
+    /// Assigns every wallet a proxy now, so the wallets spread evenly over the proxies, and
+    /// builds one transport per proxy and one provider per wallet.
     ///
     /// # Errors
     /// [`spam_proxy::Error::NoProxyAvailable`] when every proxy is banned (or the pool is
@@ -49,46 +106,45 @@ impl Egress {
         for wallet in wallets {
             proxies.assign(&wallet.address())?;
         }
-        Ok(Self {
+        let transport =
+            |route: spam_proxy::Route| route.rpc_client(rpc_url.clone()).transport().clone();
+        let routes = Arc::new(Routes {
+            by_proxy: proxies
+                .ids()
+                .map(|id| transport(proxies.route(id).expect("an id of this pool")))
+                .collect(),
+            direct: transport(proxies.direct()),
             proxies,
-            rpc_url,
-            providers: wallets.iter().map(|_| Mutex::new(None)).collect(),
-        })
+        });
+        let is_local = guess_local_url(rpc_url.as_str());
+        let providers = wallets
+            .iter()
+            .map(|wallet| {
+                let transport = WalletTransport {
+                    routes: Arc::clone(&routes),
+                    address: wallet.address(),
+                };
+                RootProvider::new(RpcClient::new(transport, is_local))
+            })
+            .collect();
+        Ok(Self { routes, providers })
+    }
+
+    /// The provider of the wallet at `index` (by lease index).
+    pub(super) fn provider(&self, index: usize) -> RootProvider {
+        self.providers[index].clone()
     }
 
     /// Number of proxies.
     pub(super) fn len(&self) -> usize {
-        self.proxies.len()
+        self.routes.proxies.len()
     }
 
     /// The lease predicate: `true` (skip) for a wallet whose proxy is banned, unless the pool
     /// allows direct connections. Two short locks and a hash lookup.
     pub(super) fn skip(&self) -> impl Fn(&Arc<Wallet>) -> bool + Send + Sync + 'static {
-        let proxies = self.proxies.clone();
+        let proxies = self.routes.proxies.clone();
         move |wallet| is_skipped(&proxies, &wallet.address())
-    }
-
-    /// The provider for the wallet at `index`: through its proxy (moved first if that proxy is
-    /// banned), cached while the wallet stays on it.
-    ///
-    /// # Errors
-    /// [`spam_proxy::Error::NoProxyAvailable`] when every proxy got banned since the lease and
-    /// direct connections are not allowed.
-    pub(super) fn provider(
-        &self,
-        index: usize,
-        address: Address,
-    ) -> Result<RootProvider, spam_proxy::Error> {
-        let route = self.proxies.assign(&address)?;
-        let mut slot = self.providers[index].lock();
-        match &*slot {
-            Some((id, provider)) if *id == route.proxy_id() => Ok(provider.clone()),
-            _ => {
-                let provider = route.provider(self.rpc_url.clone());
-                *slot = Some((route.proxy_id(), provider.clone()));
-                Ok(provider)
-            }
-        }
     }
 
     /// Moves the wallets whose proxy is banned to available proxies. Returns how many moved
@@ -97,11 +153,11 @@ impl Egress {
         let (mut moved, mut skipped) = (0, 0);
         for wallet in wallets {
             let address = wallet.address();
-            if !is_skipped(&self.proxies, &address) {
+            if !is_skipped(&self.routes.proxies, &address) {
                 continue;
             }
             // Fails only when every proxy is banned: the wallet then stays where it is.
-            match self.proxies.assign(&address) {
+            match self.routes.proxies.assign(&address) {
                 Ok(route) => {
                     moved += 1;
                     tracing::debug!(target: "spam::spammer", wallet = %address, to = %route, "moved off a banned proxy");
@@ -138,7 +194,8 @@ impl Egress {
 
     /// Every proxy's counters, for the report.
     pub(super) fn summaries(&self) -> Vec<ProxySummary> {
-        self.proxies
+        self.routes
+            .proxies
             .stats_all()
             .iter()
             .map(ProxySummary::from)
@@ -157,13 +214,14 @@ fn is_skipped(proxies: &ProxyPool, address: &Address) -> bool {
 impl std::fmt::Debug for Egress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Egress")
-            .field("proxies", &self.proxies)
+            .field("proxies", &self.routes.proxies)
             .finish_non_exhaustive()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use alloy::providers::Provider;
     use spam_proxy::{Failure, FailureKind, PoolConfig as ProxyConfig};
 
     use super::*;
@@ -192,7 +250,7 @@ mod tests {
         let leases: Vec<_> = std::iter::from_fn(|| pool.try_acquire()).collect();
         leases
             .iter()
-            .map(|lease| egress.proxies.assigned(&lease.address()).unwrap())
+            .map(|lease| egress.routes.proxies.assigned(&lease.address()).unwrap())
             .collect()
     }
 
@@ -203,7 +261,7 @@ mod tests {
         on.sort();
         assert_eq!(on, [a, a, b, b], "two wallets per proxy");
 
-        egress.proxies.ban(a, refused());
+        egress.routes.proxies.ban(a, refused());
         assert_eq!(
             leasable(&egress, &pool),
             [b, b],
@@ -216,57 +274,54 @@ mod tests {
             "moved, leased again"
         );
 
-        egress.proxies.ban(b, refused());
+        egress.routes.proxies.ban(b, refused());
         assert_eq!(egress.rebalance(pool.wallets()), (0, 4), "nowhere to go");
         assert!(pool.try_acquire().is_none(), "every wallet is skipped");
 
-        egress.proxies.unban(a);
+        egress.routes.proxies.unban(a);
         assert!(pool.try_acquire().is_none(), "still on the banned one");
         assert_eq!(egress.rebalance(pool.wallets()), (4, 0));
         assert_eq!(leasable(&egress, &pool), [a, a, a, a]);
     }
 
     #[test]
-    fn with_direct_allowed_nothing_is_skipped_and_wallets_move_at_lease() {
+    fn with_direct_allowed_nothing_is_skipped() {
         let (egress, pool, [a, b]) = setup(ProxyConfig::default().with_allow_direct(true));
-        egress.proxies.ban(a, refused());
-        egress.proxies.ban(b, refused());
+        egress.routes.proxies.ban(a, refused());
+        egress.routes.proxies.ban(b, refused());
         let leases: Vec<_> = std::iter::from_fn(|| pool.try_acquire()).collect();
-        assert_eq!(leases.len(), 4, "never skipped");
-        for lease in &leases {
-            egress.provider(lease.index(), lease.address()).unwrap();
-            let slot = egress.providers[lease.index()].lock();
-            assert_eq!(slot.as_ref().unwrap().0, None, "direct");
-        }
+        assert_eq!(leases.len(), 4, "none skipped");
     }
 
-    #[test]
-    fn providers_are_cached_per_wallet_until_it_moves() {
+    #[tokio::test]
+    async fn each_request_takes_the_wallets_proxy_of_the_moment() {
         let (egress, pool, [a, b]) = setup(ProxyConfig::default());
         let wallet = Arc::clone(&pool.wallets()[0]);
-        let first = egress.proxies.assigned(&wallet.address()).unwrap();
+        let provider = egress.provider(0);
+        let first = egress.routes.proxies.assigned(&wallet.address()).unwrap();
         let other = if first == a { b } else { a };
-        let route_of = |egress: &Egress| egress.providers[0].lock().as_ref().map(|(id, _)| *id);
+        let picks = |id| egress.routes.proxies.stats(id).unwrap().picks;
+        let (before_first, before_other) = (picks(first), picks(other));
 
-        assert_eq!(route_of(&egress), None, "built at the first task");
-        egress.provider(0, wallet.address()).unwrap();
-        assert_eq!(route_of(&egress), Some(Some(first)));
-        let picks = egress.proxies.stats(first).unwrap().picks;
-        egress.provider(0, wallet.address()).unwrap();
-        assert_eq!(route_of(&egress), Some(Some(first)));
-        assert_eq!(egress.proxies.stats(first).unwrap().picks, picks + 1);
-
-        egress.proxies.ban(first, refused());
-        egress.provider(0, wallet.address()).unwrap();
+        // Nothing listens on the proxies' ports: each request fails, but through which proxy
+        // it went shows in the pool's counters.
+        provider.get_block_number().await.unwrap_err();
+        assert_eq!(picks(first), before_first + 1);
+        egress.routes.proxies.ban(first, refused());
+        provider.get_block_number().await.unwrap_err();
         assert_eq!(
-            route_of(&egress),
-            Some(Some(other)),
-            "rebuilt over the new proxy"
+            picks(other),
+            before_other + 1,
+            "moved without a new provider"
+        );
+        assert_eq!(
+            egress.routes.proxies.assigned(&wallet.address()),
+            Some(other)
         );
 
-        egress.proxies.ban(other, refused());
-        let err = egress.provider(0, wallet.address()).unwrap_err();
-        assert!(err.is_retryable(), "{err}");
+        egress.routes.proxies.ban(other, refused());
+        let err = provider.get_block_number().await.unwrap_err();
+        assert!(err.to_string().contains("no proxy available"), "{err}");
     }
 
     #[test]

@@ -110,11 +110,13 @@ impl SpammerBuilder {
     /// Sends each wallet's RPC through a proxy of `pool` (none by default).
     ///
     /// At the start every wallet is assigned a proxy, sticky by address
-    /// ([`ProxyPool::assign`]), spread evenly; every task of a wallet gets a provider over its
-    /// proxy from [`TaskContext::provider`](crate::TaskContext::provider), which reports each
-    /// request's outcome to the pool, so failures ban the proxy. A wallet whose proxy is banned
-    /// is skipped by the lease predicate, then moved (within 250 ms) to the available proxy
-    /// holding the fewest wallets; while every proxy is banned wallets wait for a ban to end.
+    /// ([`ProxyPool::assign`]), spread evenly; a wallet's tasks get a provider
+    /// ([`TaskContext::provider`](crate::TaskContext::provider)) that sends each request through
+    /// the wallet's proxy of the moment and reports its outcome to the pool, so failures ban
+    /// the proxy and the next request (a retry) already takes the wallet's new proxy. A wallet
+    /// whose proxy is banned is skipped by the lease predicate, then moved (within 250 ms) to
+    /// the available proxy holding the fewest wallets; while every proxy is banned wallets wait
+    /// for a ban to end, and an all-banned pool at the start is [`SpamError::Proxy`].
     /// A pool that [allows direct connections](spam_proxy::PoolConfig::with_allow_direct)
     /// never skips: its wallets move, or go direct while every proxy is banned.
     ///

@@ -73,18 +73,7 @@ impl Worker {
                 lease = self.pool.acquire() => lease,
                 () = self.soft_stop.cancelled() => break,
             };
-            let provider = match &self.egress {
-                None => None,
-                Some(egress) => match egress.provider(lease.index(), lease.address()) {
-                    Ok(provider) => Some(provider),
-                    // Every proxy got banned since the lease: the predicate skips this wallet
-                    // now, so the next acquire waits for a ban to end instead of spinning.
-                    Err(err) => {
-                        tracing::debug!(target: "spam::spammer", worker = self.id, %err, "no proxy for the leased wallet");
-                        continue;
-                    }
-                },
-            };
+            let provider = self.egress.as_ref().map(|e| e.provider(lease.index()));
             if !self.budget.take() {
                 break;
             }
