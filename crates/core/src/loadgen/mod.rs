@@ -11,6 +11,7 @@ mod prepare;
 mod rate;
 mod run;
 mod send;
+mod sink;
 mod tracker;
 
 use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
@@ -94,6 +95,7 @@ pub struct LoadGenBuilder {
     el: Option<ExecutionLayer>,
     preconf: Option<Arc<dyn PreconfSource>>,
     receipts: bool,
+    store: Option<(Arc<dyn spam_store::Store>, Option<spam_store::RunId>)>,
 }
 
 impl LoadGenBuilder {
@@ -261,6 +263,20 @@ impl LoadGenBuilder {
         self
     }
 
+    /// Persists the run: the run, one task row per answered send, every transaction's life
+    /// (intended, sent, answered, included, receipt) and every block, through a buffered
+    /// writer that never blocks the pacer; the report's `store` says how many records were
+    /// written and dropped, and [`Report::from_store`] rebuilds it. `run_id`: share one run
+    /// between several instances (default: a fresh id).
+    pub fn store(
+        mut self,
+        store: Arc<dyn spam_store::Store>,
+        run_id: Option<spam_store::RunId>,
+    ) -> Self {
+        self.store = Some((store, run_id));
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
@@ -399,6 +415,7 @@ impl LoadGen {
             el: None,
             preconf: None,
             receipts: true,
+            store: None,
         }
     }
 

@@ -16,6 +16,7 @@ use super::{
     ledger::{DropReason, Ledger},
     prepare::{Prepared, Signed},
     send::{Refused, Submitter, SyncReceipt},
+    sink::SendInfo,
 };
 use crate::{breaker::Permit, rpc::resolve_failed_send, task::NonceCounters};
 use spam_nonce::NonceManager;
@@ -62,6 +63,10 @@ pub(crate) struct Pacer {
     pub(crate) cancel: CancellationToken,
 }
 
+/// How far past the end the pacer still sends ticks that were due before it; later, a pacer
+/// that fell behind drops the rest at once, so the run ends on time.
+const END_SLACK: Duration = Duration::from_millis(100);
+
 impl Pacer {
     /// Runs until the last tick before the end, or until cancelled (ticks after that are
     /// not offered). Returns when every tick is sent or dropped; sends may still be running
@@ -89,7 +94,7 @@ impl Pacer {
                 }
             }
             let now = Instant::now();
-            if now >= self.start + self.end {
+            if now >= self.start + self.end + END_SLACK {
                 // Behind at the end: the rest is dropped in bulk, so the run ends on time.
                 self.drop_rest(next);
                 break;
@@ -254,15 +259,18 @@ impl Pacer {
 fn register(ctx: &SendContext, mut out: Outgoing, sent: Instant) -> Outgoing {
     out.sent = sent;
     let lease = out.signed.lease.take();
-    ctx.ledger.sent(
-        out.signed.hash,
-        out.intended,
-        sent,
-        out.signed.sender,
-        out.signed.reservation.nonce(),
-        lease,
-    );
+    ctx.ledger.sent(info(&out), lease);
     out
+}
+
+fn info(out: &Outgoing) -> SendInfo {
+    SendInfo {
+        hash: out.signed.hash,
+        sender: out.signed.sender,
+        nonce: out.signed.reservation.nonce(),
+        intended: out.intended,
+        sent: out.sent,
+    }
 }
 
 /// Settles one answer: the nonce, the breaker, the books.
@@ -272,30 +280,27 @@ async fn answer(
     result: Result<Option<SyncReceipt>, Refused>,
     acked: Instant,
 ) {
+    let info = info(&out);
     let Outgoing {
-        signed,
-        breaker,
-        intended,
-        sent,
-        ..
+        signed, breaker, ..
     } = out;
     let hash = signed.hash;
     match result {
         Ok(receipt) => {
             let _ = signed.reservation.commit();
             breaker.success();
-            ctx.ledger.accepted(hash, intended, sent, acked);
+            ctx.ledger.accepted(&info, acked);
             if let Some(receipt) = receipt
-                && ctx.ledger.included_now(hash, acked)
+                && let Some(info) = ctx.ledger.included_now(hash, acked)
             {
-                ctx.ledger.receipt(acked, receipt.gas_used, receipt.success);
+                ctx.ledger
+                    .receipt(&info, acked, receipt.gas_used, receipt.success);
             }
         }
         Err(refused) => {
             breaker.failure();
             let unknown = refused.class.outcome_unknown();
-            ctx.ledger
-                .rejected(hash, (intended, sent, acked), &refused.label(), unknown);
+            ctx.ledger.rejected(&info, acked, &refused.label(), unknown);
             let action = if unknown {
                 crate::Action::ResendSame
             } else {

@@ -28,12 +28,14 @@ use super::{
     pacer::{Pacer, SendContext, Source},
     prepare::Preparer,
     send::Submitter,
+    sink::Sink,
     tracker::{Tracker, receipts},
 };
 use crate::{
     FeeOracle, FeeOracleConfig, PoolConfig, Report, RetryPolicy, RunInfo, Wallet, WalletPool,
     breaker::CircuitBreaker,
     metrics::Latency,
+    persist::Persist,
     read_chain_id,
     report::{BreakerEvent, LatencySummary, OpenLoopStats, PreconfStats, round},
     settle::{Settle, handed_out, settle},
@@ -201,7 +203,53 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
         (Source::Live(rx), start, Some(task))
     };
 
-    let ledger = Arc::new(Ledger::new(builder.name().to_owned(), start, s.late_after));
+    let settings = serde_json::json!({
+        "engine": "loadgen",
+        "rate": s.rate,
+        "duration_ms": s.duration.as_millis() as u64,
+        "strategy": s.strategy,
+        "connections": s.connections,
+        "max_in_flight": s.max_in_flight,
+        "max_in_flight_per_wallet": s.max_in_flight_per_wallet.get(),
+        "presign": s.presign,
+        "receipts": s.receipts,
+        "lookahead_ms": s.lookahead.as_millis() as u64,
+        "grace_ms": s.grace.as_millis() as u64,
+        "recovery_tps": s.recovery_tps,
+        "wallets": wallets.len(),
+        "tx": builder.name(),
+        "send_url_differs": send_url != rpc_url,
+    });
+    // Persistence: the run row now, records while it runs, the rest at the end.
+    let start_us = spam_store::now_micros().saturating_add(
+        u64::try_from(start.saturating_duration_since(Instant::now()).as_micros()).unwrap_or(0),
+    );
+    let persist = s.store.clone().map(|(store, id)| {
+        let info = RunInfo {
+            chain_id,
+            client_version: client_version.clone(),
+            seed: s.seed,
+            workers: u32::try_from(s.connections).unwrap_or(u32::MAX),
+            config: settings.clone(),
+            ..RunInfo::default()
+        };
+        Persist::start(store, id, &info, start_us)
+    });
+    let sink = persist.as_ref().map(|p| {
+        Sink::new(
+            p.handle(),
+            p.run_id(),
+            builder.name().to_owned(),
+            start,
+            start_us,
+        )
+    });
+    let ledger = Arc::new(Ledger::new(
+        builder.name().to_owned(),
+        start,
+        s.late_after,
+        sink,
+    ));
     let blocks = Arc::new(Mutex::new(BlockBook::new(start)));
     let (receipt_tx, receipts_task) = if s.receipts {
         let (tx, rx) = mpsc::channel(4_096);
@@ -346,92 +394,82 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
     let unincluded = ledger.take_unincluded();
     let (pending_at_end, superseded) = split_unincluded(&sender_provider, unincluded).await;
 
-    let books = ledger.books();
-    let c = &books.counters;
-    let nonce_stats = counters.stats();
-    let block_book = blocks.lock();
-    let (preconf, preconf_latency) = {
-        let p = preconf_stats.lock();
-        (p.0.clone(), p.1.clone())
+    let mut report = {
+        let books = ledger.books();
+        let c = &books.counters;
+        let nonce_stats = counters.stats();
+        let block_book = blocks.lock();
+        let (preconf, preconf_latency) = {
+            let p = preconf_stats.lock();
+            (p.0.clone(), p.1.clone())
+        };
+        let base = books.recorder.clone();
+        let info = RunInfo {
+            chain_id,
+            client_version,
+            started_at_unix_ms: started_at,
+            ended_at_unix_ms: unix_ms(),
+            seed: s.seed,
+            workers: u32::try_from(s.connections).unwrap_or(u32::MAX),
+            config: settings,
+        };
+        let mut report = Report::build(info, &base, nonce_stats, elapsed);
+        let dropped: u64 = c.dropped.values().sum();
+        let task = report.totals.clone();
+        report.open_loop = Some(OpenLoopStats {
+            rate: s.rate.clone(),
+            strategy: s.strategy,
+            presigned: s.presign,
+            execution_layer: el,
+            capabilities: caps,
+            nonce_source: nonce_source.into(),
+            blocks_via: block_book.via.clone(),
+            offered: c.offered,
+            dropped,
+            dropped_by_reason: c
+                .dropped
+                .iter()
+                .map(|(r, n)| (r.label().to_owned(), *n))
+                .collect::<BTreeMap<_, _>>(),
+            sent: c.sent,
+            accepted: c.accepted,
+            rejected: c.rejected,
+            included: c.included,
+            pending_at_end,
+            superseded,
+            landed_after_error: c.landed_after_error,
+            duplicates: c.duplicates,
+            late: c.late,
+            late_after_ms: s.late_after.as_secs_f64() * 1_000.0,
+            lag_ms: LatencySummary::from_latency(&books.lag),
+            ack_ms: task.task_ms,
+            inclusion_ms: task.inclusion_ms,
+            send_ms: task.send_ms,
+            included_tps: round(c.included as f64 / sending_window.as_secs_f64(), 3),
+            gas_per_sec: round(c.own_gas as f64 / sending_window.as_secs_f64(), 3),
+            receipts: c.receipts,
+            receipts_missing: receipts_missing + block_book.receipts_skipped,
+            reverted: c.reverted,
+            blocks: block_book.summary(),
+            breaker: transitions
+                .lock()
+                .iter()
+                .map(|(at, from, to)| BreakerEvent {
+                    at_ms: at.saturating_duration_since(start).as_millis() as u64,
+                    from: from.clone(),
+                    to: to.clone(),
+                })
+                .collect(),
+            preconf: s.preconf.as_ref().map(|_| PreconfStats {
+                preconf_ms: LatencySummary::from_latency(&preconf_latency),
+                ..preconf
+            }),
+        });
+        report
     };
-    let base = books.recorder.clone();
-    let info = RunInfo {
-        chain_id,
-        client_version,
-        started_at_unix_ms: started_at,
-        ended_at_unix_ms: unix_ms(),
-        seed: s.seed,
-        workers: u32::try_from(s.connections).unwrap_or(u32::MAX),
-        config: serde_json::json!({
-            "engine": "loadgen",
-            "rate": s.rate,
-            "duration_ms": s.duration.as_millis() as u64,
-            "strategy": s.strategy,
-            "connections": s.connections,
-            "max_in_flight": s.max_in_flight,
-            "max_in_flight_per_wallet": s.max_in_flight_per_wallet.get(),
-            "presign": s.presign,
-            "receipts": s.receipts,
-            "lookahead_ms": s.lookahead.as_millis() as u64,
-            "grace_ms": s.grace.as_millis() as u64,
-            "recovery_tps": s.recovery_tps,
-            "wallets": wallets.len(),
-            "tx": builder.name(),
-            "send_url_differs": send_url != rpc_url,
-        }),
-    };
-    let mut report = Report::build(info, &base, nonce_stats, elapsed);
-    let dropped: u64 = c.dropped.values().sum();
-    let task = report.totals.clone();
-    report.open_loop = Some(OpenLoopStats {
-        rate: s.rate.clone(),
-        strategy: s.strategy,
-        presigned: s.presign,
-        execution_layer: el,
-        capabilities: caps,
-        nonce_source: nonce_source.into(),
-        blocks_via: block_book.via.clone(),
-        offered: c.offered,
-        dropped,
-        dropped_by_reason: c
-            .dropped
-            .iter()
-            .map(|(r, n)| (r.label().to_owned(), *n))
-            .collect::<BTreeMap<_, _>>(),
-        sent: c.sent,
-        accepted: c.accepted,
-        rejected: c.rejected,
-        included: c.included,
-        pending_at_end,
-        superseded,
-        landed_after_error: c.landed_after_error,
-        duplicates: c.duplicates,
-        late: c.late,
-        late_after_ms: s.late_after.as_secs_f64() * 1_000.0,
-        lag_ms: LatencySummary::from_latency(&books.lag),
-        ack_ms: task.task_ms,
-        inclusion_ms: task.inclusion_ms,
-        send_ms: task.send_ms,
-        included_tps: round(c.included as f64 / sending_window.as_secs_f64(), 3),
-        gas_per_sec: round(c.own_gas as f64 / sending_window.as_secs_f64(), 3),
-        receipts: c.receipts,
-        receipts_missing: receipts_missing + block_book.receipts_skipped,
-        reverted: c.reverted,
-        blocks: block_book.summary(),
-        breaker: transitions
-            .lock()
-            .iter()
-            .map(|(at, from, to)| BreakerEvent {
-                at_ms: at.saturating_duration_since(start).as_millis() as u64,
-                from: from.clone(),
-                to: to.clone(),
-            })
-            .collect(),
-        preconf: s.preconf.as_ref().map(|_| PreconfStats {
-            preconf_ms: LatencySummary::from_latency(&preconf_latency),
-            ..preconf
-        }),
-    });
+    if let Some(persist) = persist {
+        persist.finish(&mut report, spam_store::now_micros()).await;
+    }
     Ok(report)
 }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::{blocks::BlockBook, ledger::Ledger};
+use super::{blocks::BlockBook, ledger::Ledger, sink::SendInfo};
 use crate::FeeOracle;
 
 /// Blocks fetched in one batch when catching up.
@@ -37,7 +37,7 @@ struct BlockLite {
 #[derive(Debug)]
 pub(crate) struct ReceiptJob {
     number: u64,
-    ours: Vec<(TxHash, Instant)>,
+    ours: Vec<(SendInfo, Instant)>,
 }
 
 pub(crate) struct Tracker {
@@ -131,17 +131,17 @@ impl Tracker {
     fn process(&self, block: BlockLite) {
         let seen = Instant::now();
         let mut ours = Vec::new();
+        let number = block.number.to::<u64>();
         for hash in &block.transactions {
-            if self.ledger.seen_in_block(hash, seen) {
-                ours.push((*hash, seen));
+            if let Some(info) = self.ledger.seen_in_block(hash, seen, number) {
+                ours.push((info, seen));
             }
         }
-        let number = block.number.to::<u64>();
         let base_fee = block.base_fee_per_gas.map_or(0, |b| b.to::<u64>());
         if base_fee > 0 {
             self.fees.observe_block(number, base_fee);
         }
-        self.blocks.lock().record(super::blocks::BlockSeen {
+        let record = super::blocks::BlockSeen {
             number,
             timestamp: block.timestamp.to(),
             seen,
@@ -150,7 +150,9 @@ impl Tracker {
             gas_used: block.gas_used.to(),
             gas_limit: block.gas_limit.to(),
             base_fee,
-        });
+        };
+        self.blocks.lock().record(record);
+        self.ledger.block(&record);
         if ours.is_empty() {
             return;
         }
@@ -294,9 +296,10 @@ pub(crate) async fn receipts(
                     Ok(Some(receipts)) => {
                         let by_hash: std::collections::HashMap<_, _> =
                             receipts.iter().map(|r| (r.transaction_hash, r)).collect();
-                        for (hash, at) in &job.ours {
-                            match by_hash.get(hash) {
+                        for (info, at) in &job.ours {
+                            match by_hash.get(&info.hash) {
                                 Some(r) => ledger.receipt(
+                                    info,
                                     *at,
                                     r.gas_used.to(),
                                     r.status.is_none_or(|s| s == U64::from(1)),

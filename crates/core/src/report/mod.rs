@@ -2,6 +2,7 @@
 //! pass/fail against [`Thresholds`].
 
 mod display;
+mod from_store;
 mod open_loop;
 mod proxies;
 mod stats;
@@ -12,6 +13,7 @@ use std::{collections::BTreeMap, time::Duration};
 use serde::{Deserialize, Serialize};
 
 pub use self::{
+    from_store::{FromStoreError, StoreStats},
     open_loop::{BlockRecord, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
     proxies::ProxySummary,
     stats::{LatencySummary, NonceStats, RunInfo, SecondStats, TaskStats},
@@ -88,6 +90,9 @@ pub struct Report {
     /// ([`SpammerBuilder::proxies`](crate::SpammerBuilder::proxies)); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proxies: Vec<ProxySummary>,
+    /// Where the run was persisted, when a store was configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreStats>,
 }
 
 impl Report {
@@ -135,6 +140,7 @@ impl Report {
             nonces,
             open_loop: None,
             proxies: Vec::new(),
+            store: None,
         }
     }
 

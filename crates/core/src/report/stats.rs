@@ -82,15 +82,32 @@ pub struct TaskStats {
 
 impl TaskStats {
     pub(super) fn from_metrics(metrics: &TaskMetrics, elapsed: Duration) -> Self {
-        let Counts {
-            started,
-            succeeded,
-            failed,
-            txs_sent,
-            txs_included,
-            gas_used,
-            ..
-        } = metrics.counts;
+        let c = metrics.counts;
+        Self::from_parts(
+            [
+                c.started,
+                c.succeeded,
+                c.failed,
+                c.txs_sent,
+                c.txs_included,
+                c.gas_used,
+            ],
+            [
+                LatencySummary::from_latency(&metrics.task),
+                LatencySummary::from_latency(&metrics.send),
+                LatencySummary::from_latency(&metrics.inclusion),
+            ],
+            elapsed,
+        )
+    }
+
+    /// From `[started, succeeded, failed, txs_sent, txs_included, gas_used]` and the task,
+    /// send and inclusion latencies of a run that lasted `elapsed`.
+    pub(super) fn from_parts(
+        [started, succeeded, failed, txs_sent, txs_included, gas_used]: [u64; 6],
+        [task_ms, send_ms, inclusion_ms]: [LatencySummary; 3],
+        elapsed: Duration,
+    ) -> Self {
         let success_rate = if started == 0 {
             0.0
         } else {
@@ -111,9 +128,9 @@ impl TaskStats {
             txs_sent,
             txs_included,
             gas_used,
-            task_ms: LatencySummary::from_latency(&metrics.task),
-            send_ms: LatencySummary::from_latency(&metrics.send),
-            inclusion_ms: LatencySummary::from_latency(&metrics.inclusion),
+            task_ms,
+            send_ms,
+            inclusion_ms,
         }
     }
 }
