@@ -43,6 +43,18 @@ pub trait TxBuilder: fmt::Debug + Send + Sync {
     fn build(&self, request: BuildRequest<'_>) -> TypedTransaction;
 }
 
+/// A shared builder builds like the one it points to, so a builder picked by name at run time
+/// (`Arc<dyn TxBuilder>`) can drive an engine.
+impl<T: TxBuilder + ?Sized> TxBuilder for std::sync::Arc<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn build(&self, request: BuildRequest<'_>) -> TypedTransaction {
+        (**self).build(request)
+    }
+}
+
 /// Runs a [`TxBuilder`] as a [`Task`]: reserve a nonce, build, sign, send, wait for the
 /// receipt, and resolve the nonce by the answer's [`Action`].
 ///
