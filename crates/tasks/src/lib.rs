@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod batch;
+mod builders;
 #[cfg(feature = "blob")]
 mod blob;
 pub mod contracts;
@@ -23,6 +24,7 @@ use spam_core::{Task, TaskRegistry, TxTask};
 pub use crate::blob::{BlobTx, SidecarKind};
 pub use crate::{
     batch::{Batch, BatchOp},
+    builders::{TX_BUILDERS, tx_builder},
     contracts::{Artifact, artifacts},
     deploy::{CounterIncrement, Create2Deploy, Deploy},
     dex::{Dex, DexOp},
