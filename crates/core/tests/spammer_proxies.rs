@@ -8,7 +8,7 @@ use std::{num::NonZeroU32, sync::Arc, time::Duration};
 use alloy::{
     consensus::TypedTransaction,
     primitives::U256,
-    providers::{Provider, ext::TxPoolApi},
+    providers::ext::TxPoolApi,
 };
 use spam_core::{
     BuildRequest, Spammer, Stop, Task, TaskMix, Thresholds, TxBuilder, TxTask, Wallet,

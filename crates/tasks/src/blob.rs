@@ -99,9 +99,10 @@ impl Task for BlobTx {
             .map_err(|e| TaskError::rpc("fees", e))?;
         let (max_fee_per_gas, max_priority_fee_per_gas) = eip1559_fees(&fees);
         let reservation = ctx.nonces().reserve(wallet.address()).await?;
+        let nonce = reservation.nonce();
         let tx = TxEip4844 {
             chain_id: ctx.chain_id(),
-            nonce: reservation.nonce(),
+            nonce,
             gas_limit: BLOB_TX_GAS,
             max_fee_per_gas,
             max_priority_fee_per_gas,
@@ -132,6 +133,8 @@ impl Task for BlobTx {
         let acked = Instant::now();
         let (included, gas_used, success) = wait_receipt(ctx, hash).await?;
         ctx.record_tx(TxTiming {
+            hash,
+            nonce,
             sent,
             acked,
             included: Some((included, gas_used)),

@@ -35,7 +35,7 @@ use crate::{
     FeeOracle, FeeOracleConfig, PoolConfig, Report, RetryPolicy, RunInfo, Wallet, WalletPool,
     breaker::CircuitBreaker,
     metrics::Latency,
-    persist::Persist,
+    persist::{Persist, UnixClock},
     read_chain_id,
     report::{BreakerEvent, LatencySummary, OpenLoopStats, PreconfStats, round},
     settle::{Settle, handed_out, settle},
@@ -221,9 +221,7 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
         "send_url_differs": send_url != rpc_url,
     });
     // Persistence: the run row now, records while it runs, the rest at the end.
-    let start_us = spam_store::now_micros().saturating_add(
-        u64::try_from(start.saturating_duration_since(Instant::now()).as_micros()).unwrap_or(0),
-    );
+    let clock = UnixClock::new(start);
     let persist = s.store.clone().map(|(store, id)| {
         let info = RunInfo {
             chain_id,
@@ -233,17 +231,11 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
             config: settings.clone(),
             ..RunInfo::default()
         };
-        Persist::start(store, id, &info, start_us)
+        Persist::start(store, id, &info, clock.start_us())
     });
-    let sink = persist.as_ref().map(|p| {
-        Sink::new(
-            p.handle(),
-            p.run_id(),
-            builder.name().to_owned(),
-            start,
-            start_us,
-        )
-    });
+    let sink = persist
+        .as_ref()
+        .map(|p| Sink::new(p.handle(), p.run_id(), builder.name().to_owned(), clock));
     let ledger = Arc::new(Ledger::new(
         builder.name().to_owned(),
         start,

@@ -7,6 +7,7 @@ use spam_store::{BlockRecord, RunId, TaskRecord, TxRecord, TxStatus, WriterHandl
 use tokio::time::Instant;
 
 use super::blocks::BlockSeen;
+use crate::persist::UnixClock;
 
 /// One send, as the records need it.
 #[derive(Debug, Clone, Copy)]
@@ -23,33 +24,21 @@ pub(crate) struct Sink {
     handle: WriterHandle,
     run: RunId,
     task: String,
-    /// The run start, as an instant and in Unix µs: every instant is stored relative to it,
-    /// so the store's seconds are the report's seconds.
-    start: Instant,
-    start_us: u64,
+    clock: UnixClock,
 }
 
 impl Sink {
-    pub(crate) fn new(
-        handle: WriterHandle,
-        run: RunId,
-        task: String,
-        start: Instant,
-        start_us: u64,
-    ) -> Self {
+    pub(crate) fn new(handle: WriterHandle, run: RunId, task: String, clock: UnixClock) -> Self {
         Self {
             handle,
             run,
             task,
-            start,
-            start_us,
+            clock,
         }
     }
 
     fn us(&self, at: Instant) -> u64 {
-        let since = at.saturating_duration_since(self.start).as_micros();
-        self.start_us
-            .saturating_add(u64::try_from(since).unwrap_or(u64::MAX))
+        self.clock.us(at)
     }
 
     fn tx(&self, s: &SendInfo) -> TxRecord {

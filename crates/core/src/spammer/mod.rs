@@ -1,6 +1,7 @@
 //! The closed-loop engine: workers lease a wallet, run a task picked by weight, record, release.
 
 mod egress;
+mod sink;
 mod worker;
 
 use std::{
@@ -20,11 +21,14 @@ use tokio_util::sync::CancellationToken;
 
 use self::{
     egress::Egress,
+    sink::TaskSink,
     worker::{Budget, Worker},
 };
 use crate::{
     FeeOracle, FeeOracleConfig, GuardError, MainnetPolicy, PoolConfig, PoolError, Recorder, Report,
-    RunContext, RunInfo, TaskMix, Wallet, WalletPool, read_chain_id,
+    RunContext, RunInfo, TaskMix, Wallet, WalletPool,
+    persist::{Persist, UnixClock},
+    read_chain_id,
     settle::{Settle, handed_out, settle},
 };
 
@@ -104,6 +108,7 @@ pub struct SpammerBuilder {
     receipt_poll: Duration,
     hook: Option<TaskHook>,
     proxies: Option<ProxyPool>,
+    store: Option<(Arc<dyn spam_store::Store>, Option<spam_store::RunId>)>,
 }
 
 impl SpammerBuilder {
@@ -128,6 +133,19 @@ impl SpammerBuilder {
     /// [`Report::proxies`](crate::Report::proxies).
     pub fn proxies(mut self, pool: ProxyPool) -> Self {
         self.proxies = Some(pool);
+        self
+    }
+
+    /// Persists the run: the run, one row per finished task and per transaction, through a
+    /// buffered writer that workers never wait on; the report's `store` says how many records
+    /// were written and dropped, and [`Report::from_store`] rebuilds it. `run_id`: share one
+    /// run between several instances (default: a fresh id).
+    pub fn store(
+        mut self,
+        store: Arc<dyn spam_store::Store>,
+        run_id: Option<spam_store::RunId>,
+    ) -> Self {
+        self.store = Some((store, run_id));
         self
     }
 
@@ -290,6 +308,7 @@ impl Spammer {
             receipt_poll: Duration::from_millis(100),
             hook: None,
             proxies: None,
+            store: None,
         }
     }
 
@@ -368,6 +387,21 @@ impl Spammer {
             });
         }
         let recorder = Arc::new(parking_lot::Mutex::new(Recorder::new(start)));
+        let clock = UnixClock::new(start);
+        let persist = s.store.clone().map(|(store, id)| {
+            let info = RunInfo {
+                chain_id,
+                client_version: client_version.clone(),
+                seed: s.seed,
+                workers: s.workers.get(),
+                config: config.clone(),
+                ..RunInfo::default()
+            };
+            Persist::start(store, id, &info, clock.start_us())
+        });
+        let sink = persist
+            .as_ref()
+            .map(|p| Arc::new(TaskSink::new(p.handle(), p.run_id(), clock)));
         let rebalancer = egress.as_ref().map(|e| e.spawn_rebalancer(pool.clone()));
         let mut workers = tokio::task::JoinSet::new();
         for id in 0..s.workers.get() as usize {
@@ -384,6 +418,7 @@ impl Spammer {
                 hook: s.hook.clone(),
                 recorder: Arc::clone(&recorder),
                 egress: egress.clone(),
+                sink: sink.clone(),
             };
             workers.spawn(worker.run());
         }
@@ -418,7 +453,7 @@ impl Spammer {
             poll: run.receipt_poll,
         };
         settle(&finish, &targets, s.grace).await;
-        let recorder = recorder.lock();
+        let recorder = recorder.lock().clone();
         let nonce_stats = run.nonce_counters.stats();
         let info = RunInfo {
             chain_id,
@@ -432,6 +467,9 @@ impl Spammer {
         let mut report = Report::build(info, &recorder, nonce_stats, elapsed);
         if let Some(egress) = &egress {
             report.proxies = egress.summaries();
+        }
+        if let Some(persist) = persist {
+            persist.finish(&mut report, spam_store::now_micros()).await;
         }
         Ok(report)
     }

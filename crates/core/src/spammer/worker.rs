@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Stop, egress::Egress};
+use super::{Stop, egress::Egress, sink::TaskSink};
 use crate::{Recorder, RunContext, TaskContext, TaskError, TaskMix, Wallet, WalletPool};
 
 /// How many tasks may still start (unbounded for a timed run).
@@ -58,6 +58,8 @@ pub(super) struct Worker {
     pub(super) recorder: Arc<parking_lot::Mutex<Recorder>>,
     /// The wallets' proxies, when the run has a proxy pool.
     pub(super) egress: Option<Arc<Egress>>,
+    /// Where finished tasks and their transactions go, when the run is persisted.
+    pub(super) sink: Option<Arc<TaskSink>>,
 }
 
 impl Worker {
@@ -128,6 +130,17 @@ impl Worker {
                     }
                 }
                 recorder.task(&name, started, finished, outcome);
+            }
+            if let Some(sink) = &self.sink {
+                sink.finished(
+                    self.id,
+                    lease.address(),
+                    &name,
+                    started,
+                    finished,
+                    outcome,
+                    &txs,
+                );
             }
             if let Some(hook) = &self.hook {
                 hook(&super::TaskEvent {

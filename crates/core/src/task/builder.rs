@@ -80,9 +80,10 @@ impl<B: TxBuilder> Task for TxTask<B> {
             .await
             .map_err(|e| TaskError::rpc("fees", e))?;
         let reservation = ctx.nonces().reserve(sender).await?;
+        let nonce = reservation.nonce();
         let tx = self.0.build(BuildRequest {
             sender,
-            nonce: reservation.nonce(),
+            nonce,
             fees,
             chain_id: ctx.chain_id(),
             rng: &mut ctx.rng(),
@@ -103,6 +104,8 @@ impl<B: TxBuilder> Task for TxTask<B> {
         let acked = Instant::now();
         let (included, gas_used, success) = wait_receipt(ctx, hash).await?;
         ctx.record_tx(TxTiming {
+            hash,
+            nonce,
             sent,
             acked,
             included: Some((included, gas_used)),

@@ -9,7 +9,10 @@ use std::{
     time::Duration,
 };
 
-use alloy::{primitives::Address, providers::RootProvider};
+use alloy::{
+    primitives::{Address, TxHash},
+    providers::RootProvider,
+};
 use parking_lot::{Mutex, MutexGuard};
 use rand::{SeedableRng, rngs::StdRng};
 use spam_nonce::NonceManager;
@@ -155,6 +158,10 @@ impl fmt::Debug for RunContext {
 /// When one transaction of a task was sent, answered and included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxTiming {
+    /// The transaction.
+    pub hash: TxHash,
+    /// Its nonce.
+    pub nonce: u64,
     /// Handed to the node.
     pub sent: Instant,
     /// The node answered the send.

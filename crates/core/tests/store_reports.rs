@@ -1,10 +1,12 @@
-//! An open-loop run persisted through spam-store (SQLite file, and the in-memory store): the
-//! report rebuilt from the database equals the live one in every count.
+//! Runs of both engines persisted through spam-store (a SQLite file, and the in-memory store):
+//! the report rebuilt from the database equals the live one in every count.
 
 use std::{sync::Arc, time::Duration};
 
 use alloy::{consensus::TypedTransaction, primitives::U256};
-use spam_core::{BuildRequest, LoadGen, Rate, Report, TxBuilder, Wallet};
+use spam_core::{
+    BuildRequest, LoadGen, Rate, Report, Spammer, Stop, TaskMix, TxBuilder, TxTask, Wallet,
+};
 use spam_devnet::Devnet;
 use spam_store::{MemoryStore, RunId, SqlStore, Store};
 
@@ -132,4 +134,36 @@ async fn report_rebuilt_from_memory_equals_the_live_one() {
     let id = RunId::new(live.store.unwrap().run_id).unwrap();
     let rebuilt = Report::from_store(store.as_ref(), id).await.unwrap();
     assert_same_counts(&live, &rebuilt);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spammer_report_rebuilt_from_sqlite_equals_the_live_one() {
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(8)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqlStore::sqlite(dir.path().join("runs.db")).await.unwrap());
+    let live = Spammer::builder()
+        .rpc_url(devnet.endpoint().parse().unwrap())
+        .wallets(devnet.signers().into_iter().map(Wallet::new).collect())
+        .tasks(TaskMix::single(Arc::new(TxTask(SelfTransfer))))
+        .workers(std::num::NonZeroU32::new(4).unwrap())
+        .cooldown(Duration::ZERO)
+        .stop(Stop::After(Duration::from_secs(3)))
+        .store(Arc::clone(&store), None)
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    let stats = live.store.expect("store stats");
+    assert_eq!(stats.dropped, 0);
+    assert!(live.totals.txs_included > 0);
+    let id = RunId::new(stats.run_id).unwrap();
+    let rebuilt = Report::from_store(store.as_ref(), id).await.unwrap();
+    assert_same_counts(&live, &rebuilt);
+    let txs = store.txs(id).await.unwrap();
+    assert_eq!(txs.len() as u64, live.totals.txs_sent);
+    assert_eq!(store.runs().await.unwrap().len(), 1);
 }
