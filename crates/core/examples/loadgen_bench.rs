@@ -309,7 +309,7 @@ async fn search(
     ] {
         let rate = (baseline * factor).round();
         let cpu = cpu_secs();
-        let report = run(devnet, wallets, rate, trial, presign).await?;
+        let report = run(devnet, wallets, rate, trial, presign, CEILING_CAPS).await?;
         let cpu_used = cpu_secs() - cpu;
         let o = report.open_loop.as_ref().expect("open loop");
         let sustained = o.dropped as f64 <= 0.01 * o.offered as f64
@@ -344,12 +344,21 @@ async fn search(
     Ok(best)
 }
 
+/// In-flight caps: `(unanswered sends, unconfirmed per sender)`.
+type Caps = (usize, u32);
+
+/// Room for a second of transactions in flight at the ceiling.
+const CEILING_CAPS: Caps = (20_000, 256);
+/// The engine's defaults.
+const DEFAULT_CAPS: Caps = (10_000, 64);
+
 async fn run(
     devnet: &Devnet,
     wallets: &[Wallet],
     rate: f64,
     duration: Duration,
     presign: bool,
+    (in_flight, per_wallet): Caps,
 ) -> Result<Report> {
     Ok(LoadGen::builder()
         .rpc_url(devnet.endpoint().parse()?)
@@ -359,8 +368,8 @@ async fn run(
         .duration(duration)
         .batch(BATCH, Duration::from_millis(2))
         .connections(CONNECTIONS)
-        .max_in_flight(100_000)
-        .max_in_flight_per_wallet(NonZeroU32::new(1_000).expect("> 0"))
+        .max_in_flight(in_flight)
+        .max_in_flight_per_wallet(NonZeroU32::new(per_wallet).expect("> 0"))
         .presign(presign)
         // The baseline reads no receipts; anvil takes seconds per receipts call of a big block.
         .receipts(false)
@@ -378,7 +387,7 @@ async fn soak() -> Result<()> {
     let wallets: Vec<Wallet> = devnet.signers().into_iter().map(Wallet::new).collect();
     let duration = Duration::from_secs_f64(txs as f64 / rate);
     println!(
-        "soak: {txs} txs at {rate:.0} tx/s ({:.0} s), live signing, {} senders",
+        "soak: {txs} txs at {rate:.0} tx/s ({:.0} s), live signing, {} senders, default in-flight caps",
         duration.as_secs_f64(),
         wallets.len()
     );
@@ -396,7 +405,7 @@ async fn soak() -> Result<()> {
         }
     });
     let cpu = cpu_secs();
-    let report = run(&devnet, &wallets, rate, duration, false).await?;
+    let report = run(&devnet, &wallets, rate, duration, false, DEFAULT_CAPS).await?;
     let cpu_used = cpu_secs() - cpu;
     sampler.abort();
     let o = report.open_loop.as_ref().expect("open loop");

@@ -5,11 +5,7 @@
 
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
-use alloy::{
-    consensus::TypedTransaction,
-    primitives::U256,
-    providers::ext::TxPoolApi,
-};
+use alloy::{consensus::TypedTransaction, primitives::U256, providers::ext::TxPoolApi};
 use spam_core::{
     BuildRequest, Spammer, Stop, Task, TaskMix, Thresholds, TxBuilder, TxTask, Wallet,
 };

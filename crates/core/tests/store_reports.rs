@@ -113,6 +113,20 @@ async fn report_rebuilt_from_sqlite_equals_the_live_one() {
         txs.iter()
             .all(|t| t.block_number.is_some() && t.gas_used == Some(21_000))
     );
+    // Every phase of every transaction, in order.
+    for t in &txs {
+        let phases = [
+            t.intended_at_us,
+            t.sent_at_us,
+            t.acked_at_us,
+            t.included_at_us,
+        ];
+        assert!(phases.iter().all(Option::is_some), "{t:?}");
+        assert!(t.signed_at_us.unwrap() <= t.sent_at_us.unwrap(), "{t:?}");
+        // A block may be seen before the answer arrives, so inclusion is only after sending.
+        assert!(phases[..3].windows(2).all(|w| w[0] <= w[1]), "{t:?}");
+        assert!(t.included_at_us >= t.sent_at_us, "{t:?}");
+    }
     assert!(store.blocks(id).await.unwrap().len() as u64 >= open.blocks.count.min(1));
 
     let unknown = Report::from_store(store.as_ref(), RunId::new(stats.run_id + 1).unwrap()).await;

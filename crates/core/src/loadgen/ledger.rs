@@ -371,6 +371,7 @@ mod tests {
             sender: Address::ZERO,
             nonce: u64::from(n),
             intended: t0,
+            signed: t0,
             sent: t0,
         }
     }

@@ -269,6 +269,7 @@ fn info(out: &Outgoing) -> SendInfo {
         sender: out.signed.sender,
         nonce: out.signed.reservation.nonce(),
         intended: out.intended,
+        signed: out.signed.signed_at,
         sent: out.sent,
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct Prepared {
 /// Dropping it unsent rolls the nonce back and frees the lease.
 #[derive(Debug)]
 pub(crate) struct Signed {
+    /// When its signature was made.
+    pub(crate) signed_at: Instant,
     pub(crate) raw: Bytes,
     pub(crate) hash: TxHash,
     pub(crate) sender: Address,
@@ -211,6 +213,7 @@ impl Preparer {
         })
         .await
         .expect("signing does not panic");
+        let signed_at = Instant::now();
 
         let mut signed = signed.into_iter().peekable();
         out.into_iter()
@@ -222,6 +225,7 @@ impl Preparer {
                         .expect("every reserved tick was signed");
                     match result {
                         Ok((raw, hash)) => Ok(Signed {
+                            signed_at,
                             raw,
                             hash,
                             sender: wallet.address(),

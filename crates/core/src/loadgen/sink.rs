@@ -16,6 +16,8 @@ pub(crate) struct SendInfo {
     pub(crate) sender: Address,
     pub(crate) nonce: u64,
     pub(crate) intended: Instant,
+    /// When it was signed (before the run when presigned).
+    pub(crate) signed: Instant,
     pub(crate) sent: Instant,
 }
 
@@ -59,6 +61,7 @@ impl Sink {
         task.tx_hash = Some(s.hash.0);
         let mut tx = self.tx(s);
         tx.intended_at_us = Some(started);
+        tx.signed_at_us = Some(self.us(s.signed));
         tx.sent_at_us = Some(self.us(s.sent));
         tx.acked_at_us = Some(self.us(acked));
         if let Some(error) = error {
