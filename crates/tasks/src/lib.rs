@@ -1,9 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 mod batch;
-mod builders;
 #[cfg(feature = "blob")]
 mod blob;
+mod builders;
 pub mod contracts;
 mod deploy;
 mod dex;

@@ -1,12 +1,22 @@
 //! `spammer`: generate transaction load against an EVM chain.
 
+mod input;
+mod loadgen;
+mod node;
+mod output;
 mod proxies;
+mod report;
 mod run;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// Generate transaction load against an EVM chain you operate or test on.
+///
+/// Exit codes: 0 done (thresholds met), 1 a threshold failed or the run failed, 2 bad input
+/// (nothing was written), 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
@@ -20,18 +30,25 @@ enum Command {
     ///
     /// Without --rpc-url, starts its own anvil (installed by ./scripts/setup.sh).
     Run(run::RunArgs),
+    /// Open-loop load: sends one kind of transaction at a target rate whatever the node does,
+    /// counting what it cannot send in time as dropped, then a report.
+    ///
+    /// Without --rpc-url, starts its own anvil mining a block every second.
+    Loadgen(Box<loadgen::LoadgenArgs>),
+    /// Runs persisted with --db: list them, or rebuild one run's report.
+    Report(report::ReportArgs),
     /// Proxy lists: check every proxy of a list against a node.
     #[command(subcommand)]
     Proxies(proxies::ProxiesCommand),
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     // `proxies check` prints every failure in its table; the pool's ban warnings would repeat it.
     let default_filter = match cli.command {
         Command::Proxies(_) => "warn,spam::proxy=error",
-        Command::Run(_) => "warn",
+        _ => "warn",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -41,16 +58,16 @@ async fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Run(args) => run::run(args).await,
+        Command::Loadgen(args) => loadgen::run(*args).await,
+        Command::Report(args) => report::run(args).await,
         Command::Proxies(command) => return proxies::main(command).await,
     };
-    match result {
-        Ok(report) => {
-            println!("{report}");
-            std::process::ExitCode::SUCCESS
+    result.unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        if input::is_bad_input(&err) {
+            ExitCode::from(2)
+        } else {
+            ExitCode::FAILURE
         }
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    })
 }

@@ -1,13 +1,18 @@
 //! `spammer run`: the closed-loop Spammer with the built-in tasks.
 
-use std::{num::NonZeroU32, path::PathBuf, time::Duration};
+use std::{num::NonZeroU32, path::PathBuf, process::ExitCode, time::Duration};
 
 use alloy::transports::http::reqwest::Url;
 use anyhow::Context as _;
-use spam_core::{MainnetPolicy, MnemonicSource, Report, Spammer, Stop};
+use spam_core::{GuardError, MainnetPolicy, MnemonicSource, SpamError, Spammer, Stop};
 use spam_devnet::Devnet;
 use spam_proxy::{PoolConfig, Probe, ProxyPool};
-use tokio_util::sync::CancellationToken;
+
+use crate::{
+    input::{self, bad_input},
+    node::{Node, cancel_on_ctrl_c},
+    output::{DbArgs, OutputArgs},
+};
 
 /// How often `--proxies` are health-checked during a run.
 const PROXY_CHECK_EVERY: Duration = Duration::from_secs(30);
@@ -16,28 +21,28 @@ const PROXY_CHECK_EVERY: Duration = Duration::from_secs(30);
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
     /// JSON-RPC URL of the chain. Without it, spammer starts its own anvil.
-    #[arg(long, env = "SPAM_RPC_URL")]
+    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url)]
     rpc_url: Option<Url>,
     /// How long to start new tasks, e.g. 10s, 2m.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = input::positive_duration)]
     duration: Duration,
     /// Concurrent workers; each leases a wallet, runs a task, waits for its receipt.
-    #[arg(long, default_value = "32")]
+    #[arg(long, default_value = "32", value_parser = input::at_least_one)]
     workers: NonZeroU32,
     /// Dev-mnemonic accounts to send from (default: one per worker).
-    #[arg(long)]
+    #[arg(long, value_parser = input::at_least_one)]
     senders: Option<NonZeroU32>,
     /// Tasks and weights, e.g. `transfer_self=3,transfer_fresh=1`.
     #[arg(long, default_value = "transfer_self=3,transfer_fresh=1")]
     tasks: String,
     /// How long a wallet rests after each task.
-    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "0s", value_parser = input::duration)]
     cooldown: Duration,
     /// Seed of every random choice; the same seed runs the same task sequence.
     #[arg(long, default_value = "0")]
     seed: u64,
     /// How long running tasks may finish after the stop (and pending txs may land).
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = input::duration)]
     grace: Duration,
     /// Allow chain ids of public mainnets.
     #[arg(long)]
@@ -46,54 +51,44 @@ pub(crate) struct RunArgs {
     /// per line), sticky per sender; failing proxies are banned and their senders move on.
     #[arg(long, value_name = "FILE")]
     proxies: Option<PathBuf>,
+
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
-pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Report> {
+pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    args.output.check()?;
     let senders = args.senders.unwrap_or(args.workers).get();
     let registry = spam_tasks::registry();
-    let weights = parse_tasks(&args.tasks)?;
+    let weights = parse_tasks(&args.tasks).map_err(|err| bad_input(format!("{err:#}")))?;
     let pairs: Vec<(&str, u32)> = weights.iter().map(|(n, w)| (n.as_str(), *w)).collect();
-    let mix = registry.mix(&pairs)?;
+    let mix = registry
+        .mix(&pairs)
+        .map_err(|err| bad_input(format!("--tasks: {err}")))?;
     // Read the list before starting anything: a bad line is reported at once.
     let proxies = args
         .proxies
         .as_ref()
         .map(|file| {
             ProxyPool::from_file(file, PoolConfig::default())
-                .with_context(|| format!("--proxies {}", file.display()))
+                .map_err(|err| bad_input(format!("--proxies {}: {err}", file.display())))
         })
         .transpose()?;
 
-    let (_devnet, url) = match &args.rpc_url {
-        Some(url) => (None, url.clone()),
-        None => {
-            let devnet = Devnet::builder()
-                .accounts(senders.max(10))
-                .arg("--gas-limit")
-                .arg("1000000000")
-                .start()
-                .context("starting a local anvil (no --rpc-url given)")?;
-            let url = devnet.endpoint().parse().context("anvil endpoint")?;
-            eprintln!("started anvil (automine) at {url}");
-            (Some(devnet), url)
-        }
-    };
+    let devnet = Devnet::builder()
+        .accounts(senders.max(10))
+        .arg("--gas-limit")
+        .arg("1000000000");
+    let node = Node::connect(args.rpc_url.as_ref(), devnet).await?;
+    if node.is_local() {
+        eprintln!("started anvil (automine) at {}", node.url);
+    }
+    let url = node.url.clone();
+    let store = args.db.open().await?;
     let wallets = MnemonicSource::dev().with_indices(0..senders).load()?;
-    let cancel = CancellationToken::new();
-    tokio::spawn({
-        let cancel = cancel.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "interrupted: no new tasks; waiting for running ones (Ctrl-C again quits)"
-                );
-                cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        }
-    });
+    let cancel = cancel_on_ctrl_c("no new tasks; waiting for running ones");
     eprintln!(
         "running {} workers over {senders} senders for {:?}: {}",
         args.workers, args.duration, args.tasks
@@ -117,6 +112,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Report> {
     if let Some(pool) = proxies {
         spammer = spammer.proxies(pool);
     }
+    if let Some(store) = store {
+        spammer = spammer.store(store, None);
+    }
     let report = spammer
         .rpc_url(url)
         .wallets(wallets)
@@ -131,11 +129,23 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Report> {
         } else {
             MainnetPolicy::Refuse
         })
-        .cancel_on(cancel)
-        .build()?
+        .cancel_on(cancel.clone())
+        .build()
+        .map_err(spam_error)?
         .run()
-        .await?;
-    Ok(report)
+        .await
+        .map_err(spam_error)?;
+    args.output.finish(&report, cancel.is_cancelled())
+}
+
+/// Settings the chain refuses are the caller's to fix (exit 2); the rest are failures.
+fn spam_error(err: SpamError) -> anyhow::Error {
+    match err {
+        SpamError::Config(_) | SpamError::Guard(GuardError::Refused(_)) => {
+            bad_input(err.to_string())
+        }
+        err => anyhow::Error::new(err),
+    }
 }
 
 /// `a=3,b=1` → `[("a", 3), ("b", 1)]`; a name without `=` weighs 1.

@@ -1,0 +1,229 @@
+//! Checking what the user typed: flag value parsers (clap turns their errors into one message
+//! and exit code 2) and [`BadInput`] for what can only be checked later (an unreachable node).
+
+use std::{
+    fmt,
+    num::{NonZeroU32, NonZeroUsize},
+    time::Duration,
+};
+
+use alloy::transports::http::reqwest::Url;
+use spam_core::Rate;
+
+/// The user's mistake, found after parsing: `main` prints it and exits with code 2.
+#[derive(Debug)]
+pub(crate) struct BadInput(pub(crate) String);
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// `anyhow` error for `main` to exit 2 with.
+pub(crate) fn bad_input(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(message.into()))
+}
+
+/// Whether `err` (or a cause) is the user's mistake.
+pub(crate) fn is_bad_input(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.is::<BadInput>())
+}
+
+/// An `http://` or `https://` URL.
+pub(crate) fn http_url(s: &str) -> Result<Url, String> {
+    url_with(s, &["http", "https"])
+}
+
+/// A `ws://` or `wss://` URL.
+pub(crate) fn ws_url(s: &str) -> Result<Url, String> {
+    url_with(s, &["ws", "wss"])
+}
+
+fn url_with(s: &str, schemes: &[&str]) -> Result<Url, String> {
+    let url = Url::parse(s.trim()).map_err(|err| format!("not a URL ({err})"))?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(format!(
+            "the scheme must be {}, got `{}`",
+            schemes.join(" or "),
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".into());
+    }
+    Ok(url)
+}
+
+/// A duration like `500ms`, `10s`, `2m`.
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|err| format!("`{s}` is not a duration ({err})"))
+}
+
+/// A duration longer than zero.
+pub(crate) fn positive_duration(s: &str) -> Result<Duration, String> {
+    match duration(s)? {
+        d if d.is_zero() => Err("must be longer than zero".into()),
+        d => Ok(d),
+    }
+}
+
+/// A fraction in `0..=1`, e.g. `0.99`.
+pub(crate) fn fraction(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("must be a number from 0 to 1, got `{s}`")),
+    }
+}
+
+/// A count of at least one (workers, senders).
+pub(crate) fn at_least_one(s: &str) -> Result<NonZeroU32, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("must be a whole number of at least 1, got `{s}`"))
+}
+
+/// A batch size of at least one.
+pub(crate) fn batch_size(s: &str) -> Result<NonZeroUsize, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("must be a whole number of at least 1, got `{s}`"))
+}
+
+/// A rate in tx/s; `positive` refuses zero too.
+fn tps(s: &str, positive: bool) -> Result<f64, String> {
+    let tps: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a rate in tx/s"))?;
+    if !tps.is_finite() || tps < 0.0 || (positive && tps == 0.0) {
+        let least = if positive { "above 0" } else { "0 or more" };
+        return Err(format!("a rate must be {least} tx/s, got `{s}`"));
+    }
+    Ok(tps)
+}
+
+/// `--rate N`: a constant rate above zero.
+pub(crate) fn constant_rate(s: &str) -> Result<Rate, String> {
+    tps(s, true).map(Rate::constant)
+}
+
+/// `--ramp FROM:TO:DUR`, e.g. `50:500:30s`.
+pub(crate) fn ramp(s: &str) -> Result<Rate, String> {
+    let [from, to, over] = fields(s, "FROM:TO:DUR, e.g. 50:500:30s")?;
+    let (from, to) = (tps(from, false)?, tps(to, false)?);
+    if from == 0.0 && to == 0.0 {
+        return Err("a ramp from 0 to 0 tx/s sends nothing".into());
+    }
+    Ok(Rate::ramp(from, to, positive_duration(over)?))
+}
+
+/// `--steps "100:10s,300:10s"`: rate and length of each step, in order.
+pub(crate) fn steps(s: &str) -> Result<Rate, String> {
+    let steps = s
+        .split(',')
+        .map(|step| {
+            let [rate, len] = fields(step, "TPS:DUR[,TPS:DUR…], e.g. 100:10s,300:10s")?;
+            Ok((positive_duration(len)?, tps(rate, false)?))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if steps.iter().all(|(_, tps)| *tps == 0.0) {
+        return Err("every step is 0 tx/s: nothing would be sent".into());
+    }
+    Ok(Rate::steps(steps))
+}
+
+/// `--spike BASE:PEAK:LEN:EVERY`, e.g. `100:1000:2s:10s`.
+pub(crate) fn spike(s: &str) -> Result<Rate, String> {
+    let [base, peak, len, every] = fields(s, "BASE:PEAK:LEN:EVERY, e.g. 100:1000:2s:10s")?;
+    let (base, peak) = (tps(base, false)?, tps(peak, true)?);
+    let (len, every) = (positive_duration(len)?, positive_duration(every)?);
+    if len > every {
+        return Err(format!(
+            "a burst ({}) must not be longer than its interval ({})",
+            humantime::format_duration(len),
+            humantime::format_duration(every)
+        ));
+    }
+    Ok(Rate::spike(base, peak, len, every))
+}
+
+/// `N` fields of `s` separated by `:`.
+fn fields<'a, const N: usize>(s: &'a str, shape: &str) -> Result<[&'a str; N], String> {
+    let parts: Vec<&str> = s.trim().split(':').collect();
+    parts
+        .try_into()
+        .map_err(|_| format!("expected {shape}, got `{s}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn rate_profiles_parse() {
+        assert_eq!(constant_rate("250").unwrap(), Rate::constant(250.0));
+        assert_eq!(ramp("0:500:30s").unwrap(), Rate::ramp(0.0, 500.0, secs(30)));
+        assert_eq!(
+            steps("100:10s, 300:1m").unwrap(),
+            Rate::steps([(secs(10), 100.0), (secs(60), 300.0)])
+        );
+        assert_eq!(
+            spike("100:1000:2s:10s").unwrap(),
+            Rate::spike(100.0, 1000.0, secs(2), secs(10))
+        );
+    }
+
+    #[test]
+    fn bad_rate_profiles_say_what_is_wrong() {
+        let err = |r: Result<Rate, String>| r.unwrap_err();
+        assert!(err(constant_rate("0")).contains("above 0"));
+        assert!(err(constant_rate("-5")).contains("above 0"));
+        assert!(err(constant_rate("NaN")).contains("above 0"));
+        assert!(err(constant_rate("fast")).contains("not a rate"));
+        assert!(err(ramp("10:100")).contains("FROM:TO:DUR"));
+        assert!(err(ramp("10:100:soon")).contains("not a duration"));
+        assert!(err(ramp("10:100:0s")).contains("longer than zero"));
+        assert!(err(ramp("0:0:5s")).contains("sends nothing"));
+        assert!(err(steps("100:10s,300")).contains("TPS:DUR"));
+        assert!(err(steps("0:10s")).contains("nothing would be sent"));
+        assert!(err(spike("1:2:10s:5s")).contains("must not be longer"));
+    }
+
+    #[test]
+    fn urls_need_their_scheme_and_a_host() {
+        assert_eq!(
+            http_url("http://127.0.0.1:8545").unwrap().as_str(),
+            "http://127.0.0.1:8545/"
+        );
+        assert!(http_url("not a url").unwrap_err().contains("not a URL"));
+        assert!(
+            http_url("ws://127.0.0.1:8545")
+                .unwrap_err()
+                .contains("http or https")
+        );
+        assert!(
+            ws_url("http://127.0.0.1:8545")
+                .unwrap_err()
+                .contains("ws or wss")
+        );
+        assert!(ws_url("wss://node.example").is_ok());
+    }
+
+    #[test]
+    fn fractions_and_batches() {
+        assert_eq!(fraction("0.99"), Ok(0.99));
+        assert!(fraction("1.5").is_err());
+        assert!(fraction("-0.1").is_err());
+        assert_eq!(batch_size("50").unwrap().get(), 50);
+        assert!(batch_size("0").is_err());
+        assert!(at_least_one("0").unwrap_err().contains("at least 1"));
+        assert_eq!(at_least_one("3").unwrap().get(), 3);
+    }
+}

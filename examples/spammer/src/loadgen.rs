@@ -1,0 +1,200 @@
+//! `spammer loadgen`: the open-loop LoadGen at a target rate, one transaction builder.
+
+use std::{
+    num::{NonZeroU32, NonZeroUsize},
+    process::ExitCode,
+    time::Duration,
+};
+
+use alloy::transports::http::reqwest::Url;
+use anyhow::Context as _;
+use clap::builder::PossibleValuesParser;
+use spam_core::{
+    ExecutionLayer, GuardError, LoadGen, LoadGenError, MainnetPolicy, MnemonicSource, Rate,
+    SendStrategy, WsPreconfSource,
+};
+use spam_devnet::Devnet;
+
+use crate::{
+    input,
+    node::{Node, cancel_on_ctrl_c},
+    output::{DbArgs, OutputArgs},
+};
+
+/// Options of `spammer loadgen`.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("profile").multiple(false))]
+pub(crate) struct LoadgenArgs {
+    /// JSON-RPC URL to read from (chain id, fees, blocks, confirmations). Without it, spammer
+    /// starts its own anvil mining a block every second.
+    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url)]
+    rpc_url: Option<Url>,
+    /// Where transactions go, e.g. a sequencer's builder endpoint (default: --rpc-url).
+    #[arg(long, env = "SPAM_SEND_URL", value_parser = input::http_url)]
+    send_url: Option<Url>,
+    /// WebSocket URL for new-heads subscriptions; without it blocks are polled (an anvil
+    /// spammer starts is followed over its WebSocket).
+    #[arg(long, env = "SPAM_WS_URL", value_parser = input::ws_url)]
+    ws_url: Option<Url>,
+    /// WebSocket feed of preconfirmation events (pending, preconfirmed, revoked …).
+    #[arg(long, env = "SPAM_PRECONF_WS_URL", value_parser = input::ws_url)]
+    preconf_ws_url: Option<Url>,
+    /// The node's execution layer, for what it supports (default: detected from
+    /// web3_clientVersion): anvil, geth, reth, op-reth, erigon, cdk-erigon, gravity-reth, other.
+    #[arg(long = "el", env = "SPAM_EL", value_name = "NAME")]
+    el: Option<ExecutionLayer>,
+
+    /// Constant rate in tx/s (the default profile is --rate 100).
+    #[arg(long, group = "profile", allow_negative_numbers = true, value_name = "TPS", value_parser = input::constant_rate)]
+    rate: Option<Rate>,
+    /// Linear ramp FROM:TO:DUR in tx/s, e.g. 50:500:30s; TO holds after it.
+    #[arg(long, group = "profile", allow_negative_numbers = true, value_name = "FROM:TO:DUR", value_parser = input::ramp)]
+    ramp: Option<Rate>,
+    /// Steps TPS:DUR,…, e.g. "100:10s,300:10s"; the last rate holds after them.
+    #[arg(long, group = "profile", allow_negative_numbers = true, value_name = "TPS:DUR,…", value_parser = input::steps)]
+    steps: Option<Rate>,
+    /// A baseline with bursts BASE:PEAK:LEN:EVERY, e.g. 100:1000:2s:10s.
+    #[arg(
+        long,
+        group = "profile",
+        allow_negative_numbers = true,
+        value_name = "BASE:PEAK:LEN:EVERY",
+        value_parser = input::spike
+    )]
+    spike: Option<Rate>,
+    /// How long the pacer sends, e.g. 30s, 2m.
+    #[arg(long, default_value = "10s", value_parser = input::positive_duration)]
+    duration: Duration,
+
+    /// What each transaction is.
+    #[arg(long, env = "SPAM_TX", default_value = "transfer_self", value_name = "NAME",
+          value_parser = PossibleValuesParser::new(spam_tasks::TX_BUILDERS))]
+    tx: String,
+    /// Dev-mnemonic accounts to send from, round-robin.
+    #[arg(long, default_value = "20", value_parser = input::at_least_one)]
+    senders: NonZeroU32,
+    /// Most transactions per sender sent and not yet included; a tick finding every sender at
+    /// its cap is dropped.
+    #[arg(long, default_value = "64", value_parser = input::at_least_one)]
+    max_in_flight_per_wallet: NonZeroU32,
+    /// Send JSON-RPC batches of up to N transactions (default: one request each).
+    #[arg(long, value_name = "N", value_parser = input::batch_size, conflicts_with = "sync")]
+    batch: Option<NonZeroUsize>,
+    /// Longest a transaction waits for its batch to fill.
+    #[arg(long, default_value = "5ms", value_parser = input::duration, requires = "batch")]
+    linger: Duration,
+    /// Send with eth_sendRawTransactionSync (the answer is the receipt).
+    #[arg(long)]
+    sync: bool,
+    /// Keep-alive HTTP connections to the send URL.
+    #[arg(long, default_value = "8")]
+    connections: NonZeroUsize,
+    /// Sign every transaction before the run starts.
+    #[arg(long)]
+    presign: bool,
+    /// Read no receipts (no gas or revert figures; the node spends nothing on reads).
+    #[arg(long)]
+    no_receipts: bool,
+    /// Seed of the transaction builder's random choices.
+    #[arg(long, default_value = "0")]
+    seed: u64,
+    /// How long to wait for inclusions after the pacer stops.
+    #[arg(long, default_value = "30s", value_parser = input::duration)]
+    grace: Duration,
+    /// Allow chain ids of public mainnets.
+    #[arg(long)]
+    allow_mainnet: bool,
+
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+impl LoadgenArgs {
+    fn rate(&self) -> Rate {
+        [&self.rate, &self.ramp, &self.steps, &self.spike]
+            .into_iter()
+            .find_map(Clone::clone)
+            .unwrap_or(Rate::constant(100.0))
+    }
+
+    fn strategy(&self) -> SendStrategy {
+        match (self.batch, self.sync) {
+            (Some(max), _) => SendStrategy::batch(max.get(), self.linger),
+            (None, true) => SendStrategy::Sync,
+            (None, false) => SendStrategy::Single,
+        }
+    }
+}
+
+pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
+    args.output.check()?;
+    let tx = spam_tasks::tx_builder(&args.tx).context("--tx names a known builder")?;
+    let senders = args.senders.get();
+    // One block a second: inclusion latencies look like a chain's, not automine's.
+    let devnet = Devnet::builder()
+        .accounts(senders.max(10))
+        .block_time(1.0)
+        .arg("--gas-limit")
+        .arg("1000000000");
+    let node = Node::connect(args.rpc_url.as_ref(), devnet).await?;
+    if node.is_local() {
+        eprintln!("started anvil (1 s blocks) at {}", node.url);
+    }
+    let store = args.db.open().await?;
+    let wallets = MnemonicSource::dev().with_indices(0..senders).load()?;
+    let cancel = cancel_on_ctrl_c("no new sends; waiting for inclusions");
+
+    let rate = args.rate();
+    let strategy = args.strategy();
+    let mut loadgen = LoadGen::builder()
+        .rpc_url(node.url.clone())
+        .wallets(wallets)
+        .tx(tx)
+        .rate(rate.clone())
+        .duration(args.duration)
+        .strategy(strategy)
+        .connections(args.connections.get())
+        .max_in_flight_per_wallet(args.max_in_flight_per_wallet)
+        .presign(args.presign)
+        .receipts(!args.no_receipts)
+        .seed(args.seed)
+        .grace(args.grace)
+        .mainnet(if args.allow_mainnet {
+            MainnetPolicy::Allow
+        } else {
+            MainnetPolicy::Refuse
+        })
+        .cancel_on(cancel.clone());
+    if let Some(url) = &args.send_url {
+        loadgen = loadgen.send_url(url.clone());
+    }
+    if let Some(url) = args.ws_url.as_ref().or(node.ws_url.as_ref()) {
+        loadgen = loadgen.ws_url(url.clone());
+    }
+    if let Some(url) = &args.preconf_ws_url {
+        loadgen = loadgen.preconf(WsPreconfSource::new(url.as_str()));
+    }
+    if let Some(el) = args.el {
+        loadgen = loadgen.execution_layer(el);
+    }
+    if let Some(store) = store {
+        loadgen = loadgen.store(store, None);
+    }
+    eprintln!(
+        "loadgen: {} of {} from {senders} senders for {}, {strategy}",
+        rate,
+        args.tx,
+        humantime::format_duration(args.duration)
+    );
+    let report = loadgen.run().await.map_err(|err| match err {
+        // Settings the node or the chain refuse are the caller's to fix, like a bad flag.
+        LoadGenError::Config(_)
+        | LoadGenError::Rate(_)
+        | LoadGenError::Unsupported { .. }
+        | LoadGenError::Guard(GuardError::Refused(_)) => input::bad_input(err.to_string()),
+        err => anyhow::Error::new(err),
+    })?;
+    args.output.finish(&report, cancel.is_cancelled())
+}

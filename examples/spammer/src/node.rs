@@ -1,0 +1,126 @@
+//! The node a run loads: the user's (checked reachable first) or an anvil started for the run;
+//! and Ctrl-C.
+
+use std::time::Duration;
+
+use alloy::transports::http::reqwest::{Client, Url};
+use anyhow::Context as _;
+use spam_devnet::{Devnet, DevnetBuilder};
+use tokio_util::sync::CancellationToken;
+
+use crate::input::bad_input;
+
+/// How long the node may take to answer `eth_chainId` before the run gives up on it.
+const REACH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The node a run talks to; an anvil started for it lives as long as this.
+#[derive(Debug)]
+pub(crate) struct Node {
+    /// Its JSON-RPC URL.
+    pub(crate) url: Url,
+    /// Its WebSocket URL, when spammer started it.
+    pub(crate) ws_url: Option<Url>,
+    devnet: Option<Devnet>,
+}
+
+impl Node {
+    /// `url` once it answers `eth_chainId`, else an anvil from `devnet` when `url` is `None`.
+    ///
+    /// # Errors
+    /// [`BadInput`](crate::input::BadInput) naming the URL when the node does not answer within
+    /// 5 s; anvil not starting.
+    pub(crate) async fn connect(url: Option<&Url>, devnet: DevnetBuilder) -> anyhow::Result<Self> {
+        if let Some(url) = url {
+            reachable(url).await?;
+            return Ok(Self {
+                url: url.clone(),
+                ws_url: None,
+                devnet: None,
+            });
+        }
+        let devnet = devnet
+            .start()
+            .context("starting a local anvil (no --rpc-url given)")?;
+        let url = devnet.endpoint().parse().context("anvil endpoint")?;
+        let ws_url = devnet.ws_endpoint().parse().ok();
+        Ok(Self {
+            url,
+            ws_url,
+            devnet: Some(devnet),
+        })
+    }
+
+    /// Whether spammer started this node.
+    pub(crate) const fn is_local(&self) -> bool {
+        self.devnet.is_some()
+    }
+}
+
+/// Asks `url` for its chain id; an error names the URL and what went wrong.
+async fn reachable(url: &Url) -> anyhow::Result<()> {
+    let unreachable = |why: String| bad_input(format!("--rpc-url {url} is unreachable: {why}"));
+    let client = Client::builder()
+        .timeout(REACH_TIMEOUT)
+        .connect_timeout(REACH_TIMEOUT)
+        .build()
+        .context("HTTP client")?;
+    let answer = client
+        .post(url.clone())
+        .header("content-type", "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#)
+        .send()
+        .await
+        .map_err(|err| {
+            if err.is_timeout() {
+                unreachable(format!("no answer within {}s", REACH_TIMEOUT.as_secs()))
+            } else {
+                unreachable(causes(&err))
+            }
+        })?;
+    let status = answer.status();
+    let body = answer
+        .text()
+        .await
+        .map_err(|err| unreachable(causes(&err)))?;
+    let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+    match json.as_ref().and_then(|j| j.get("result")) {
+        Some(_) => Ok(()),
+        None => Err(unreachable(format!(
+            "eth_chainId answered HTTP {status}: {}",
+            body.chars().take(200).collect::<String>()
+        ))),
+    }
+}
+
+/// `err` and its causes, `: `-separated (reqwest's message alone omits "connection refused").
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text = format!("{text}: {line}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// A token cancelled by the first Ctrl-C (printing `what`); a second Ctrl-C exits at once
+/// with code 130.
+pub(crate) fn cancel_on_ctrl_c(what: &'static str) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: {what} (Ctrl-C again quits at once)");
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        }
+    });
+    cancel
+}
