@@ -45,19 +45,37 @@ pub(crate) struct LoadgenArgs {
     el: Option<ExecutionLayer>,
 
     /// Constant rate in tx/s (the default profile is --rate 100).
-    #[arg(long, group = "profile", allow_negative_numbers = true, value_name = "TPS", value_parser = input::constant_rate)]
+    #[arg(
+        long,
+        group = "profile",
+        allow_negative_numbers = true,
+        value_name = "TPS",
+        value_parser = input::constant_rate
+    )]
     rate: Option<Rate>,
     /// Linear ramp FROM:TO:DUR in tx/s, e.g. 50:500:30s; TO holds after it.
-    #[arg(long, group = "profile", allow_negative_numbers = true, value_name = "FROM:TO:DUR", value_parser = input::ramp)]
+    #[arg(
+        long,
+        group = "profile",
+        allow_hyphen_values = true,
+        value_name = "FROM:TO:DUR",
+        value_parser = input::ramp
+    )]
     ramp: Option<Rate>,
     /// Steps TPS:DUR,…, e.g. "100:10s,300:10s"; the last rate holds after them.
-    #[arg(long, group = "profile", allow_negative_numbers = true, value_name = "TPS:DUR,…", value_parser = input::steps)]
+    #[arg(
+        long,
+        group = "profile",
+        allow_hyphen_values = true,
+        value_name = "TPS:DUR,…",
+        value_parser = input::steps
+    )]
     steps: Option<Rate>,
     /// A baseline with bursts BASE:PEAK:LEN:EVERY, e.g. 100:1000:2s:10s.
     #[arg(
         long,
         group = "profile",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "BASE:PEAK:LEN:EVERY",
         value_parser = input::spike
     )]

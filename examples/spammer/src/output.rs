@@ -82,10 +82,20 @@ pub(crate) struct OutputArgs {
     #[arg(long, value_name = "DUR", value_parser = input::duration)]
     max_p99: Option<Duration>,
     /// Fail (exit 1) when fewer than this share of tasks (sends) succeeded, e.g. 0.99.
-    #[arg(long, value_name = "RATE", value_parser = input::fraction)]
+    #[arg(
+        long,
+        value_name = "RATE",
+        allow_negative_numbers = true,
+        value_parser = input::fraction
+    )]
     min_success: Option<f64>,
     /// Fail (exit 1) when more than this share of offered transactions was dropped, e.g. 0.01.
-    #[arg(long, value_name = "RATE", value_parser = input::fraction)]
+    #[arg(
+        long,
+        value_name = "RATE",
+        allow_negative_numbers = true,
+        value_parser = input::fraction
+    )]
     max_drop_rate: Option<f64>,
     /// Fail (exit 1) when more than this many tasks (sends) failed.
     #[arg(long, value_name = "N")]
