@@ -269,3 +269,47 @@ fn run_persists_and_reports_too() {
     assert!(out.stdout.contains("- max_p99_inclusion"), "{}", out.stdout);
     assert_eq!(files_in(dir.path()), ["out"]);
 }
+
+#[test]
+fn ctrl_c_stops_the_pacer_and_still_reports_with_exit_130() {
+    if !anvil() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spammer"))
+        .args(["loadgen", "--rate", "20", "--duration", "60s", "--no-db"])
+        .args(["--report-dir", "out"])
+        .current_dir(dir.path())
+        .env_remove("SPAM_RPC_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // The run ends after its inclusions, well before the 60 s it was given.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            panic!("spammer did not stop after Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
+    assert!(stderr.contains("interrupted: no new sends"), "{stderr}");
+    let report = json(&dir.path().join("out/report.json"));
+    let open = &report["open_loop"];
+    let offered = u(open, "offered");
+    assert!(offered > 0 && offered < 20 * 60, "{open:#}");
+    assert_eq!(offered, u(open, "dropped") + u(open, "sent"));
+}
