@@ -73,20 +73,22 @@ impl Pacer {
     /// on `sends`.
     pub(crate) async fn run(mut self) {
         let mut ready: VecDeque<Prepared> = VecDeque::new();
-        let mut batch: Vec<Outgoing> = Vec::new();
-        let mut batch_due: Option<Instant> = None;
-        let (max, linger) = match self.strategy {
-            SendStrategy::Batch { max, linger } => (max.max(1), linger),
-            _ => (1, Duration::ZERO),
+        // Batches: one worker per connection takes what is queued when its connection is free.
+        let batches = match self.strategy {
+            SendStrategy::Batch { max, linger } => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let rx = Arc::new(tokio::sync::Mutex::new(rx));
+                for connection in 0..self.ctx.submitter.connections() {
+                    let (ctx, rx) = (Arc::clone(&self.ctx), Arc::clone(&rx));
+                    self.sends
+                        .spawn(batch_worker(ctx, rx, connection, max.max(1), linger));
+                }
+                Some(tx)
+            }
+            _ => None,
         };
         let mut next = self.next_tick();
-        loop {
-            let wake = match (next, batch_due) {
-                (Some((_, at)), Some(due)) => Some(at.min(due)),
-                (Some((_, at)), None) => Some(at),
-                (None, due) => due,
-            };
-            let Some(wake) = wake else { break };
+        while let Some((_, wake)) = next {
             if wake > Instant::now() {
                 tokio::select! {
                     () = tokio::time::sleep_until(wake) => {}
@@ -101,28 +103,16 @@ impl Pacer {
             }
             while let Some((index, intended)) = next.filter(|&(_, at)| at <= now) {
                 if let Some(out) = self.tick(index, intended, &mut ready) {
-                    match self.strategy {
-                        SendStrategy::Batch { .. } => {
-                            batch_due.get_or_insert(intended + linger);
-                            batch.push(out);
-                            if batch.len() >= max {
-                                self.flush(&mut batch);
-                                batch_due = None;
-                            }
-                        }
-                        _ => self.send_one(out),
+                    match &batches {
+                        // The workers outlive the pacer: a send never fails here.
+                        Some(queue) => drop(queue.send(out)),
+                        None => self.send_one(out),
                     }
                 }
                 next = self.next_tick();
             }
-            if batch_due.is_some_and(|due| due <= Instant::now())
-                || (next.is_none() && !batch.is_empty())
-            {
-                self.flush(&mut batch);
-                batch_due = None;
-            }
         }
-        self.flush(&mut batch);
+        // Dropping the queue lets the batch workers drain it and stop.
     }
 
     /// Counts `next` and every later tick before the end as dropped, per second.
@@ -233,25 +223,52 @@ impl Pacer {
             answer(&ctx, out, result, Instant::now()).await;
         });
     }
+}
 
-    fn flush(&self, batch: &mut Vec<Outgoing>) {
-        if batch.is_empty() {
-            return;
-        }
-        let ctx = Arc::clone(&self.ctx);
+/// Sends batches over one connection: waits for a transaction, takes whatever else is queued
+/// (up to `max`, waiting at most `linger` after the first one's intended time), posts them as
+/// one JSON-RPC batch, settles the answers, repeats. Under light load a batch is one
+/// transaction sent at once; under heavy load batches fill up, as the node allows.
+async fn batch_worker(
+    ctx: Arc<SendContext>,
+    queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Outgoing>>>,
+    connection: usize,
+    max: usize,
+    linger: Duration,
+) {
+    loop {
+        let batch = {
+            let mut rx = queue.lock().await;
+            let Some(first) = rx.recv().await else {
+                return;
+            };
+            let deadline = first.intended + linger;
+            let mut batch = vec![first];
+            while batch.len() < max {
+                match rx.try_recv() {
+                    Ok(out) => batch.push(out),
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(out)) => batch.push(out),
+                            _ => break,
+                        }
+                    }
+                }
+            }
+            batch
+        };
         let now = Instant::now();
         let outs: Vec<Outgoing> = batch
-            .drain(..)
+            .into_iter()
             .map(|out| register(&ctx, out, now))
             .collect();
-        self.sends.spawn(async move {
-            let raws = outs.iter().map(|o| o.signed.raw.clone()).collect();
-            let answers = ctx.submitter.send_batch(raws).await;
-            let acked = Instant::now();
-            for (out, result) in outs.into_iter().zip(answers) {
-                answer(&ctx, out, result.map(|()| None), acked).await;
-            }
-        });
+        let raws = outs.iter().map(|o| o.signed.raw.clone()).collect();
+        let answers = ctx.submitter.send_batch(connection, raws).await;
+        let acked = Instant::now();
+        for (out, result) in outs.into_iter().zip(answers) {
+            answer(&ctx, out, result.map(|()| None), acked).await;
+        }
     }
 }
 

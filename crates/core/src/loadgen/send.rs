@@ -23,8 +23,10 @@ use crate::{ErrorClass, classify};
 pub enum SendStrategy {
     /// One `eth_sendRawTransaction` request per transaction, sent at its intended time.
     Single,
-    /// JSON-RPC batches of up to `max` transactions; a batch leaves when full or `linger`
-    /// after its first transaction was due, whichever is first.
+    /// JSON-RPC batches of up to `max` transactions, one request at a time per connection:
+    /// a free connection takes what is queued, waiting at most `linger` after the first
+    /// transaction's intended time for the batch to fill. Light load gives small batches sent at
+    /// once; heavy load fills them, as fast as the node answers.
     Batch {
         /// Most transactions per batch.
         max: usize,
@@ -134,9 +136,18 @@ impl Submitter {
         settle(result.map(drop))
     }
 
-    /// One JSON-RPC batch; one answer per transaction, in order.
-    pub(crate) async fn send_batch(&self, raws: Vec<Bytes>) -> Vec<Result<(), Refused>> {
-        let client = self.client();
+    /// How many clients (keep-alive connections) there are.
+    pub(crate) fn connections(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// One JSON-RPC batch over connection `connection`; one answer per transaction, in order.
+    pub(crate) async fn send_batch(
+        &self,
+        connection: usize,
+        raws: Vec<Bytes>,
+    ) -> Vec<Result<(), Refused>> {
+        let client = &self.clients[connection % self.clients.len()];
         let mut batch = client.new_batch();
         let mut waiters = Vec::with_capacity(raws.len());
         for raw in &raws {
