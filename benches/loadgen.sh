@@ -20,5 +20,5 @@ cargo build --release --locked -p spam-core --example loadgen_bench "${features[
 bin="$root/target/release/examples/loadgen_bench"
 "$bin" ceiling "$@"
 if [ "${SOAK:-1}" = 1 ]; then
-  "$bin" soak --txs "${SOAK_TXS:-1000000}" --rate "${SOAK_RATE:-8000}"
+  "$bin" soak --txs "${SOAK_TXS:-1000000}" --rate "${SOAK_RATE:-5000}"
 fi

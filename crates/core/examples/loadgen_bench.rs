@@ -367,7 +367,7 @@ async fn run(
         .rate(Rate::constant(rate))
         .duration(duration)
         .batch(BATCH, Duration::from_millis(2))
-        .connections(CONNECTIONS)
+        .connections(arg("--connections", CONNECTIONS as u64) as usize)
         .max_in_flight(in_flight)
         .max_in_flight_per_wallet(NonZeroU32::new(per_wallet).expect("> 0"))
         .presign(presign)

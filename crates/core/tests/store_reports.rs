@@ -8,7 +8,7 @@ use spam_core::{
     BuildRequest, LoadGen, Rate, Report, Spammer, Stop, TaskMix, TxBuilder, TxTask, Wallet,
 };
 use spam_devnet::Devnet;
-use spam_store::{MemoryStore, RunId, SqlStore, Store};
+use spam_store::{MemoryStore, RunId, SqlOptions, SqlStore, Store};
 
 #[derive(Debug)]
 struct SelfTransfer;
@@ -180,4 +180,110 @@ async fn spammer_report_rebuilt_from_sqlite_equals_the_live_one() {
     let txs = store.txs(id).await.unwrap();
     assert_eq!(txs.len() as u64, live.totals.txs_sent);
     assert_eq!(store.runs().await.unwrap().len(), 1);
+}
+
+/// A PostgreSQL schema of the test's own, dropped at the end (also when the test fails).
+struct PgSchema {
+    url: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn new() -> Option<Self> {
+        let url = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+                panic!("CI=true but DATABASE_URL is unset: the PostgreSQL tests must run in CI")
+            }
+            _ => {
+                eprintln!("skipped: set DATABASE_URL to run the PostgreSQL tests");
+                return None;
+            }
+        };
+        let name = format!(
+            "spam_core_test_{}_{}",
+            std::process::id(),
+            spam_store::now_micros() % 1_000_000_000
+        );
+        Some(Self { url, name })
+    }
+
+    async fn open(&self) -> SqlStore {
+        SqlStore::open_with(SqlOptions::new(&self.url).with_schema(&self.name))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (url, name) = (self.url.clone(), self.name.clone());
+        // Drop may run inside the test's runtime: clean up on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let store = SqlStore::open(&url).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS \"{name}\" CASCADE"
+                )))
+                .execute(store.pool())
+                .await?;
+                store.close().await;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+    }
+}
+
+/// Two engine instances (each with its own senders and its own connection pool) write one
+/// run into PostgreSQL at the same time: every row lands, and the rebuilt report counts both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_loadgens_write_one_run_into_postgres() {
+    let Some(schema) = PgSchema::new() else {
+        return;
+    };
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(8).block_time(0.5)) else {
+        return;
+    };
+    let wallets: Vec<Wallet> = devnet.signers().into_iter().map(Wallet::new).collect();
+    let (a_wallets, b_wallets) = wallets.split_at(4);
+    let run_id = RunId::generate();
+    let instance = |senders: Vec<Wallet>, store: SqlStore| {
+        LoadGen::builder()
+            .rpc_url(devnet.endpoint().parse().unwrap())
+            .wallets(senders)
+            .tx(SelfTransfer)
+            .rate(Rate::constant(60.0))
+            .duration(Duration::from_secs(2))
+            .grace(Duration::from_secs(10))
+            .store(Arc::new(store), Some(run_id))
+            .run()
+    };
+    let (a, b) = tokio::join!(
+        instance(a_wallets.to_vec(), schema.open().await),
+        instance(b_wallets.to_vec(), schema.open().await)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    for r in [&a, &b] {
+        let stats = r.store.unwrap();
+        assert_eq!((stats.run_id, stats.dropped), (run_id.get(), 0));
+    }
+    let store = schema.open().await;
+    let rebuilt = Report::from_store(&store, run_id).await.unwrap();
+    assert_eq!(
+        rebuilt.totals.started,
+        a.totals.started + b.totals.started,
+        "every task row of both instances"
+    );
+    assert_eq!(
+        rebuilt.totals.txs_included,
+        a.totals.txs_included + b.totals.txs_included
+    );
+    let sent = a.open_loop.as_ref().unwrap().sent + b.open_loop.as_ref().unwrap().sent;
+    assert_eq!(store.txs(run_id).await.unwrap().len() as u64, sent);
+    store.close().await;
 }

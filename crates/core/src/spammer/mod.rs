@@ -358,6 +358,7 @@ impl Spammer {
             None => None,
         };
         let config = serde_json::json!({
+            "engine": "spammer",
             "stop": format!("{:?}", s.stop),
             "task_timeout_ms": s.task_timeout.as_millis() as u64,
             "http_timeout_ms": s.http_timeout.as_millis() as u64,
