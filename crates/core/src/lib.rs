@@ -22,8 +22,8 @@ pub use crate::{
     },
     loadgen::{
         Capabilities, ExecutionLayer, LoadGen, LoadGenBuilder, LoadGenError, PreconfError,
-        PreconfEvent, PreconfSource, PreconfStatus, Rate, RateError, Schedule, SendStrategy, Step,
-        UnknownExecutionLayer, WsPreconfSource,
+        PreconfEvent, PreconfSource, PreconfStatus, Progress, ProgressHook, Rate, RateError,
+        Schedule, SendStrategy, Step, UnknownExecutionLayer, WsPreconfSource,
     },
     metrics::Recorder,
     pool::{Lease, PoolConfig, PoolError, PoolStats, Strategy, WalletPool},

@@ -5,7 +5,11 @@
 
 mod support;
 
-use std::{num::NonZeroU32, time::Duration};
+use std::{
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use alloy::{
     consensus::{Transaction, TypedTransaction},
@@ -13,7 +17,7 @@ use alloy::{
     providers::{Provider, ext::TxPoolApi},
 };
 use spam_core::{
-    BuildRequest, ExecutionLayer, LoadGen, LoadGenBuilder, LoadGenError, Rate, Report,
+    BuildRequest, ExecutionLayer, LoadGen, LoadGenBuilder, LoadGenError, Progress, Rate, Report,
     SendStrategy, Thresholds, TxBuilder, Wallet, WsPreconfSource, breaker::BreakerConfig,
 };
 use spam_devnet::Devnet;
@@ -373,11 +377,16 @@ async fn sync_sends_and_presigning() {
     let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(10)) else {
         return;
     };
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
     let report = loadgen(&devnet)
         .rate(Rate::constant(50.0))
         .duration(Duration::from_secs(2))
         .strategy(SendStrategy::Sync)
         .presign(true)
+        .on_progress(Duration::from_millis(200), {
+            let seen = Arc::clone(&seen);
+            move |p| seen.lock().unwrap().push(p.clone())
+        })
         .run()
         .await
         .unwrap();
@@ -392,6 +401,24 @@ async fn sync_sends_and_presigning() {
         o.dropped_by_reason
     );
     assert_eq!(o.receipts, 100);
+    // Progress snapshots grow monotonically and the last one matches the report.
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 5, "{}", seen.len());
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].offered <= w[1].offered && w[0].sent <= w[1].sent)
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (
+            last.offered,
+            last.sent,
+            last.accepted,
+            last.included,
+            last.in_flight
+        ),
+        (o.offered, o.sent, o.accepted, o.included, 0)
+    );
     assert_eq!(report.totals.gas_used, 100 * 21_000);
     assert_no_gaps(&devnet).await;
 }

@@ -8,6 +8,7 @@ mod ledger;
 mod pacer;
 mod preconf;
 mod prepare;
+mod progress;
 mod rate;
 mod run;
 mod send;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use self::{
     el::{Capabilities, ExecutionLayer, UnknownExecutionLayer},
     preconf::{PreconfError, PreconfEvent, PreconfSource, PreconfStatus, WsPreconfSource},
+    progress::Progress,
     rate::{Rate, RateError, Schedule, Step},
     send::SendStrategy,
 };
@@ -96,7 +98,11 @@ pub struct LoadGenBuilder {
     preconf: Option<Arc<dyn PreconfSource>>,
     receipts: bool,
     store: Option<(Arc<dyn spam_store::Store>, Option<spam_store::RunId>)>,
+    progress: Option<(Duration, ProgressHook)>,
 }
+
+/// A hook called with a [`Progress`] snapshot while a run goes on.
+pub type ProgressHook = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 impl LoadGenBuilder {
     /// The node to read from: chain id, fees, blocks and confirmations (required).
@@ -277,6 +283,18 @@ impl LoadGenBuilder {
         self
     }
 
+    /// Calls `hook` every `every` with what the run has done so far (from the start until the
+    /// report is built), and once more at the end: for progress lines and metric exporters.
+    /// Keep it cheap; it runs on the runtime.
+    pub fn on_progress(
+        mut self,
+        every: Duration,
+        hook: impl Fn(&Progress) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some((every.max(Duration::from_millis(10)), Arc::new(hook)));
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
@@ -416,6 +434,7 @@ impl LoadGen {
             preconf: None,
             receipts: true,
             store: None,
+            progress: None,
         }
     }
 

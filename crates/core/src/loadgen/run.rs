@@ -21,7 +21,8 @@ use tokio::{
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
-    ExecutionLayer, LoadGenBuilder, LoadGenError, PreconfEvent, PreconfStatus, SendStrategy,
+    ExecutionLayer, LoadGenBuilder, LoadGenError, PreconfEvent, PreconfStatus, Progress,
+    SendStrategy,
     blocks::BlockBook,
     gate::Gate,
     ledger::Ledger,
@@ -303,6 +304,21 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
         (feed, consume)
     });
 
+    // Progress snapshots, until the report is built.
+    let progress_task = s.progress.clone().map(|(every, hook)| {
+        let (ledger, breaker, stop) = (Arc::clone(&ledger), breaker.clone(), background.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(start + every, every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => hook(&Progress::snapshot(&ledger, start, breaker.state())),
+                    () = stop.cancelled() => return,
+                }
+            }
+        })
+    });
+
     // The run.
     let started_at = unix_ms();
     let in_flight = Arc::new(Semaphore::new(s.max_in_flight));
@@ -370,6 +386,12 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
     let _ = tracker_task.await;
     background.cancel();
     let _ = resyncer.await;
+    if let Some(task) = progress_task {
+        let _ = task.await;
+    }
+    if let Some((_, hook)) = &s.progress {
+        hook(&Progress::snapshot(&ledger, start, breaker.state()));
+    }
     if let Some((feed, consume)) = preconf_task {
         let _ = feed.await;
         let _ = consume.await;
