@@ -402,7 +402,7 @@ async fn sync_sends_and_presigning() {
     );
     assert_eq!(o.receipts, 100);
     // Progress snapshots grow monotonically and the last one matches the report.
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert!(seen.len() >= 5, "{}", seen.len());
     assert!(
         seen.windows(2)
