@@ -12,10 +12,10 @@ use alloy::{
 };
 use async_trait::async_trait;
 use rand::RngCore;
-use spam_core::{Task, TaskContext, TaskError, TaskOutcome, TxTiming, send_raw_transaction};
+use spam_core::{Task, TaskContext, TaskError, TaskOutcome, TxTiming};
 use tokio::time::Instant;
 
-use crate::tx::{eip1559_fees, resolve_failed_send, wait_receipt};
+use crate::tx::eip1559_fees;
 
 /// Which sidecar a [`BlobTx`] attaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,17 +121,11 @@ impl Task for BlobTx {
         let hash = *envelope.tx_hash();
         let raw = envelope.encoded_2718();
         let sent = Instant::now();
-        match send_raw_transaction(ctx.provider(), &raw, ctx.retry()).await {
-            // spam-core hashes a blob transaction without its sidecar, as the chain does.
-            Ok(sent) => debug_assert_eq!(sent, hash, "blob transaction hash"),
-            Err(err) => {
-                resolve_failed_send(ctx, reservation, err.action()).await;
-                return Err(err.into());
-            }
-        }
-        let _ = reservation.commit();
+        let sent_hash = ctx.send_raw(reservation, &raw).await?;
+        // spam-core hashes a blob transaction without its sidecar, as the chain does.
+        debug_assert_eq!(sent_hash, hash, "blob transaction hash");
         let acked = Instant::now();
-        let (included, gas_used, success) = wait_receipt(ctx, hash).await?;
+        let (included, gas_used, success) = ctx.wait_receipt(hash).await?;
         ctx.record_tx(TxTiming {
             hash,
             nonce,

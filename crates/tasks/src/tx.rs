@@ -13,8 +13,6 @@ use alloy::{
 };
 use parking_lot::Mutex;
 use rand::Rng;
-#[cfg(feature = "blob")]
-use spam_core::Action;
 use spam_core::{
     BuildRequest, CreatedAsset, Fees, Task, TaskContext, TaskError, TaskOutcome, TxBuilder, TxTask,
 };
@@ -232,61 +230,4 @@ pub(crate) fn fresh_addresses(ctx: &TaskContext, n: usize) -> Vec<Address> {
     (0..n)
         .map(|_| Address::from(rng.random::<[u8; 20]>()))
         .collect()
-}
-
-/// Resolves the nonce of a send that failed, by spam-core's action table (what `TxTask` does):
-/// the node has it → commit; nonce conflict → fast-forward or commit and resync; no answer →
-/// commit and resync (it may be in the pool); anything else → roll back.
-#[cfg(feature = "blob")]
-pub(crate) async fn resolve_failed_send(
-    ctx: &TaskContext,
-    reservation: spam_nonce::Reservation,
-    action: Action,
-) {
-    let sender = reservation.sender();
-    match action {
-        Action::Commit => {
-            let _ = reservation.commit();
-        }
-        Action::FastForward(next) => {
-            drop(reservation);
-            ctx.nonces().fast_forward(sender, next);
-        }
-        Action::Resync | Action::ResendSame => {
-            let _ = reservation.commit();
-            let _ = ctx.nonces().resync(sender).await;
-        }
-        _ => {
-            let _ = reservation.rollback();
-        }
-    }
-}
-
-/// Polls for `hash`'s receipt (5 ms, doubling up to the run's poll interval) until it shows up
-/// or the run is cancelled; returns when it was seen, its gas and its status.
-#[cfg(feature = "blob")]
-pub(crate) async fn wait_receipt(
-    ctx: &TaskContext,
-    hash: alloy::primitives::TxHash,
-) -> Result<(tokio::time::Instant, u64, bool), TaskError> {
-    let mut delay = std::time::Duration::from_millis(5).min(ctx.receipt_poll());
-    loop {
-        let receipt = ctx
-            .retry()
-            .retry(|| ctx.provider().get_transaction_receipt(hash))
-            .await
-            .map_err(|e| TaskError::rpc("receipt", e))?;
-        if let Some(receipt) = receipt {
-            return Ok((
-                tokio::time::Instant::now(),
-                receipt.gas_used,
-                receipt.status(),
-            ));
-        }
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = ctx.cancelled().cancelled() => return Err(TaskError::Cancelled),
-        }
-        delay = (delay * 2).min(ctx.receipt_poll());
-    }
 }

@@ -1,19 +1,12 @@
 use std::fmt;
 
-use alloy::{
-    consensus::TypedTransaction,
-    eips::eip2718::Encodable2718,
-    primitives::{Address, TxHash},
-    providers::Provider,
-};
+use alloy::{consensus::TypedTransaction, eips::eip2718::Encodable2718, primitives::Address};
 use async_trait::async_trait;
 use rand::rngs::StdRng;
 use tokio::time::Instant;
 
-use std::time::Duration;
-
 use super::{Task, TaskContext, TaskError, TaskOutcome, TxTiming};
-use crate::{Fees, rpc::resolve_failed_send, send_raw_transaction};
+use crate::Fees;
 
 /// What a [`TxBuilder`] gets to build one transaction.
 #[derive(Debug)]
@@ -90,19 +83,9 @@ impl<B: TxBuilder> Task for TxTask<B> {
         });
         let raw = wallet.sign(tx)?.encoded_2718();
         let sent = Instant::now();
-        let hash = match send_raw_transaction(ctx.provider(), &raw, ctx.retry()).await {
-            Ok(hash) => {
-                let _ = reservation.commit();
-                hash
-            }
-            Err(err) => {
-                let step = resolve_failed_send(ctx.nonces(), reservation, err.action()).await;
-                ctx.run().count(step);
-                return Err(err.into());
-            }
-        };
+        let hash = ctx.send_raw(reservation, &raw).await?;
         let acked = Instant::now();
-        let (included, gas_used, success) = wait_receipt(ctx, hash).await?;
+        let (included, gas_used, success) = ctx.wait_receipt(hash).await?;
         ctx.record_tx(TxTiming {
             hash,
             nonce,
@@ -114,27 +97,5 @@ impl<B: TxBuilder> Task for TxTask<B> {
             return Err(TaskError::Reverted { hash });
         }
         Ok(TaskOutcome::tx(hash, gas_used))
-    }
-}
-
-/// Polls for the receipt until it shows up or the run is cancelled: first after 5 ms, then
-/// doubling up to the run's receipt poll interval, so a fast chain's inclusion latency is
-/// measured to a few milliseconds and a slow one is not flooded with requests.
-async fn wait_receipt(ctx: &TaskContext, hash: TxHash) -> Result<(Instant, u64, bool), TaskError> {
-    let mut delay = Duration::from_millis(5).min(ctx.receipt_poll());
-    loop {
-        let receipt = ctx
-            .retry()
-            .retry(|| ctx.provider().get_transaction_receipt(hash))
-            .await
-            .map_err(|e| TaskError::rpc("receipt", e))?;
-        if let Some(receipt) = receipt {
-            return Ok((Instant::now(), receipt.gas_used, receipt.status()));
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = ctx.cancelled().cancelled() => return Err(TaskError::Cancelled),
-        }
-        delay = (delay * 2).min(ctx.receipt_poll());
     }
 }

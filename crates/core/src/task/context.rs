@@ -19,7 +19,7 @@ use spam_nonce::NonceManager;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::{FeeOracle, RetryPolicy, Wallet};
+use crate::{FeeOracle, RetryPolicy, TaskError, Wallet};
 
 /// A contract or token a task created, recorded so later tasks (and later runs) reuse it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -278,6 +278,59 @@ impl TaskContext {
     /// Records the timing of one transaction (the engine turns them into latencies).
     pub fn record_tx(&self, timing: TxTiming) {
         self.txs.lock().push(timing);
+    }
+
+    /// Sends signed bytes whose nonce `reservation` holds: commits it when the node has the
+    /// transaction, else resolves it by the failure's [`Action`](crate::Action) (fast-forward,
+    /// resync, roll back — counted in the report's nonce stats). For tasks with a send path of
+    /// their own; [`TxTask`](crate::TxTask) uses it too.
+    ///
+    /// # Errors
+    /// [`TaskError::Send`] with the class of the node's answer.
+    pub async fn send_raw(
+        &self,
+        reservation: spam_nonce::Reservation,
+        raw: &[u8],
+    ) -> Result<TxHash, TaskError> {
+        match crate::send_raw_transaction(self.provider(), raw, self.retry()).await {
+            Ok(hash) => {
+                let _ = reservation.commit();
+                Ok(hash)
+            }
+            Err(err) => {
+                let step =
+                    crate::rpc::resolve_failed_send(self.nonces(), reservation, err.action()).await;
+                self.run().count(step);
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Waits for `hash`'s receipt until it shows up or the run is cancelled: first after 5 ms,
+    /// then doubling up to the run's receipt poll interval, so a fast chain's inclusion latency
+    /// is measured to a few milliseconds and a slow one is not flooded with requests. Returns
+    /// when it was seen, the gas it used and whether it succeeded.
+    ///
+    /// # Errors
+    /// A failed read, or [`TaskError::Cancelled`].
+    pub async fn wait_receipt(&self, hash: TxHash) -> Result<(Instant, u64, bool), TaskError> {
+        use alloy::providers::Provider;
+        let mut delay = Duration::from_millis(5).min(self.receipt_poll());
+        loop {
+            let receipt = self
+                .retry()
+                .retry(|| self.provider().get_transaction_receipt(hash))
+                .await
+                .map_err(|e| TaskError::rpc("receipt", e))?;
+            if let Some(receipt) = receipt {
+                return Ok((Instant::now(), receipt.gas_used, receipt.status()));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.cancelled().cancelled() => return Err(TaskError::Cancelled),
+            }
+            delay = (delay * 2).min(self.receipt_poll());
+        }
     }
 
     pub(crate) fn take_txs(&self) -> Vec<TxTiming> {
