@@ -3,6 +3,7 @@
 use std::{
     num::{NonZeroU32, NonZeroUsize},
     process::ExitCode,
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
@@ -17,8 +18,10 @@ use spam_devnet::Devnet;
 
 use crate::{
     input,
+    metrics::{self, MetricsArgs},
     node::{Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs},
+    progress::{self, Live, ProgressArgs},
 };
 
 /// Options of `spammer loadgen`.
@@ -127,6 +130,10 @@ pub(crate) struct LoadgenArgs {
     db: DbArgs,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    progress: ProgressArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 impl LoadgenArgs {
@@ -149,6 +156,7 @@ impl LoadgenArgs {
 pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     args.output.check()?;
     let tx = spam_tasks::tx_builder(&args.tx).context("--tx names a known builder")?;
+    let metrics_on = args.metrics.start()?;
     let senders = args.senders.get();
     // One block a second: inclusion latencies look like a chain's, not automine's.
     let devnet = Devnet::builder()
@@ -200,13 +208,39 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     if let Some(store) = store {
         loadgen = loadgen.store(store, None);
     }
+    let live = Arc::new(Live::new(&args.progress, args.duration));
+    // The snapshot the hook saw last, for the final line.
+    let last = Arc::new(Mutex::new(None::<spam_core::Progress>));
+    if metrics_on || !live.is_off() {
+        let every = if metrics_on {
+            progress::REDRAW
+        } else {
+            live.every()
+        };
+        let (live, last) = (Arc::clone(&live), Arc::clone(&last));
+        loadgen = loadgen.on_progress(every, move |p| {
+            if metrics_on {
+                metrics::record_progress(p);
+            }
+            live.update(p.elapsed, &progress::loadgen_counts(p), |rates| {
+                progress::loadgen_line(p, rates)
+            });
+            *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(p.clone());
+        });
+    }
     eprintln!(
         "loadgen: {} of {} from {senders} senders for {}, {strategy}",
         rate,
         args.tx,
         humantime::format_duration(args.duration)
     );
-    let report = loadgen.run().await.map_err(|err| match err {
+    let result = loadgen.run().await;
+    if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        live.finish(p.elapsed, &progress::loadgen_counts(&p), |rates| {
+            progress::loadgen_line(&p, rates)
+        });
+    }
+    let report = result.map_err(|err| match err {
         // Settings the node or the chain refuse are the caller's to fix, like a bad flag.
         LoadGenError::Config(_)
         | LoadGenError::Rate(_)

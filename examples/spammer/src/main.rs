@@ -2,8 +2,10 @@
 
 mod input;
 mod loadgen;
+mod metrics;
 mod node;
 mod output;
+mod progress;
 mod proxies;
 mod report;
 mod run;
@@ -29,7 +31,7 @@ enum Command {
     /// Closed-loop load: workers run weighted tasks from the dev mnemonic's accounts, then a report.
     ///
     /// Without --rpc-url, starts its own anvil (installed by ./scripts/setup.sh).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Open-loop load: sends one kind of transaction at a target rate whatever the node does,
     /// counting what it cannot send in time as dropped, then a report.
     ///
@@ -57,7 +59,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Run(args) => run::run(args).await,
+        Command::Run(args) => run::run(*args).await,
         Command::Loadgen(args) => loadgen::run(*args).await,
         Command::Report(args) => report::run(args).await,
         Command::Proxies(command) => return proxies::main(command).await,

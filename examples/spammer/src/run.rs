@@ -1,6 +1,6 @@
 //! `spammer run`: the closed-loop Spammer with the built-in tasks.
 
-use std::{num::NonZeroU32, path::PathBuf, process::ExitCode, time::Duration};
+use std::{num::NonZeroU32, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use alloy::transports::http::reqwest::Url;
 use anyhow::Context as _;
@@ -10,8 +10,10 @@ use spam_proxy::{PoolConfig, Probe, ProxyPool};
 
 use crate::{
     input::{self, bad_input},
+    metrics::{self, MetricsArgs},
     node::{Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs},
+    progress::{Live, ProgressArgs, TaskTally},
 };
 
 /// How often `--proxies` are health-checked during a run.
@@ -56,6 +58,10 @@ pub(crate) struct RunArgs {
     db: DbArgs,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    progress: ProgressArgs,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -76,6 +82,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|err| bad_input(format!("--proxies {}: {err}", file.display())))
         })
         .transpose()?;
+    let metrics_on = args.metrics.start()?;
 
     let devnet = Devnet::builder()
         .accounts(senders.max(10))
@@ -115,7 +122,18 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(store) = store {
         spammer = spammer.store(store, None);
     }
-    let report = spammer
+    let live = Arc::new(Live::new(&args.progress, args.duration));
+    let tally = TaskTally::new();
+    if metrics_on || !live.is_off() {
+        let tally = Arc::clone(&tally);
+        spammer = spammer.on_task(move |event| {
+            tally.record(event);
+            if metrics_on {
+                metrics::record_task(event);
+            }
+        });
+    }
+    let spammer = spammer
         .rpc_url(url)
         .wallets(wallets)
         .tasks(mix)
@@ -131,10 +149,23 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         })
         .cancel_on(cancel.clone())
         .build()
-        .map_err(spam_error)?
-        .run()
-        .await
         .map_err(spam_error)?;
+    let ticker = (!live.is_off()).then(|| {
+        let (live, tally) = (Arc::clone(&live), Arc::clone(&tally));
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(live.every());
+            loop {
+                every.tick().await;
+                live.update(tally.elapsed(), &tally.counts(), |rates| tally.line(rates));
+            }
+        })
+    });
+    let result = spammer.run().await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    live.finish(tally.elapsed(), &tally.counts(), |rates| tally.line(rates));
+    let report = result.map_err(spam_error)?;
     args.output.finish(&report, cancel.is_cancelled())
 }
 
