@@ -14,7 +14,7 @@ use std::{
 
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
-use spam_core::{Progress, TaskEvent, breaker::BreakerState};
+use spam_core::{LatencySummary, Progress, TaskEvent, breaker::BreakerState};
 
 use crate::input;
 
@@ -220,7 +220,7 @@ fn clock(elapsed: Duration, total: Duration) -> String {
     if elapsed >= total + Duration::from_secs(1) {
         format!("{}/{} +{}", secs(total), secs(total), secs(elapsed - total))
     } else {
-        format!("{}/{}", secs(elapsed), secs(total))
+        format!("{}/{}", secs(elapsed.min(total)), secs(total))
     }
 }
 
@@ -263,7 +263,7 @@ pub(crate) fn loadgen_line(p: &Progress, rates: &Rates) -> String {
     let rate = |i: usize| format!("{:.0}/s ({:.0})", rates.now[i], rates.overall[i]);
     format!(
         "offered {}  sent {}  included {}  dropped {}  rejected {}  in flight {}  breaker {}  \
-         ack p50 {} p99 {}  inclusion p50 {} p99 {}",
+         ack {}  inclusion {}",
         rate(0),
         rate(1),
         rate(2),
@@ -271,11 +271,18 @@ pub(crate) fn loadgen_line(p: &Progress, rates: &Rates) -> String {
         p.rejected(),
         p.in_flight,
         breaker(p.breaker),
-        ms(p.ack.p50),
-        ms(p.ack.p99),
-        ms(p.inclusion.p50),
-        ms(p.inclusion.p99),
+        percentiles(&p.ack),
+        percentiles(&p.inclusion),
     )
+}
+
+/// `p50 3.1ms p99 12ms`, dashes before the first sample.
+fn percentiles(summary: &LatencySummary) -> String {
+    if summary.count == 0 {
+        "p50 - p99 -".to_owned()
+    } else {
+        format!("p50 {} p99 {}", ms(summary.p50), ms(summary.p99))
+    }
 }
 
 /// What the closed-loop Spammer's finished tasks add up to, fed by its `on_task` hook.
@@ -392,6 +399,7 @@ mod tests {
         assert_eq!(clock(s(12), s(30)), "12s/30s");
         assert_eq!(clock(s(35), s(30)), "30s/30s +5s");
         assert_eq!(clock(Duration::from_millis(30_400), s(30)), "30s/30s");
+        assert_eq!(clock(Duration::from_millis(30_600), s(30)), "30s/30s");
         assert_eq!(clock(Duration::from_millis(2_600), s(30)), "3s/30s");
         assert_eq!(clock(s(75), s(120)), "1m15s/2m00s");
         assert_eq!(ms(3.25), "3.2ms");
