@@ -7,7 +7,8 @@
 # Afterwards: .tools/bin/anvil (Foundry's dev node, npm @foundry-rs/anvil-linux-amd64) and
 # .tools/bin/cast (Foundry's CLI, npm @foundry-rs/cast-linux-amd64; wallet interop tests) and
 # .tools/node_modules/solc (npm solc; compiles the spam-tasks contracts).
-# Also apt-gets Debian's tinyproxy and microsocks when missing (spam-proxy's proxy tests).
+# Also apt-gets Debian's tinyproxy and microsocks when missing (spam-proxy's proxy tests), and
+# chromium (spammer's test renders report.html with it, headless).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,7 +69,7 @@ install_apt_bins() {
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then
-    say "warning: apt-get not found; install ${missing[*]} yourself (spam-proxy's tests need them)" >&2
+    say "warning: apt-get not found; install ${missing[*]} yourself (the tests need them)" >&2
     return 0
   fi
   local sudo=()
@@ -99,4 +100,6 @@ install_npm_bin cast "@foundry-rs/cast-linux-amd64" "$CAST_VERSION"
 # tinyproxy (HTTP, Basic auth) and microsocks (SOCKS5, user/password) for spam-proxy's tests,
 # from Debian's packages; the tests start their own instances on loopback ports.
 install_apt_bins tinyproxy microsocks
+# chromium for spammer's browser check: report.html rendered headless to a PNG.
+install_apt_bins chromium
 say "done: tools in $tools/bin ($(ls "$tools/bin" | tr '\n' ' '))"

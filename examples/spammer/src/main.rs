@@ -1,5 +1,6 @@
 //! `spammer`: generate transaction load against an EVM chain.
 
+mod html;
 mod input;
 mod loadgen;
 mod metrics;

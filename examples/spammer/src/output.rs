@@ -1,5 +1,5 @@
-//! What a run leaves behind: the store it writes to (`--db`), `report.json` (`--report-dir`)
-//! and the thresholds that set the exit code.
+//! What a run leaves behind: the store it writes to (`--db`), `report.json` and `report.html`
+//! (`--report-dir`) and the thresholds that set the exit code.
 
 use std::{
     path::{Path, PathBuf},
@@ -12,7 +12,10 @@ use anyhow::Context as _;
 use spam_core::{Report, Thresholds};
 use spam_store::{SqlStore, Store};
 
-use crate::input::{self, bad_input};
+use crate::{
+    html,
+    input::{self, bad_input},
+};
 
 /// Where runs are persisted.
 #[derive(Debug, Clone, clap::Args)]
@@ -75,7 +78,8 @@ pub(crate) async fn open_store(spec: &str, create: bool) -> anyhow::Result<Arc<d
 /// `--report-dir` and the thresholds of `run` and `loadgen`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct OutputArgs {
-    /// Write `report.json` (the full report) into this folder, created if missing.
+    /// Write `report.json` (the full report) and `report.html` (the same with charts) into this
+    /// folder, created if missing.
     #[arg(long, env = "SPAM_REPORT_DIR", value_name = "DIR")]
     report_dir: Option<PathBuf>,
     /// Fail (exit 1) when the p99 of inclusion latency is above this, e.g. 2s.
@@ -136,15 +140,15 @@ impl OutputArgs {
         any.then_some(t)
     }
 
-    /// Prints the report, writes `report.json`, checks the thresholds: exit code 1 when one
-    /// failed, 130 after a Ctrl-C, else 0.
+    /// Prints the report, writes `report.json` and `report.html`, checks the thresholds: exit
+    /// code 1 when one failed, 130 after a Ctrl-C, else 0.
     ///
     /// # Errors
     /// The report folder cannot be written.
     pub(crate) fn finish(&self, report: &Report, interrupted: bool) -> anyhow::Result<ExitCode> {
         println!("{report}");
         if let Some(dir) = &self.report_dir {
-            write_json(dir, report)?;
+            write_reports(dir, report)?;
         }
         let passed = match self.thresholds() {
             Some(thresholds) => {
@@ -164,12 +168,16 @@ impl OutputArgs {
     }
 }
 
-/// Writes `dir/report.json`.
-pub(crate) fn write_json(dir: &Path, report: &Report) -> anyhow::Result<()> {
+/// Writes `dir/report.json` and `dir/report.html`.
+pub(crate) fn write_reports(dir: &Path, report: &Report) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("report.json");
-    std::fs::write(&path, report.to_json())
-        .with_context(|| format!("writing {}", path.display()))?;
-    eprintln!("wrote {}", path.display());
+    for (name, content) in [
+        ("report.json", report.to_json()),
+        ("report.html", html::render(report)),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }

@@ -12,7 +12,7 @@ use spam_store::{RunId, RunRecord};
 
 use crate::{
     input::bad_input,
-    output::{open_store, write_json},
+    output::{open_store, write_reports},
 };
 
 /// Options of `spammer report`.
@@ -32,7 +32,7 @@ pub(crate) struct ReportArgs {
     /// List the runs: id, start, chain, workers, engine.
     #[arg(long)]
     list: bool,
-    /// Also write `report.json` into this folder, created if missing.
+    /// Also write `report.json` and `report.html` into this folder, created if missing.
     #[arg(long, value_name = "DIR", conflicts_with = "list")]
     report_dir: Option<PathBuf>,
 }
@@ -60,7 +60,7 @@ pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         })?;
     println!("{report}");
     if let Some(dir) = &args.report_dir {
-        write_json(dir, &report)?;
+        write_reports(dir, &report)?;
     }
     Ok(ExitCode::SUCCESS)
 }
