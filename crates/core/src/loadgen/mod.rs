@@ -1,6 +1,7 @@
 //! The open-loop engine: a pacer sends at the intended times of a rate profile, whatever the
 //! node does; confirmations come from a block scan. See [`LoadGen`].
 
+mod background;
 mod blocks;
 mod el;
 mod gate;

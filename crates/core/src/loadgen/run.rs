@@ -21,8 +21,7 @@ use tokio::{
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
-    ExecutionLayer, LoadGenBuilder, LoadGenError, PreconfEvent, PreconfStatus, Progress,
-    SendStrategy,
+    ExecutionLayer, LoadGenBuilder, LoadGenError, Progress, SendStrategy, background,
     blocks::BlockBook,
     gate::Gate,
     ledger::Ledger,
@@ -34,11 +33,9 @@ use super::{
 };
 use crate::{
     FeeOracle, FeeOracleConfig, PoolConfig, Report, RetryPolicy, RunInfo, Wallet, WalletPool,
-    breaker::CircuitBreaker,
-    metrics::Latency,
     persist::{Persist, UnixClock},
     read_chain_id,
-    report::{BreakerEvent, LatencySummary, OpenLoopStats, PreconfStats, round},
+    report::{LatencySummary, OpenLoopStats, round},
     settle::{Settle, handed_out, settle},
     spammer::unix_ms,
     task::NonceCounters,
@@ -127,49 +124,16 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
         .map_err(|e| LoadGenError::Config(format!("the HTTP client could not be built: {e}")))?;
 
     // The breaker: transitions are recorded, and opening resyncs every sender.
-    let transitions: Arc<Mutex<Vec<(Instant, String, String)>>> = Arc::default();
-    let (open_tx, mut open_rx) = mpsc::unbounded_channel::<()>();
-    let breaker = CircuitBreaker::new(s.breaker.clone()).on_transition({
-        let transitions = Arc::clone(&transitions);
-        move |t| {
-            transitions.lock().push((
-                Instant::now(),
-                format!("{:?}", t.from).to_lowercase(),
-                format!("{:?}", t.to).to_lowercase(),
-            ));
-            if t.to == crate::breaker::BreakerState::Open {
-                let _ = open_tx.send(());
-            }
-        }
-    });
-    let gate = Arc::new(Gate::new(breaker.clone(), s.recovery_tps));
     let counters = Arc::new(NonceCounters::default());
     let background = CancellationToken::new();
-    let resyncer = tokio::spawn({
-        let (nonces, counters, wallets, stop) = (
-            nonces.clone(),
-            Arc::clone(&counters),
-            wallets.clone(),
-            background.clone(),
-        );
-        async move {
-            loop {
-                tokio::select! {
-                    opened = open_rx.recv() => if opened.is_none() { return },
-                    () = stop.cancelled() => return,
-                }
-                while open_rx.try_recv().is_ok() {}
-                tracing::info!(target: "spam::loadgen", "breaker opened: resyncing all senders");
-                for wallet in &wallets {
-                    if nonces.resync(wallet.address()).await.is_ok() {
-                        counters
-                            .resyncs
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                }
-            }
-        }
-    });
+    let (breaker, transitions, resyncer) = background::breaker(
+        s.breaker.clone(),
+        nonces.clone(),
+        wallets.clone(),
+        Arc::clone(&counters),
+        background.clone(),
+    );
+    let gate = Arc::new(Gate::new(breaker.clone(), s.recovery_tps));
 
     // Signing: before the run, or alongside it.
     let schedule = s.rate.schedule();
@@ -264,59 +228,25 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
         }
         .run(from_block, tracker_stop.clone()),
     );
-    let preconf_stats = Arc::new(Mutex::new((PreconfStats::default(), Latency::default())));
-    let preconf_task = s.preconf.clone().map(|source| {
-        let (tx, mut rx) = mpsc::channel::<PreconfEvent>(4_096);
-        let stop = background.clone();
-        let feed = tokio::spawn(async move {
-            if let Err(err) = source.run(tx, stop).await {
-                tracing::warn!(target: "spam::loadgen", %err, "preconfirmation feed stopped");
-            }
-        });
-        let (ledger, stats, breaker) = (
+    let preconf = s.preconf.clone().map(|source| {
+        background::preconf(
+            source,
             Arc::clone(&ledger),
-            Arc::clone(&preconf_stats),
             breaker.clone(),
-        );
-        let consume = tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                let intended = ledger.intended(&event.hash);
-                let mut stats = stats.lock();
-                *stats
-                    .0
-                    .events
-                    .entry(event.status.name().into())
-                    .or_default() += 1;
-                let Some(intended) = intended else {
-                    stats.0.unmatched += 1;
-                    continue;
-                };
-                match event.status {
-                    PreconfStatus::Preconfirmed => {
-                        stats.1.record(event.at.saturating_duration_since(intended));
-                        breaker.record_revocation(false);
-                    }
-                    PreconfStatus::Revoked => breaker.record_revocation(true),
-                    _ => {}
-                }
-            }
-        });
-        (feed, consume)
+            background.clone(),
+        )
     });
 
     // Progress snapshots, until the report is built.
     let progress_task = s.progress.clone().map(|(every, hook)| {
-        let (ledger, breaker, stop) = (Arc::clone(&ledger), breaker.clone(), background.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(start + every, every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => hook(&Progress::snapshot(&ledger, start, breaker.state())),
-                    () = stop.cancelled() => return,
-                }
-            }
-        })
+        background::progress(
+            every,
+            hook,
+            Arc::clone(&ledger),
+            breaker.clone(),
+            start,
+            background.clone(),
+        )
     });
 
     // The run.
@@ -392,10 +322,10 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
     if let Some((_, hook)) = &s.progress {
         hook(&Progress::snapshot(&ledger, start, breaker.state()));
     }
-    if let Some((feed, consume)) = preconf_task {
-        let _ = feed.await;
-        let _ = consume.await;
-    }
+    let preconf = match preconf {
+        Some(listener) => Some(listener.finish().await),
+        None => None,
+    };
     let receipts_missing = match receipts_task {
         Some(task) => match tokio::time::timeout(s.grace.max(Duration::from_secs(5)), task).await {
             Ok(Ok(missing)) => missing,
@@ -413,10 +343,6 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
         let c = &books.counters;
         let nonce_stats = counters.stats();
         let block_book = blocks.lock();
-        let (preconf, preconf_latency) = {
-            let p = preconf_stats.lock();
-            (p.0.clone(), p.1.clone())
-        };
         let base = books.recorder.clone();
         let info = RunInfo {
             chain_id,
@@ -465,19 +391,8 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, LoadGenError> {
             receipts_missing: receipts_missing + block_book.receipts_skipped,
             reverted: c.reverted,
             blocks: block_book.summary(),
-            breaker: transitions
-                .lock()
-                .iter()
-                .map(|(at, from, to)| BreakerEvent {
-                    at_ms: at.saturating_duration_since(start).as_millis() as u64,
-                    from: from.clone(),
-                    to: to.clone(),
-                })
-                .collect(),
-            preconf: s.preconf.as_ref().map(|_| PreconfStats {
-                preconf_ms: LatencySummary::from_latency(&preconf_latency),
-                ..preconf
-            }),
+            breaker: transitions.events(start),
+            preconf,
         });
         report
     };
