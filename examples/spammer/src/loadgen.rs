@@ -18,6 +18,7 @@ use spam_devnet::Devnet;
 
 use crate::{
     input,
+    config::ConfigArg,
     metrics::{self, MetricsArgs},
     node::{Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs},
@@ -134,10 +135,12 @@ pub(crate) struct LoadgenArgs {
     progress: ProgressArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    config: ConfigArg,
 }
 
 impl LoadgenArgs {
-    fn rate(&self) -> Rate {
+    pub(crate) fn rate(&self) -> Rate {
         [&self.rate, &self.ramp, &self.steps, &self.spike]
             .into_iter()
             .find_map(Clone::clone)

@@ -1,5 +1,6 @@
 //! `spammer`: generate transaction load against an EVM chain.
 
+mod config;
 mod html;
 mod input;
 mod loadgen;
@@ -47,7 +48,13 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = match config::parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
     // `proxies check` prints every failure in its table; the pool's ban warnings would repeat it.
     let default_filter = match cli.command {
         Command::Proxies(_) => "warn,spam::proxy=error",

@@ -9,6 +9,7 @@ use spam_devnet::Devnet;
 use spam_proxy::{PoolConfig, Probe, ProxyPool};
 
 use crate::{
+    config::ConfigArg,
     input::{self, bad_input},
     metrics::{self, MetricsArgs},
     node::{Node, cancel_on_ctrl_c},
@@ -62,6 +63,8 @@ pub(crate) struct RunArgs {
     progress: ProgressArgs,
     #[command(flatten)]
     metrics: MetricsArgs,
+    #[command(flatten)]
+    config: ConfigArg,
 }
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
