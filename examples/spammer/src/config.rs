@@ -63,6 +63,9 @@ const SHARED: &[(&str, Kind)] = &[
     ("max_errors", Kind::Count),
     ("quiet", Kind::Switch),
     ("metrics_addr", Kind::Text),
+    ("keystore_dir", Kind::Text),
+    ("password_env", Kind::Text),
+    ("keys_file", Kind::Text),
 ];
 
 /// Keys of `[run]` only.

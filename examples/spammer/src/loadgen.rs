@@ -11,18 +11,19 @@ use alloy::transports::http::reqwest::Url;
 use anyhow::Context as _;
 use clap::builder::PossibleValuesParser;
 use spam_core::{
-    ExecutionLayer, GuardError, LoadGen, LoadGenError, MainnetPolicy, MnemonicSource, Rate,
-    SendStrategy, WsPreconfSource,
+    ExecutionLayer, GuardError, LoadGen, LoadGenError, MainnetPolicy, Rate, SendStrategy,
+    WsPreconfSource,
 };
 use spam_devnet::Devnet;
 
 use crate::{
-    input,
     config::ConfigArg,
+    input,
     metrics::{self, MetricsArgs},
     node::{Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs},
     progress::{self, Live, ProgressArgs},
+    senders::SenderArgs,
 };
 
 /// Options of `spammer loadgen`.
@@ -136,6 +137,8 @@ pub(crate) struct LoadgenArgs {
     #[command(flatten)]
     metrics: MetricsArgs,
     #[command(flatten)]
+    senders_from: SenderArgs,
+    #[command(flatten)]
     config: ConfigArg,
 }
 
@@ -159,8 +162,10 @@ impl LoadgenArgs {
 pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     args.output.check()?;
     let tx = spam_tasks::tx_builder(&args.tx).context("--tx names a known builder")?;
+    // Keys before anything starts: a bad source is bad input, with nothing written.
+    let wallets = args.senders_from.load(args.senders.get()).await?;
     let metrics_on = args.metrics.start()?;
-    let senders = args.senders.get();
+    let senders = wallets.len() as u32;
     // One block a second: inclusion latencies look like a chain's, not automine's.
     let devnet = Devnet::builder()
         .accounts(senders.max(10))
@@ -171,8 +176,12 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     if node.is_local() {
         eprintln!("started anvil (1 s blocks) at {}", node.url);
     }
+    if node.is_local() && !args.senders_from.is_dev() {
+        eprintln!(
+            "note: this anvil funds only the dev mnemonic's accounts; fund the senders first (spammer wallets fund)"
+        );
+    }
     let store = args.db.open().await?;
-    let wallets = MnemonicSource::dev().with_indices(0..senders).load()?;
     let cancel = cancel_on_ctrl_c("no new sends; waiting for inclusions");
 
     let rate = args.rate();

@@ -11,6 +11,7 @@ mod progress;
 mod proxies;
 mod report;
 mod run;
+mod senders;
 
 use std::process::ExitCode;
 

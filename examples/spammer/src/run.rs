@@ -4,7 +4,7 @@ use std::{num::NonZeroU32, path::PathBuf, process::ExitCode, sync::Arc, time::Du
 
 use alloy::transports::http::reqwest::Url;
 use anyhow::Context as _;
-use spam_core::{GuardError, MainnetPolicy, MnemonicSource, SpamError, Spammer, Stop};
+use spam_core::{GuardError, MainnetPolicy, SpamError, Spammer, Stop};
 use spam_devnet::Devnet;
 use spam_proxy::{PoolConfig, Probe, ProxyPool};
 
@@ -15,6 +15,7 @@ use crate::{
     node::{Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs},
     progress::{Live, ProgressArgs, TaskTally},
+    senders::SenderArgs,
 };
 
 /// How often `--proxies` are health-checked during a run.
@@ -64,12 +65,19 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     metrics: MetricsArgs,
     #[command(flatten)]
+    senders_from: SenderArgs,
+    #[command(flatten)]
     config: ConfigArg,
 }
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     args.output.check()?;
-    let senders = args.senders.unwrap_or(args.workers).get();
+    // Keys before anything starts: a bad source is bad input, with nothing written.
+    let wallets = args
+        .senders_from
+        .load(args.senders.unwrap_or(args.workers).get())
+        .await?;
+    let senders = wallets.len() as u32;
     let registry = spam_tasks::registry();
     let weights = parse_tasks(&args.tasks).map_err(|err| bad_input(format!("{err:#}")))?;
     let pairs: Vec<(&str, u32)> = weights.iter().map(|(n, w)| (n.as_str(), *w)).collect();
@@ -95,9 +103,13 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if node.is_local() {
         eprintln!("started anvil (automine) at {}", node.url);
     }
+    if node.is_local() && !args.senders_from.is_dev() {
+        eprintln!(
+            "note: this anvil funds only the dev mnemonic's accounts; fund the senders first (spammer wallets fund)"
+        );
+    }
     let url = node.url.clone();
     let store = args.db.open().await?;
-    let wallets = MnemonicSource::dev().with_indices(0..senders).load()?;
     let cancel = cancel_on_ctrl_c("no new tasks; waiting for running ones");
     eprintln!(
         "running {} workers over {senders} senders for {:?}: {}",

@@ -174,3 +174,55 @@ fn report_needs_an_existing_store_and_run() {
         &["cannot be used with"],
     );
 }
+
+#[test]
+fn sender_sources_that_cannot_be_read() {
+    let keys = tempfile::tempdir().unwrap();
+    let bad_store = keys.path().join("store");
+    std::fs::create_dir(&bad_store).unwrap();
+    std::fs::write(bad_store.join("a.json"), r#"{"not":"a keystore"}"#).unwrap();
+    let bad_store = bad_store.to_str().unwrap();
+    // The password's variable is named, never its value.
+    refused(
+        &["loadgen", "--keystore-dir", bad_store],
+        &["--keystore-dir", "SPAM_KEYSTORE_PASSWORD", "is not set"],
+    );
+    refused_env(
+        &[
+            "run",
+            "--keystore-dir",
+            bad_store,
+            "--password-env",
+            "MY_PW",
+        ],
+        &[("MY_PW", "hunter2")],
+        &["a.json", "not a valid web3 secret storage file"],
+    );
+    let empty = keys.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    refused_env(
+        &["loadgen", "--keystore-dir", empty.to_str().unwrap()],
+        &[("SPAM_KEYSTORE_PASSWORD", "x")],
+        &["holds no keys"],
+    );
+    let file = keys.path().join("keys.txt");
+    std::fs::write(&file, "# senders\nzz-not-hex\n").unwrap();
+    refused(
+        &["run", "--keys-file", file.to_str().unwrap()],
+        &["--keys-file", "keys.txt:2", "not a valid private key"],
+    );
+    refused(
+        &["loadgen", "--keys-file", "/no/such/keys.txt"],
+        &["cannot read /no/such/keys.txt"],
+    );
+    refused(
+        &[
+            "run",
+            "--keys-file",
+            file.to_str().unwrap(),
+            "--keystore-dir",
+            bad_store,
+        ],
+        &["--keystore-dir", "cannot be used with"],
+    );
+}
