@@ -172,6 +172,15 @@ async fn constant_rate_one_second_blocks_over_ws() {
     assert_accounting(&report);
     let o = report.open_loop.as_ref().unwrap();
     assert_eq!(o.blocks_via, "ws new heads");
+    // Latency over time: every second with inclusions has their percentiles.
+    for second in &report.series {
+        assert_eq!(
+            second.txs_included > 0,
+            second.inclusion_p50_ms > 0.0,
+            "{second:?}"
+        );
+        assert!(second.inclusion_p50_ms <= second.inclusion_p99_ms);
+    }
     assert!((1_999..=2_001).contains(&o.offered), "{}", o.offered);
     assert!(o.included as f64 >= 0.99 * o.accepted as f64);
     assert_eq!(

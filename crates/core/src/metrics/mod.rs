@@ -5,6 +5,7 @@
 
 mod latency;
 mod series;
+mod timeline;
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use tokio::time::Instant;
 pub(crate) use self::{
     latency::Latency,
     series::{Counts, MAX_SECONDS, Series},
+    timeline::{Kind as LatencyKind, Timeline},
 };
 
 /// Per-worker metrics: owned by one worker, no locks, [merged](Recorder::merge) at the end.
@@ -62,6 +64,7 @@ pub struct Recorder {
     tasks: BTreeMap<String, TaskMetrics>,
     errors: BTreeMap<String, u64>,
     series: Series,
+    timeline: Timeline,
 }
 
 /// What a [`Recorder`] keeps per task name.
@@ -95,6 +98,7 @@ impl Recorder {
             tasks: BTreeMap::new(),
             errors: BTreeMap::new(),
             series: Series::default(),
+            timeline: Timeline::default(),
         }
     }
 
@@ -121,9 +125,10 @@ impl Recorder {
             Ok(()) => metrics.counts.succeeded += 1,
             Err(_) => metrics.counts.failed += 1,
         }
-        metrics
-            .task
-            .record(finished.saturating_duration_since(started));
+        let took = finished.saturating_duration_since(started);
+        metrics.task.record(took);
+        let second = self.index(finished);
+        self.timeline.record(second, LatencyKind::Task, took);
 
         self.series.at(self.second(started)).started += 1;
         let end = self.series.at(self.second(finished));
@@ -155,9 +160,10 @@ impl Recorder {
         let metrics = self.metrics(task);
         metrics.counts.txs_included += 1;
         metrics.counts.gas_used = metrics.counts.gas_used.saturating_add(gas_used);
-        metrics
-            .inclusion
-            .record(included.saturating_duration_since(sent));
+        let took = included.saturating_duration_since(sent);
+        metrics.inclusion.record(took);
+        let second = self.index(included);
+        self.timeline.record(second, LatencyKind::Inclusion, took);
         let second = self.series.at(self.second(included));
         second.txs_included += 1;
         second.gas_used = second.gas_used.saturating_add(gas_used);
@@ -209,6 +215,7 @@ impl Recorder {
             *mine = mine.saturating_add(*count);
         }
         self.series.merge(&other.series);
+        self.timeline.merge(&other.timeline);
     }
 
     /// Metrics per task name.
@@ -224,6 +231,16 @@ impl Recorder {
     /// Counters per second since the start.
     pub(crate) fn series(&self) -> &Series {
         &self.series
+    }
+
+    /// Latency percentiles per second.
+    pub(crate) fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// The series slot of `at` (the second, clamped like [`Series::at`]).
+    fn index(&self, at: Instant) -> usize {
+        usize::try_from(self.second(at).min(MAX_SECONDS - 1)).unwrap_or(usize::MAX)
     }
 
     fn second(&self, at: Instant) -> u64 {

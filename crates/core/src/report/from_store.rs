@@ -46,6 +46,9 @@ struct Saved {
     open_loop: Option<OpenLoopStats>,
     /// Per second: offered, dropped, late.
     open_series: Vec<[u64; 3]>,
+    /// Per second: task p50, p99, inclusion p50, p99 (ms).
+    #[serde(default)]
+    latency_series: Vec<[f64; 4]>,
     proxies: Vec<ProxySummary>,
 }
 
@@ -61,6 +64,18 @@ impl Report {
                 .series
                 .iter()
                 .map(|s| [s.offered, s.dropped, s.late])
+                .collect(),
+            latency_series: self
+                .series
+                .iter()
+                .map(|s| {
+                    [
+                        s.task_p50_ms,
+                        s.task_p99_ms,
+                        s.inclusion_p50_ms,
+                        s.inclusion_p99_ms,
+                    ]
+                })
                 .collect(),
             proxies: self.proxies.clone(),
         };
@@ -123,6 +138,12 @@ impl Report {
                     second.offered = *offered;
                     second.dropped = *dropped;
                     second.late = *late;
+                }
+                if let Some(&[t50, t99, i50, i99]) = saved.latency_series.get(i) {
+                    second.task_p50_ms = t50;
+                    second.task_p99_ms = t99;
+                    second.inclusion_p50_ms = i50;
+                    second.inclusion_p99_ms = i99;
                 }
                 second
             })

@@ -21,7 +21,7 @@ pub use self::{
 };
 use crate::{
     Recorder,
-    metrics::{MAX_SECONDS, TaskMetrics},
+    metrics::{LatencyKind, MAX_SECONDS, TaskMetrics},
 };
 
 /// What a run did: totals and per-task figures, error classes, a per-second series, nonce
@@ -126,7 +126,14 @@ impl Report {
                     .and_then(|i| seconds.get(i))
                     .copied()
                     .unwrap_or_default();
-                SecondStats::new(second, &counts)
+                let mut stats = SecondStats::new(second, &counts);
+                let index = usize::try_from(second).unwrap_or(usize::MAX);
+                [stats.task_p50_ms, stats.task_p99_ms] =
+                    recorder.timeline().percentiles(index, LatencyKind::Task);
+                [stats.inclusion_p50_ms, stats.inclusion_p99_ms] = recorder
+                    .timeline()
+                    .percentiles(index, LatencyKind::Inclusion);
+                stats
             })
             .collect();
 

@@ -183,7 +183,7 @@ impl LatencySummary {
 /// A task counts as started in the second it started and as succeeded or failed in the second
 /// it finished; a transaction as sent in the second it was sent, as included (with its gas) in
 /// the second its block was seen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SecondStats {
     /// Whole seconds since the run start.
@@ -209,6 +209,19 @@ pub struct SecondStats {
     /// Open loop: transactions sent in this second later than the late threshold.
     #[serde(default)]
     pub late: u64,
+    /// Median task latency of the tasks that ended in this second (open loop: intended time to
+    /// the node's answer), ms to 2%; 0 when none ended.
+    #[serde(default)]
+    pub task_p50_ms: f64,
+    /// 99th percentile of the same.
+    #[serde(default)]
+    pub task_p99_ms: f64,
+    /// Median inclusion latency of the transactions seen in a block in this second, ms to 2%.
+    #[serde(default)]
+    pub inclusion_p50_ms: f64,
+    /// 99th percentile of the same.
+    #[serde(default)]
+    pub inclusion_p99_ms: f64,
 }
 
 impl SecondStats {
@@ -224,6 +237,7 @@ impl SecondStats {
             offered: counts.offered,
             dropped: counts.dropped,
             late: counts.late,
+            ..Self::default()
         }
     }
 }

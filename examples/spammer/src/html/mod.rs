@@ -197,7 +197,7 @@ fn errors(report: &Report) -> String {
 }
 
 /// Percentile bars: per stage of a send (open loop), per task (closed loop). The report holds
-/// percentiles of the whole run, not per second, so there is no latency-over-time chart.
+/// percentiles of the whole run, then p50/p99 per second over time.
 fn latency(report: &Report) -> String {
     let mut out = String::new();
     if let Some(ol) = &report.open_loop {
@@ -250,10 +250,62 @@ fn latency(report: &Report) -> String {
             );
         }
     }
-    out += &note(
-        "The report keeps latency percentiles for the whole run (HDR histograms), not per \
-         second, so latency is shown per stage or task rather than over time.",
-    );
+    out += &latency_over_time(report);
+    out
+}
+
+/// p50 and p99 per second: task (open loop: intended → answer) by the second a task ended,
+/// inclusion by the second its block was seen, each on its own chart (their scales differ by
+/// orders of magnitude). Seconds without samples are left out.
+fn latency_over_time(report: &Report) -> String {
+    let points = |f: fn(&spam_core::SecondStats) -> f64| {
+        report
+            .series
+            .iter()
+            .filter(|s| f(s) > 0.0)
+            .map(|s| (s.second as f64, f(s)))
+            .collect::<Vec<_>>()
+    };
+    let (title, caption) = if report.open_loop.is_some() {
+        (
+            "Ack latency over time",
+            "Per second, to 2%: intended send time to the node's answer, of the answers that \
+             second.",
+        )
+    } else {
+        (
+            "Task latency over time",
+            "Per second, to 2%: start to finish of the tasks that ended that second.",
+        )
+    };
+    let charts = [
+        (
+            title,
+            caption,
+            [
+                Series::new("p50", BLUE, points(|s| s.task_p50_ms)),
+                Series::new("p99", PURPLE, points(|s| s.task_p99_ms)),
+            ],
+        ),
+        (
+            "Inclusion latency over time",
+            "Per second, to 2%: of the transactions seen in a block that second (open loop: from \
+             the intended send time).",
+            [
+                Series::new("p50", GREEN, points(|s| s.inclusion_p50_ms)),
+                Series::new("p99", ORANGE, points(|s| s.inclusion_p99_ms)),
+            ],
+        ),
+    ];
+    let mut out = String::new();
+    for (title, caption, series) in charts {
+        if series.iter().any(|s| !s.values.is_empty()) {
+            out += &charts::lines(title, "seconds since the start", "ms", caption, &series);
+        }
+    }
+    if out.is_empty() {
+        out = note("No latency was measured per second.");
+    }
     out
 }
 
@@ -353,6 +405,28 @@ mod tests {
         for banned in ["<script", "src=", "href=\"http", "@import", "url("] {
             assert!(!html.contains(banned), "{banned}");
         }
+    }
+
+    #[test]
+    fn per_second_latency_is_drawn_over_time() {
+        let mut report = fixture("loadgen-report.json");
+        assert!(render(&report).contains("No latency was measured per second."));
+        for (i, second) in report.series.iter_mut().enumerate() {
+            second.task_p50_ms = 2.0 + i as f64;
+            second.task_p99_ms = 9.0 + i as f64;
+            second.inclusion_p50_ms = 500.0;
+            second.inclusion_p99_ms = 990.0;
+        }
+        let html = render(&report);
+        assert_balanced(&html);
+        assert!(
+            html.contains("Ack latency over time") && html.contains("Inclusion latency over time")
+        );
+        assert_eq!(
+            html.matches("<svg").count(),
+            7,
+            "the two charts over time added"
+        );
     }
 
     #[test]
