@@ -1,6 +1,7 @@
 //! `spammer`: generate transaction load against an EVM chain.
 
 mod config;
+mod devnet;
 mod html;
 mod input;
 mod loadgen;
@@ -12,6 +13,8 @@ mod proxies;
 mod report;
 mod run;
 mod senders;
+mod task;
+mod wallets;
 
 use std::process::ExitCode;
 
@@ -45,6 +48,22 @@ enum Command {
     /// Proxy lists: check every proxy of a list against a node.
     #[command(subcommand)]
     Proxies(proxies::ProxiesCommand),
+    /// Runs one task once on one wallet and prints everything: outcome, transactions, gas,
+    /// timing, created assets, or the error class and every cause.
+    ///
+    /// Without --rpc-url, starts its own anvil. Exit code 1 when the task failed.
+    Task(Box<task::TaskArgs>),
+    /// Runs tasks in order on one wallet (e.g. deploy, then call), printing each step; stops at
+    /// the first failure (exit code 1).
+    ///
+    /// Without --rpc-url, starts its own anvil.
+    Sequence(Box<task::SequenceArgs>),
+    /// Keystore wallets: create (readable by `cast`), list with balances, fund, sweep back.
+    #[command(subcommand)]
+    Wallets(wallets::WalletsCommand),
+    /// Starts an anvil from the project's tools folder, prints its URLs and chain id, and keeps
+    /// it until Ctrl-C.
+    Devnet(devnet::DevnetArgs),
 }
 
 #[tokio::main]
@@ -72,6 +91,10 @@ async fn main() -> ExitCode {
         Command::Loadgen(args) => loadgen::run(*args).await,
         Command::Report(args) => report::run(args).await,
         Command::Proxies(command) => return proxies::main(command).await,
+        Command::Task(args) => task::task(*args).await,
+        Command::Sequence(args) => task::sequence(*args).await,
+        Command::Wallets(command) => wallets::run(command).await,
+        Command::Devnet(args) => devnet::run(args).await,
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");
