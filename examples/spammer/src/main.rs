@@ -28,6 +28,11 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Log lines as `text` or `json` (one object per line), on stderr. Filter with SPAM_LOG or
+    /// RUST_LOG (default `warn`); keys are never logged.
+    #[arg(long, value_name = "FORMAT", env = "SPAM_LOG_FORMAT", default_value = "text",
+          value_parser = ["text", "json"])]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -80,12 +85,17 @@ async fn main() -> ExitCode {
         Command::Proxies(_) => "warn,spam::proxy=error",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("SPAM_LOG").unwrap_or_else(|_| default_filter.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = EnvFilter::try_from_env("SPAM_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| default_filter.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cli.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let result = match cli.command {
         Command::Run(args) => run::run(*args).await,
         Command::Loadgen(args) => loadgen::run(*args).await,
