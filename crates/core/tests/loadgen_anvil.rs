@@ -40,6 +40,16 @@ impl TxBuilder for Marked {
     }
 }
 
+/// A breaker that reacts within a short test run: a 2 s window, open for 500 ms.
+fn fast_breaker() -> BreakerConfig {
+    BreakerConfig::builder()
+        .window(Duration::from_secs(2))
+        .min_calls(20)
+        .open_for(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
 fn wallets(devnet: &Devnet) -> Vec<Wallet> {
     devnet.signers().into_iter().map(Wallet::new).collect()
 }
@@ -298,17 +308,11 @@ async fn faulty_sequencer_trips_the_breaker_and_leaves_no_gaps() {
         },
     )
     .await;
-    let breaker = BreakerConfig::builder()
-        .window(Duration::from_secs(2))
-        .min_calls(20)
-        .open_for(Duration::from_millis(500))
-        .build()
-        .unwrap();
     let report = loadgen(&devnet)
         .send_url(seq.http_url.parse().unwrap())
         .rate(Rate::constant(150.0))
         .duration(Duration::from_secs(10))
-        .breaker(breaker)
+        .breaker(fast_breaker())
         .run()
         .await
         .unwrap();
@@ -461,19 +465,13 @@ async fn preconfirmation_revocations_open_the_breaker() {
         },
     )
     .await;
-    let breaker = BreakerConfig::builder()
-        .window(Duration::from_secs(2))
-        .min_calls(20)
-        .open_for(Duration::from_millis(500))
-        .build()
-        .unwrap();
     let report = loadgen(&devnet)
         .send_url(seq.http_url.parse().unwrap())
         .execution_layer(ExecutionLayer::Other)
         .preconf(WsPreconfSource::new(seq.ws_url.clone()))
         .rate(Rate::constant(100.0))
         .duration(Duration::from_secs(4))
-        .breaker(breaker)
+        .breaker(fast_breaker())
         .run()
         .await
         .unwrap();

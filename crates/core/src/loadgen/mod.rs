@@ -328,6 +328,9 @@ impl LoadGenBuilder {
     ///
     /// # Errors
     /// As [`build`](Self::build) and [`LoadGen::run`].
+    ///
+    /// # Cancel safety
+    /// As [`LoadGen::run`]: cancel through [`cancel_on`](Self::cancel_on), not by dropping.
     pub async fn run(self) -> Result<Report, LoadGenError> {
         self.build()?.run().await
     }

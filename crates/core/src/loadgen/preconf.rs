@@ -96,6 +96,10 @@ pub trait PreconfSource: fmt::Debug + Send + Sync {
     ///
     /// # Errors
     /// When the feed cannot be reached or breaks; the run goes on without it.
+    ///
+    /// # Cancel safety
+    /// Stop it with `cancel`; dropping the future closes the feed where it is, and events not
+    /// yet pushed are lost.
     async fn run(
         &self,
         events: mpsc::Sender<PreconfEvent>,

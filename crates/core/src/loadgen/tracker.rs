@@ -57,7 +57,7 @@ impl Tracker {
     /// that moment (blocks made later do not count).
     pub(crate) async fn run(self, from: u64, stop: CancellationToken) {
         let mut next = from + 1;
-        let mut heads = Heads::connect(self.ws_url.as_ref(), &self.client, self.poll).await;
+        let mut heads = Heads::connect(self.ws_url.as_ref(), self.poll).await;
         self.blocks.lock().via = heads.describe();
         loop {
             let head = tokio::select! {
@@ -187,7 +187,7 @@ enum Heads {
 }
 
 impl Heads {
-    async fn connect(ws: Option<&Url>, _client: &RpcClient, poll: Duration) -> Self {
+    async fn connect(ws: Option<&Url>, poll: Duration) -> Self {
         let Some(url) = ws else {
             return Self::Poll(poll);
         };

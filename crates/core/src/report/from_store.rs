@@ -89,6 +89,9 @@ impl Report {
     ///
     /// # Errors
     /// [`FromStoreError`] when the run is unknown or the store fails.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
     pub async fn from_store(store: &dyn Store, run: RunId) -> Result<Self, FromStoreError> {
         let summary = store
             .run_summary(run)

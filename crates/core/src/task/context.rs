@@ -287,6 +287,11 @@ impl TaskContext {
     ///
     /// # Errors
     /// [`TaskError::Send`] with the class of the node's answer.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe in effect: a dropped call may already have delivered the transaction,
+    /// and its reservation then rolls back on drop. Let the task's timeout or the run's
+    /// cancellation end the task instead of dropping this future mid-send.
     pub async fn send_raw(
         &self,
         reservation: spam_nonce::Reservation,
@@ -313,6 +318,9 @@ impl TaskContext {
     ///
     /// # Errors
     /// A failed read, or [`TaskError::Cancelled`].
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
     pub async fn wait_receipt(&self, hash: TxHash) -> Result<(Instant, u64, bool), TaskError> {
         use alloy::providers::Provider;
         let mut delay = Duration::from_millis(5).min(self.receipt_poll());
