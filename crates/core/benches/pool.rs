@@ -5,12 +5,12 @@
 use std::{hint::black_box, thread, time::Duration, time::Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use spam_core::{PoolConfig, Strategy, WalletPool};
+use spam_core::{LeaseStrategy, WalletPool, WalletPoolConfig};
 
 const WALLETS: usize = 100;
 
-fn new_pool(strategy: Strategy) -> WalletPool<usize> {
-    let config = PoolConfig::default()
+fn new_pool(strategy: LeaseStrategy) -> WalletPool<usize> {
+    let config = WalletPoolConfig::default()
         .with_cooldown(Duration::ZERO)
         .with_strategy(strategy);
     WalletPool::new(0..WALLETS, config).unwrap()
@@ -41,9 +41,9 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
 
     for (name, strategy) in [
-        ("round-robin", Strategy::RoundRobin),
-        ("lru", Strategy::LeastRecentlyUsed),
-        ("random", Strategy::Random { seed: Some(1) }),
+        ("round-robin", LeaseStrategy::RoundRobin),
+        ("lru", LeaseStrategy::LeastRecentlyUsed),
+        ("random", LeaseStrategy::Random { seed: Some(1) }),
     ] {
         let pool = new_pool(strategy);
         group.bench_function(format!("try_acquire+release/{name}/1 thread"), |b| {
@@ -53,8 +53,8 @@ fn bench(c: &mut Criterion) {
 
     // Half the wallets leased: round-robin and random have to look past busy ones.
     for (name, strategy) in [
-        ("round-robin", Strategy::RoundRobin),
-        ("random", Strategy::Random { seed: Some(1) }),
+        ("round-robin", LeaseStrategy::RoundRobin),
+        ("random", LeaseStrategy::Random { seed: Some(1) }),
     ] {
         let pool = new_pool(strategy);
         let all: Vec<_> = (0..WALLETS).map(|_| pool.try_acquire().unwrap()).collect();
@@ -68,7 +68,7 @@ fn bench(c: &mut Criterion) {
         .enable_time()
         .build()
         .unwrap();
-    let pool = new_pool(Strategy::RoundRobin);
+    let pool = new_pool(LeaseStrategy::RoundRobin);
     group.bench_function("acquire().await+release/round-robin/1 thread", |b| {
         b.iter_custom(|iters| {
             runtime.block_on(async {
@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let pool = new_pool(Strategy::RoundRobin);
+    let pool = new_pool(LeaseStrategy::RoundRobin);
     group.bench_function("try_acquire+release/round-robin/2 threads", |b| {
         b.iter_custom(|iters| two_threads(&pool, iters))
     });

@@ -2,41 +2,42 @@
 
 pub mod breaker;
 mod fees;
-mod guard;
 mod loadgen;
 mod metrics;
-mod persist;
+mod node;
 mod pool;
+mod profile;
 mod report;
 mod rpc;
-mod settle;
+mod session;
 mod spammer;
 mod task;
 mod wallet;
 
 pub use crate::{
     fees::{FeeOracle, FeeOracleConfig, Fees},
-    guard::{
-        GuardError, KNOWN_MAINNETS, MainnetPolicy, MainnetRefused, check_chain_id, mainnet_name,
-        read_chain_id,
-    },
     loadgen::{
-        Capabilities, ExecutionLayer, LoadGen, LoadGenBuilder, LoadGenError, PreconfError,
-        PreconfEvent, PreconfSource, PreconfStatus, Progress, ProgressHook, Rate, RateError,
-        Schedule, SendStrategy, Step, UnknownExecutionLayer, WsPreconfSource,
+        LoadGen, LoadGenBuilder, PreconfError, PreconfEvent, PreconfSource, PreconfStatus,
+        WsPreconfSource,
     },
     metrics::Recorder,
-    pool::{Lease, PoolConfig, PoolError, PoolStats, Strategy, WalletPool},
+    node::{
+        Capabilities, ExecutionLayer, GuardError, KNOWN_MAINNETS, MainnetPolicy, MainnetRefused,
+        UnknownExecutionLayer, check_chain_id, mainnet_name, read_chain_id,
+    },
+    pool::{Lease, LeaseStrategy, PoolError, PoolStats, WalletPool, WalletPoolConfig},
+    profile::{Rate, RateError, Schedule, SendStrategy, Step},
     report::{
-        BlockRecord, BlockSummary, BreakerEvent, FromStoreError, LatencySummary, NonceStats,
-        OpenLoopStats, PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats,
-        TaskStats, ThresholdError, Thresholds, Verdict,
+        BlockStats, BlockSummary, BreakerEvent, LatencySummary, NonceStats, OpenLoopStats,
+        PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats, TaskStats,
+        ThresholdError, Thresholds, Verdict,
     },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,
         send_raw_transaction,
     },
-    spammer::{SpamError, Spammer, SpammerBuilder, Stop, TaskEvent, TaskHook},
+    session::{Progress, ProgressHook, Session, SessionConfig, StartError, StartErrorKind},
+    spammer::{Spammer, SpammerBuilder, Stop, TaskEvent, TaskHook},
     task::{
         BuildRequest, CreatedAsset, MixError, RunContext, Sequence, Task, TaskContext, TaskError,
         TaskMix, TaskOutcome, TaskRegistry, TxBuilder, TxTask, TxTiming,
@@ -46,3 +47,6 @@ pub use crate::{
         MnemonicSource, RawKeys, TransferFailure, Wallet, WalletError, WalletSource,
     },
 };
+
+#[cfg(feature = "store")]
+pub use crate::report::FromStoreError;

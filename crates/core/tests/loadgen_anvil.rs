@@ -17,8 +17,8 @@ use alloy::{
     providers::{Provider, ext::TxPoolApi},
 };
 use spam_core::{
-    BuildRequest, ExecutionLayer, LoadGen, LoadGenBuilder, LoadGenError, Progress, Rate, Report,
-    SendStrategy, Thresholds, TxBuilder, Wallet, WsPreconfSource, breaker::BreakerConfig,
+    BuildRequest, ExecutionLayer, LoadGen, LoadGenBuilder, Progress, Rate, Report, SendStrategy,
+    StartErrorKind, Thresholds, TxBuilder, Wallet, WsPreconfSource, breaker::BreakerConfig,
 };
 use spam_devnet::Devnet;
 use support::sequencer::{Faults, sequencer};
@@ -446,13 +446,15 @@ async fn preconfirmation_revocations_open_the_breaker() {
         .preconf(WsPreconfSource::new("ws://127.0.0.1:1"))
         .run()
         .await;
+    let refused = refused.unwrap_err();
+    assert!(refused.is_bad_input() && !refused.is_unreachable());
     assert!(
         matches!(
-            refused,
-            Err(LoadGenError::Unsupported {
+            refused.kind(),
+            StartErrorKind::Unsupported {
                 el: ExecutionLayer::Anvil,
                 ..
-            })
+            }
         ),
         "{refused:?}"
     );

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
-use spam_core::{Lease, PoolConfig, Strategy, WalletPool};
+use spam_core::{Lease, LeaseStrategy, WalletPool, WalletPoolConfig};
 use tokio::time::Instant;
 
-fn pool(n: usize, strategy: Strategy, cooldown: Duration) -> WalletPool<usize> {
-    let config = PoolConfig::default()
+fn pool(n: usize, strategy: LeaseStrategy, cooldown: Duration) -> WalletPool<usize> {
+    let config = WalletPoolConfig::default()
         .with_cooldown(cooldown)
         .with_strategy(strategy);
     WalletPool::new(0..n, config).unwrap()
@@ -24,13 +24,13 @@ fn counts(pool: &WalletPool<usize>, rounds: usize) -> Vec<usize> {
 
 #[test]
 fn round_robin_gives_equal_counts() {
-    let pool = pool(7, Strategy::RoundRobin, Duration::ZERO);
+    let pool = pool(7, LeaseStrategy::RoundRobin, Duration::ZERO);
     assert_eq!(counts(&pool, 700), [100; 7]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn round_robin_cycles_in_order_through_cooldowns() {
-    let pool = pool(5, Strategy::RoundRobin, Duration::from_secs(4));
+    let pool = pool(5, LeaseStrategy::RoundRobin, Duration::from_secs(4));
     let start = Instant::now();
     let mut order = Vec::new();
     for _ in 0..15 {
@@ -45,7 +45,7 @@ async fn round_robin_cycles_in_order_through_cooldowns() {
 
 #[test]
 fn round_robin_skips_busy_wallets_and_keeps_the_share_of_the_rest() {
-    let pool = pool(4, Strategy::RoundRobin, Duration::ZERO);
+    let pool = pool(4, LeaseStrategy::RoundRobin, Duration::ZERO);
     let busy = pool.try_acquire().unwrap();
     assert_eq!(busy.index(), 0);
     let counts = counts(&pool, 300);
@@ -55,7 +55,7 @@ fn round_robin_skips_busy_wallets_and_keeps_the_share_of_the_rest() {
 #[test]
 fn least_recently_used_picks_the_longest_idle_wallet() {
     const N: usize = 6;
-    let pool = pool(N, Strategy::LeastRecentlyUsed, Duration::ZERO);
+    let pool = pool(N, LeaseStrategy::LeastRecentlyUsed, Duration::ZERO);
     let mut rng = StdRng::seed_from_u64(11);
     // when each wallet was last leased or released; never used = before everything, by index
     let mut touched: Vec<i64> = (0..N as i64).map(|i| i - N as i64).collect();
@@ -84,7 +84,7 @@ fn least_recently_used_picks_the_longest_idle_wallet() {
 
 #[test]
 fn least_recently_used_hands_wallets_out_in_release_order() {
-    let pool = pool(8, Strategy::LeastRecentlyUsed, Duration::ZERO);
+    let pool = pool(8, LeaseStrategy::LeastRecentlyUsed, Duration::ZERO);
     let mut rng = StdRng::seed_from_u64(5);
     for _ in 0..20 {
         let mut all: Vec<_> = (0..8).map(|_| pool.try_acquire().unwrap()).collect();
@@ -98,7 +98,7 @@ fn least_recently_used_hands_wallets_out_in_release_order() {
 
 #[test]
 fn random_gives_every_wallet_a_share() {
-    let pool = pool(10, Strategy::Random { seed: Some(42) }, Duration::ZERO);
+    let pool = pool(10, LeaseStrategy::Random { seed: Some(42) }, Duration::ZERO);
     let counts = counts(&pool, 20_000);
     // expected 2 000 each, standard deviation about 42
     assert!(
@@ -110,7 +110,11 @@ fn random_gives_every_wallet_a_share() {
 #[test]
 fn random_is_reproducible_with_a_seed() {
     let sequence = |seed| {
-        let pool = pool(10, Strategy::Random { seed: Some(seed) }, Duration::ZERO);
+        let pool = pool(
+            10,
+            LeaseStrategy::Random { seed: Some(seed) },
+            Duration::ZERO,
+        );
         let held: Vec<_> = (0..5).map(|_| pool.try_acquire().unwrap()).collect();
         let mut picks: Vec<_> = held.iter().map(Lease::index).collect();
         picks.extend((0..100).map(|_| pool.try_acquire().unwrap().index()));
@@ -122,7 +126,7 @@ fn random_is_reproducible_with_a_seed() {
 
 #[test]
 fn random_only_picks_available_wallets() {
-    let pool = pool(10, Strategy::Random { seed: None }, Duration::ZERO);
+    let pool = pool(10, LeaseStrategy::Random { seed: None }, Duration::ZERO);
     let held: Vec<_> = (0..9).map(|_| pool.try_acquire().unwrap()).collect();
     let free = (0..10)
         .find(|i| held.iter().all(|l| l.index() != *i))

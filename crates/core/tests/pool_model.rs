@@ -12,7 +12,7 @@ use std::{
 };
 
 use proptest::prelude::*;
-use spam_core::{Lease, PoolConfig, Strategy as Pick, WalletPool};
+use spam_core::{Lease, LeaseStrategy as Pick, WalletPool, WalletPoolConfig};
 use tokio::time::Instant;
 
 /// How long an `acquire` the model says can never return is given before it is cancelled.
@@ -153,7 +153,7 @@ fn run(n: usize, cap: u32, cooldown_ms: u64, strategy: Pick, ops: Vec<Op>) {
         .unwrap();
     runtime.block_on(async move {
         let cooldown = Duration::from_millis(cooldown_ms);
-        let config = PoolConfig::default()
+        let config = WalletPoolConfig::default()
             .with_cooldown(cooldown)
             .with_max_in_flight(NonZeroU32::new(cap).unwrap())
             .with_strategy(strategy);

@@ -13,7 +13,7 @@ use std::{
 
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use spam_core::{PoolConfig, Strategy, WalletPool};
+use spam_core::{LeaseStrategy, WalletPool, WalletPoolConfig};
 use tokio::time::Instant;
 
 const WALLETS: usize = 8;
@@ -29,8 +29,8 @@ struct Tally {
     last_release: Vec<Mutex<Option<Instant>>>,
 }
 
-async fn stress(cap: u32, cooldown: Duration, strategy: Strategy, ops_per_task: usize) {
-    let config = PoolConfig::default()
+async fn stress(cap: u32, cooldown: Duration, strategy: LeaseStrategy, ops_per_task: usize) {
+    let config = WalletPoolConfig::default()
         .with_cooldown(cooldown)
         .with_max_in_flight(NonZeroU32::new(cap).unwrap())
         .with_strategy(strategy);
@@ -102,9 +102,9 @@ async fn stress(cap: u32, cooldown: Duration, strategy: Strategy, ops_per_task: 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cap_one_is_exclusive_under_contention() {
     for strategy in [
-        Strategy::RoundRobin,
-        Strategy::LeastRecentlyUsed,
-        Strategy::Random { seed: Some(1) },
+        LeaseStrategy::RoundRobin,
+        LeaseStrategy::LeastRecentlyUsed,
+        LeaseStrategy::Random { seed: Some(1) },
     ] {
         stress(1, Duration::ZERO, strategy, 500).await;
     }
@@ -113,9 +113,9 @@ async fn cap_one_is_exclusive_under_contention() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cap_k_is_never_exceeded_under_contention() {
     for strategy in [
-        Strategy::RoundRobin,
-        Strategy::LeastRecentlyUsed,
-        Strategy::Random { seed: Some(2) },
+        LeaseStrategy::RoundRobin,
+        LeaseStrategy::LeastRecentlyUsed,
+        LeaseStrategy::Random { seed: Some(2) },
     ] {
         stress(3, Duration::ZERO, strategy, 500).await;
     }
@@ -124,6 +124,12 @@ async fn cap_k_is_never_exceeded_under_contention() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cooldown_holds_under_contention() {
     // Real time: each wallet serves about one lease per 2 ms, so this runs for about a second.
-    stress(1, Duration::from_millis(2), Strategy::RoundRobin, 40).await;
-    stress(3, Duration::from_millis(2), Strategy::LeastRecentlyUsed, 40).await;
+    stress(1, Duration::from_millis(2), LeaseStrategy::RoundRobin, 40).await;
+    stress(
+        3,
+        Duration::from_millis(2),
+        LeaseStrategy::LeastRecentlyUsed,
+        40,
+    )
+    .await;
 }

@@ -15,7 +15,7 @@ use std::{
     time::Duration,
 };
 
-use spam_core::{PoolConfig, PoolError, WalletPool};
+use spam_core::{PoolError, WalletPool, WalletPoolConfig};
 use tokio::time::{Instant, advance, timeout};
 
 const COOLDOWN: Duration = Duration::from_secs(4);
@@ -23,7 +23,7 @@ const COOLDOWN: Duration = Duration::from_secs(4);
 const HANG: Duration = Duration::from_secs(3600);
 
 fn pool(n: usize, cap: u32, cooldown: Duration) -> WalletPool<usize> {
-    let config = PoolConfig::default()
+    let config = WalletPoolConfig::default()
         .with_cooldown(cooldown)
         .with_max_in_flight(NonZeroU32::new(cap).unwrap());
     WalletPool::new(0..n, config).unwrap()
@@ -308,7 +308,7 @@ async fn cap_k_permits_cool_down_one_by_one() {
 
 #[test]
 fn empty_pool_is_refused() {
-    let err = WalletPool::<u8>::new([], PoolConfig::default()).unwrap_err();
+    let err = WalletPool::<u8>::new([], WalletPoolConfig::default()).unwrap_err();
     assert_eq!(err, PoolError::Empty);
     assert_eq!(
         err.to_string(),
@@ -320,7 +320,7 @@ fn empty_pool_is_refused() {
 async fn lease_derefs_to_the_wallet_and_releases_on_drop() {
     let pool = WalletPool::new(
         ["alice".to_owned(), "bob".to_owned()],
-        PoolConfig::default().with_cooldown(Duration::ZERO),
+        WalletPoolConfig::default().with_cooldown(Duration::ZERO),
     )
     .unwrap();
     let lease = pool.acquire().await;

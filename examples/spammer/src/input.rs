@@ -8,7 +8,7 @@ use std::{
 };
 
 use alloy::transports::http::reqwest::Url;
-use spam_core::Rate;
+use spam_core::{Rate, StartError};
 
 /// The user's mistake, found after parsing: `main` prints it and exits with code 2.
 #[derive(Debug)]
@@ -27,9 +27,15 @@ pub(crate) fn bad_input(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(BadInput(message.into()))
 }
 
-/// Whether `err` (or a cause) is the user's mistake.
+/// Whether `err` (or a cause) is the user's mistake: a [`BadInput`], or a run that could not
+/// start because of its settings ([`StartError::is_bad_input`]).
 pub(crate) fn is_bad_input(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| cause.is::<BadInput>())
+    err.chain().any(|cause| {
+        cause.is::<BadInput>()
+            || cause
+                .downcast_ref::<StartError>()
+                .is_some_and(StartError::is_bad_input)
+    })
 }
 
 /// An `http://` or `https://` URL.

@@ -10,10 +10,7 @@ use std::{
 use alloy::transports::http::reqwest::Url;
 use anyhow::Context as _;
 use clap::builder::PossibleValuesParser;
-use spam_core::{
-    ExecutionLayer, GuardError, LoadGen, LoadGenError, MainnetPolicy, Rate, SendStrategy,
-    WsPreconfSource,
-};
+use spam_core::{ExecutionLayer, LoadGen, MainnetPolicy, Rate, SendStrategy, WsPreconfSource};
 use spam_devnet::Devnet;
 
 use crate::{
@@ -252,13 +249,5 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             progress::loadgen_line(&p, rates)
         });
     }
-    let report = result.map_err(|err| match err {
-        // Settings the node or the chain refuse are the caller's to fix, like a bad flag.
-        LoadGenError::Config(_)
-        | LoadGenError::Rate(_)
-        | LoadGenError::Unsupported { .. }
-        | LoadGenError::Guard(GuardError::Refused(_)) => input::bad_input(err.to_string()),
-        err => anyhow::Error::new(err),
-    })?;
-    args.output.finish(&report, cancel.is_cancelled())
+    args.output.finish(&result?, cancel.is_cancelled())
 }

@@ -5,16 +5,12 @@
 use std::{
     collections::VecDeque,
     io::IsTerminal as _,
-    sync::{
-        Arc, Mutex, PoisonError,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
-use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
-use spam_core::{LatencySummary, Progress, TaskEvent, breaker::BreakerState};
+use spam_core::{LatencySummary, Progress, breaker::BreakerState};
 
 use crate::input;
 
@@ -285,83 +281,28 @@ fn percentiles(summary: &LatencySummary) -> String {
     }
 }
 
-/// What the closed-loop Spammer's finished tasks add up to, fed by its `on_task` hook.
-#[derive(Debug)]
-pub(crate) struct TaskTally {
-    start: Instant,
-    succeeded: AtomicU64,
-    failed: AtomicU64,
-    txs: AtomicU64,
-    /// Task durations in microseconds.
-    latency: Mutex<Histogram<u64>>,
+/// Tasks finished and transactions sent, the counts a closed-loop line shows rates of.
+pub(crate) fn spammer_counts(p: &Progress) -> [u64; 2] {
+    [p.tasks_ok + p.tasks_failed, p.sent]
 }
 
-impl TaskTally {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Self {
-            start: Instant::now(),
-            succeeded: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            txs: AtomicU64::new(0),
-            // 1 µs to 1 h, 3 significant digits: a fixed few tens of KB, however long the run.
-            latency: Mutex::new(
-                Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
-            ),
-        })
-    }
-
-    /// Counts one finished task.
-    pub(crate) fn record(&self, event: &TaskEvent<'_>) {
-        let outcome = if event.outcome.is_ok() {
-            &self.succeeded
-        } else {
-            &self.failed
-        };
-        outcome.fetch_add(1, Ordering::Relaxed);
-        self.txs.fetch_add(event.txs_sent as u64, Ordering::Relaxed);
-        let us = (event.duration.as_micros() as u64).clamp(1, 3_600_000_000);
-        self.latency
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .saturating_record(us);
-    }
-
-    /// Time since the tally was made (the run start, give or take its set-up).
-    pub(crate) fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    /// Tasks finished and transactions sent, for [`Live::update`].
-    pub(crate) fn counts(&self) -> [u64; 2] {
-        let done = self.succeeded.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed);
-        [done, self.txs.load(Ordering::Relaxed)]
-    }
-
-    /// One line: tasks/s now (and since the start), success rate, latency percentiles.
-    pub(crate) fn line(&self, rates: &Rates) -> String {
-        let ok = self.succeeded.load(Ordering::Relaxed);
-        let failed = self.failed.load(Ordering::Relaxed);
-        let success = if ok + failed == 0 {
-            "-".to_owned()
-        } else {
-            format!("{:.1}%", 100.0 * ok as f64 / (ok + failed) as f64)
-        };
-        let (p50, p99) = {
-            let h = self.latency.lock().unwrap_or_else(PoisonError::into_inner);
-            let at = |q| h.value_at_quantile(q) as f64 / 1000.0;
-            (at(0.5), at(0.99))
-        };
-        format!(
-            "tasks {:.1}/s ({:.1})  txs {:.1}/s  done {}  failed {failed}  success {success}  \
-             task p50 {} p99 {}",
-            rates.now[0],
-            rates.overall[0],
-            rates.now[1],
-            ok + failed,
-            ms(p50),
-            ms(p99),
-        )
-    }
+/// One line of a closed-loop run: tasks/s now (and since the start), success rate, task
+/// latency percentiles.
+pub(crate) fn spammer_line(p: &Progress, rates: &Rates) -> String {
+    let (ok, failed) = (p.tasks_ok, p.tasks_failed);
+    let success = if ok + failed == 0 {
+        "-".to_owned()
+    } else {
+        format!("{:.1}%", 100.0 * ok as f64 / (ok + failed) as f64)
+    };
+    format!(
+        "tasks {:.1}/s ({:.1})  txs {:.1}/s  done {}  failed {failed}  success {success}  task {}",
+        rates.now[0],
+        rates.overall[0],
+        rates.now[1],
+        ok + failed,
+        percentiles(&p.task),
+    )
 }
 
 #[cfg(test)]

@@ -1,10 +1,16 @@
 //! `spammer run`: the closed-loop Spammer with the built-in tasks.
 
-use std::{num::NonZeroU32, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+use std::{
+    num::NonZeroU32,
+    path::PathBuf,
+    process::ExitCode,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use alloy::transports::http::reqwest::Url;
 use anyhow::Context as _;
-use spam_core::{GuardError, MainnetPolicy, SpamError, Spammer, Stop};
+use spam_core::{MainnetPolicy, Progress, Spammer, Stop};
 use spam_devnet::Devnet;
 use spam_proxy::{PoolConfig, Probe, ProxyPool};
 
@@ -14,7 +20,7 @@ use crate::{
     metrics::{self, MetricsArgs},
     node::{Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs},
-    progress::{Live, ProgressArgs, TaskTally},
+    progress::{self, Live, ProgressArgs},
     senders::SenderArgs,
 };
 
@@ -138,14 +144,18 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         spammer = spammer.store(store, None);
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
-    let tally = TaskTally::new();
-    if metrics_on || !live.is_off() {
-        let tally = Arc::clone(&tally);
-        spammer = spammer.on_task(move |event| {
-            tally.record(event);
-            if metrics_on {
-                metrics::record_task(event);
-            }
+    if metrics_on {
+        spammer = spammer.on_task(metrics::record_task);
+    }
+    // The snapshot the hook saw last, for the final line.
+    let last = Arc::new(Mutex::new(None::<Progress>));
+    if !live.is_off() {
+        let (live, last) = (Arc::clone(&live), Arc::clone(&last));
+        spammer = spammer.on_progress(live.every(), move |p| {
+            live.update(p.elapsed, &progress::spammer_counts(p), |rates| {
+                progress::spammer_line(p, rates)
+            });
+            *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(p.clone());
         });
     }
     let spammer = spammer
@@ -163,35 +173,14 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             MainnetPolicy::Refuse
         })
         .cancel_on(cancel.clone())
-        .build()
-        .map_err(spam_error)?;
-    let ticker = (!live.is_off()).then(|| {
-        let (live, tally) = (Arc::clone(&live), Arc::clone(&tally));
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(live.every());
-            loop {
-                every.tick().await;
-                live.update(tally.elapsed(), &tally.counts(), |rates| tally.line(rates));
-            }
-        })
-    });
+        .build()?;
     let result = spammer.run().await;
-    if let Some(ticker) = ticker {
-        ticker.abort();
+    if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        live.finish(p.elapsed, &progress::spammer_counts(&p), |rates| {
+            progress::spammer_line(&p, rates)
+        });
     }
-    live.finish(tally.elapsed(), &tally.counts(), |rates| tally.line(rates));
-    let report = result.map_err(spam_error)?;
-    args.output.finish(&report, cancel.is_cancelled())
-}
-
-/// Settings the chain refuses are the caller's to fix (exit 2); the rest are failures.
-fn spam_error(err: SpamError) -> anyhow::Error {
-    match err {
-        SpamError::Config(_) | SpamError::Guard(GuardError::Refused(_)) => {
-            bad_input(err.to_string())
-        }
-        err => anyhow::Error::new(err),
-    }
+    args.output.finish(&result?, cancel.is_cancelled())
 }
 
 /// `a=3,b=1` → `[("a", 3), ("b", 1)]`; a name without `=` weighs 1.

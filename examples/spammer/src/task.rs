@@ -9,16 +9,15 @@ use std::{
 
 use alloy::{
     primitives::{TxHash, U256, utils::format_units},
-    providers::{Provider, ProviderBuilder, RootProvider},
+    providers::{Provider, RootProvider},
     transports::http::reqwest::Url,
 };
 use anyhow::Context as _;
 use spam_core::{
-    FeeOracle, FeeOracleConfig, GuardError, MainnetPolicy, MnemonicSource, RunContext, Task,
-    TaskContext, TaskError, TaskOutcome, TaskRegistry,
+    MainnetPolicy, MnemonicSource, Session, SessionConfig, Task, TaskContext, TaskError,
+    TaskOutcome, TaskRegistry,
 };
 use spam_devnet::Devnet;
-use spam_nonce::{NonceManager, ProviderSource};
 
 use crate::{
     input::{self, bad_input},
@@ -105,35 +104,31 @@ async fn run_steps(names: &[&str], args: &StepArgs) -> anyhow::Result<ExitCode> 
     if node.is_local() {
         eprintln!("started anvil (automine) at {}", node.url);
     }
-    let provider: RootProvider = ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(node.url.clone());
     let policy = if args.allow_mainnet {
         MainnetPolicy::Allow
     } else {
         MainnetPolicy::Refuse
     };
-    let chain_id = spam_core::read_chain_id(&provider, policy)
-        .await
-        .map_err(|err| match err {
-            GuardError::Refused(_) => bad_input(err.to_string()),
-            err => anyhow::Error::new(err).context("reading the chain id"),
-        })?;
-    let nonces = NonceManager::new(ProviderSource::new(provider.clone()));
-    let next_nonce = nonces
-        .resync(wallet.address())
-        .await
-        .context("reading the wallet's nonce")?;
+    let cancel = cancel_on_ctrl_c("cancelling the task");
+    let session = Session::open(
+        SessionConfig::new(node.url.clone())
+            .with_wallets(vec![wallet])
+            .with_mainnet(policy)
+            .with_cancel(cancel.clone()),
+    )
+    .await?;
+    let wallet = Arc::clone(&session.wallets()[0]);
+    let provider = session.provider().clone();
+    let next_nonce = session
+        .nonces()
+        .snapshot(wallet.address())
+        .map_or(0, |s| s.next);
     let balance = provider
         .get_balance(wallet.address())
         .await
         .context("reading the wallet's balance")?;
-    let fees = FeeOracle::new(provider.clone(), FeeOracleConfig::default());
-    let cancel = cancel_on_ctrl_c("cancelling the task");
-    let run = Arc::new(
-        RunContext::new(provider.clone(), nonces, fees, chain_id).with_cancel(cancel.clone()),
-    );
-    let ctx = TaskContext::new(run, Arc::new(wallet), 0, args.seed);
+    let chain_id = session.chain_id();
+    let ctx = TaskContext::new(Arc::new(session.run_context()), wallet, 0, args.seed);
     println!("node: {} (chain id {chain_id})", node.url);
     println!(
         "wallet: {} (dev index {index}), nonce {next_nonce}, balance {} ETH",

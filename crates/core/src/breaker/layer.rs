@@ -6,7 +6,7 @@ use alloy::{
 };
 
 use super::{BreakerOpen, CircuitBreaker};
-use crate::{ErrorClass, classify};
+use crate::{rpc::ErrorClass, rpc::classify};
 
 /// A tower [`Layer`](tower::Layer) that puts a [`CircuitBreaker`] in front of an alloy transport.
 ///

@@ -1,32 +1,68 @@
-//! The tasks that run beside the pacer: the breaker's resyncer, the preconfirmation listener
-//! and the progress reporter. Each stops on the run's background token.
+//! What runs beside the pacer: the breaker (its transitions and the resyncer it wakes), the
+//! preconfirmation listener, and the progress snapshots. Each task stops on the run's
+//! background token.
 
-use std::{
-    sync::{Arc, atomic::Ordering},
-    time::Duration,
-};
+use std::sync::{Arc, atomic::Ordering};
 
 use parking_lot::Mutex;
 use spam_nonce::NonceManager;
 use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::{PreconfEvent, PreconfSource, PreconfStatus, Progress, ProgressHook, ledger::Ledger};
+use super::{
+    LoadGenBuilder, PreconfEvent, PreconfSource, PreconfStatus, gate::Gate, ledger::Ledger,
+};
 use crate::{
-    LatencySummary, Wallet,
     breaker::{BreakerConfig, BreakerState, CircuitBreaker},
     metrics::Latency,
-    report::{BreakerEvent, PreconfStats},
+    report::{BreakerEvent, LatencySummary, PreconfStats},
+    session::{Progress, Session},
     task::NonceCounters,
+    wallet::Wallet,
 };
+
+/// The run's circuit breaker, the gate it drives and the resyncer it wakes.
+pub(super) struct Control {
+    pub(super) breaker: CircuitBreaker,
+    pub(super) gate: Arc<Gate>,
+    transitions: Arc<Transitions>,
+    resyncer: JoinHandle<()>,
+}
+
+impl Control {
+    /// A breaker on `s`'s settings whose opening resyncs every sender of `session`, and the
+    /// gate that holds the recovery rate while it is not closed.
+    pub(super) fn start(s: &LoadGenBuilder, session: &Session, stop: CancellationToken) -> Self {
+        let (breaker, transitions, resyncer) = breaker(
+            s.breaker.clone(),
+            session.nonces.clone(),
+            session.wallets.clone(),
+            Arc::clone(&session.counters),
+            stop,
+        );
+        Self {
+            gate: Arc::new(Gate::new(breaker.clone(), s.recovery_tps)),
+            breaker,
+            transitions,
+            resyncer,
+        }
+    }
+
+    /// Waits for the resyncer (stopped by the background token) and returns the breaker's
+    /// transitions, timed from `start`.
+    pub(super) async fn stop(self, start: Instant) -> Vec<BreakerEvent> {
+        let _ = self.resyncer.await;
+        self.transitions.events(start)
+    }
+}
 
 /// The breaker's transitions, as they happened.
 #[derive(Debug, Default)]
-pub(super) struct Transitions(Mutex<Vec<(Instant, BreakerState, BreakerState)>>);
+struct Transitions(Mutex<Vec<(Instant, BreakerState, BreakerState)>>);
 
 impl Transitions {
     /// The transitions for the report, timed from `start`.
-    pub(super) fn events(&self, start: Instant) -> Vec<BreakerEvent> {
+    fn events(&self, start: Instant) -> Vec<BreakerEvent> {
         let name = |s: BreakerState| format!("{s:?}").to_lowercase();
         self.0
             .lock()
@@ -42,7 +78,7 @@ impl Transitions {
 
 /// A breaker whose transitions are recorded and whose opening resyncs every sender (on a
 /// task of its own, so the hook stays synchronous).
-pub(super) fn breaker(
+fn breaker(
     config: BreakerConfig,
     nonces: NonceManager,
     wallets: Vec<Arc<Wallet>>,
@@ -147,23 +183,43 @@ pub(super) fn preconf(
     }
 }
 
-/// Calls `hook` with a snapshot every `every` from `start` on, until stopped.
-pub(super) fn progress(
-    every: Duration,
-    hook: ProgressHook,
-    ledger: Arc<Ledger>,
-    breaker: CircuitBreaker,
-    start: Instant,
-    stop: CancellationToken,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval_at(start + every, every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => hook(&Progress::snapshot(&ledger, start, breaker.state())),
-                () = stop.cancelled() => return,
-            }
-        }
-    })
+/// A snapshot of the run so far, for progress hooks.
+pub(super) fn snapshot(ledger: &Ledger, start: Instant, breaker: BreakerState) -> Progress {
+    let in_flight = ledger.in_flight.len() as u64;
+    let books = ledger.books();
+    let c = &books.counters;
+    let (ack, inclusion) = books
+        .recorder
+        .tasks()
+        .values()
+        .next()
+        .map(|m| {
+            (
+                LatencySummary::from_latency(&m.task),
+                LatencySummary::from_latency(&m.inclusion),
+            )
+        })
+        .unwrap_or_default();
+    Progress {
+        elapsed: start.elapsed(),
+        tasks_ok: c.accepted,
+        tasks_failed: c.rejected,
+        offered: c.offered,
+        dropped_by_reason: c
+            .dropped
+            .iter()
+            .map(|(reason, n)| (reason.label().to_owned(), *n))
+            .collect(),
+        sent: c.sent,
+        accepted: c.accepted,
+        rejected_by_class: books.recorder.errors().clone(),
+        included: c.included,
+        in_flight,
+        late: c.late,
+        breaker,
+        task: ack,
+        lag: LatencySummary::from_latency(&books.lag),
+        ack,
+        inclusion,
+    }
 }

@@ -2,7 +2,7 @@
 
 use tokio::time::Instant;
 
-use crate::report::{BlockRecord, BlockSummary, round};
+use crate::report::{BlockStats, BlockSummary, round};
 
 /// Per-block records kept for the report; later blocks only count in the totals.
 const MAX_LISTED: usize = 10_000;
@@ -57,7 +57,7 @@ impl BlockBook {
             self.fill_sum += b.gas_used as f64 / b.gas_limit as f64;
         }
         if s.list.len() < MAX_LISTED {
-            s.list.push(BlockRecord {
+            s.list.push(BlockStats {
                 number: b.number,
                 timestamp: b.timestamp,
                 seen_ms: b.seen.saturating_duration_since(self.start).as_millis() as u64,

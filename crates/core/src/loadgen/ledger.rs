@@ -19,7 +19,7 @@ use super::{
     blocks::BlockSeen,
     sink::{SendInfo, Sink},
 };
-use crate::{Lease, Recorder, Wallet, metrics::Latency};
+use crate::{metrics::Latency, metrics::Recorder, pool::Lease, wallet::Wallet};
 
 /// Why a tick was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

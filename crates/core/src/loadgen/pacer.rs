@@ -11,14 +11,18 @@ use tokio::{
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
-    Schedule, SendStrategy,
     gate::Gate,
     ledger::{DropReason, Ledger},
     prepare::{Prepared, Signed},
     send::{Refused, Submitter, SyncReceipt},
     sink::SendInfo,
 };
-use crate::{breaker::Permit, rpc::resolve_failed_send, task::NonceCounters};
+use crate::{
+    breaker::Permit,
+    profile::{Schedule, SendStrategy},
+    rpc::resolve_failed_send,
+    task::NonceCounters,
+};
 use spam_nonce::NonceManager;
 
 /// Where prepared ticks come from.
@@ -320,7 +324,7 @@ async fn answer(
             let unknown = refused.class.outcome_unknown();
             ctx.ledger.rejected(&info, acked, &refused.label(), unknown);
             let action = if unknown {
-                crate::Action::ResendSame
+                crate::rpc::Action::ResendSame
             } else {
                 refused.class.action()
             };

@@ -13,8 +13,12 @@ use spam_nonce::{NonceManager, Reservation};
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::{Schedule, gate::Gate, ledger::DropReason};
-use crate::{BuildRequest, FeeOracle, Lease, TxBuilder, Wallet, WalletPool};
+use super::{gate::Gate, ledger::DropReason};
+use crate::profile::Schedule;
+use crate::{
+    fees::FeeOracle, pool::Lease, pool::WalletPool, task::BuildRequest, task::TxBuilder,
+    wallet::Wallet,
+};
 
 /// Ticks signed in one trip to the blocking pool.
 const CHUNK: usize = 256;

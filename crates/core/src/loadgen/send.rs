@@ -12,49 +12,9 @@ use alloy::{
     rpc::client::{ClientBuilder, RpcClient},
     transports::{TransportError, http::reqwest},
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::{ErrorClass, classify};
-
-/// How the open-loop engine submits transactions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum SendStrategy {
-    /// One `eth_sendRawTransaction` request per transaction, sent at its intended time.
-    Single,
-    /// JSON-RPC batches of up to `max` transactions, one request at a time per connection:
-    /// a free connection takes what is queued, waiting at most `linger` after the first
-    /// transaction's intended time for the batch to fill. Light load gives small batches sent at
-    /// once; heavy load fills them, as fast as the node answers.
-    Batch {
-        /// Most transactions per batch.
-        max: usize,
-        /// Longest a transaction waits for its batch to fill.
-        #[serde(with = "micros")]
-        linger: Duration,
-    },
-    /// `eth_sendRawTransactionSync` (EIP-7966): the answer is the receipt, so acked means
-    /// included. Needs a node that supports it.
-    Sync,
-}
-
-impl SendStrategy {
-    /// Batches of up to `max` transactions, each waiting at most `linger` to fill.
-    pub const fn batch(max: usize, linger: Duration) -> Self {
-        Self::Batch { max, linger }
-    }
-}
-
-impl fmt::Display for SendStrategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Single => f.write_str("single"),
-            Self::Batch { max, linger } => write!(f, "batch {max} / {linger:?}"),
-            Self::Sync => f.write_str("sync"),
-        }
-    }
-}
+use crate::{rpc::ErrorClass, rpc::classify};
 
 /// A send that failed: its class, and whether the node may still have the transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,19 +162,5 @@ impl fmt::Debug for Submitter {
         f.debug_struct("Submitter")
             .field("connections", &self.clients.len())
             .finish_non_exhaustive()
-    }
-}
-
-mod micros {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_micros().try_into().unwrap_or(u64::MAX))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_micros)
     }
 }

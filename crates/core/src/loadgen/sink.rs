@@ -3,11 +3,13 @@
 //! Writes never wait: the buffered writer takes them or counts them as dropped.
 
 use alloy::primitives::{Address, TxHash};
+#[cfg(feature = "store")]
 use spam_store::{BlockRecord, RunId, TaskRecord, TxRecord, TxStatus, WriterHandle};
 use tokio::time::Instant;
 
 use super::blocks::BlockSeen;
-use crate::persist::UnixClock;
+#[cfg(feature = "store")]
+use crate::session::UnixClock;
 
 /// One send, as the records need it.
 #[derive(Debug, Clone, Copy)]
@@ -17,10 +19,12 @@ pub(crate) struct SendInfo {
     pub(crate) nonce: u64,
     pub(crate) intended: Instant,
     /// When it was signed (before the run when presigned).
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
     pub(crate) signed: Instant,
     pub(crate) sent: Instant,
 }
 
+#[cfg(feature = "store")]
 #[derive(Debug, Clone)]
 pub(crate) struct Sink {
     handle: WriterHandle,
@@ -29,6 +33,7 @@ pub(crate) struct Sink {
     clock: UnixClock,
 }
 
+#[cfg(feature = "store")]
 impl Sink {
     pub(crate) fn new(handle: WriterHandle, run: RunId, task: String, clock: UnixClock) -> Self {
         Self {
@@ -103,5 +108,29 @@ impl Sink {
         record.gas_limit = b.gas_limit;
         record.base_fee = Some(b.base_fee);
         self.handle.write(record);
+    }
+}
+
+/// Without the `store` feature nothing is persisted: no sink can exist.
+#[cfg(not(feature = "store"))]
+#[derive(Debug, Clone)]
+pub(crate) enum Sink {}
+
+#[cfg(not(feature = "store"))]
+impl Sink {
+    pub(crate) fn answered(&self, _: &SendInfo, _: Instant, _: Option<&str>) {
+        match *self {}
+    }
+
+    pub(crate) fn included(&self, _: &SendInfo, _: Instant, _: Option<u64>) {
+        match *self {}
+    }
+
+    pub(crate) fn receipt(&self, _: &SendInfo, _: u64, _: bool) {
+        match *self {}
+    }
+
+    pub(crate) fn block(&self, _: &BlockSeen) {
+        match *self {}
     }
 }

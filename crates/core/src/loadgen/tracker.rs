@@ -17,7 +17,7 @@ use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{blocks::BlockBook, ledger::Ledger, sink::SendInfo};
-use crate::FeeOracle;
+use crate::fees::FeeOracle;
 
 /// Blocks fetched in one batch when catching up.
 const BLOCK_BATCH: u64 = 32;

@@ -1,12 +1,12 @@
-//! [`PoolConfig`]: cooldown, in-flight cap and strategy of a [`WalletPool`](crate::WalletPool).
+//! [`WalletPoolConfig`]: cooldown, in-flight cap and strategy of a [`WalletPool`](crate::WalletPool).
 
 use std::{num::NonZeroU32, time::Duration};
 
-use super::Strategy;
+use super::LeaseStrategy;
 
 /// How a [`WalletPool`](crate::WalletPool) hands out its wallets.
 ///
-/// Defaults: cooldown 4 s, one lease per wallet at a time, [`Strategy::RoundRobin`].
+/// Defaults: cooldown 4 s, one lease per wallet at a time, [`LeaseStrategy::RoundRobin`].
 ///
 /// # Cooldown and the in-flight cap
 ///
@@ -23,22 +23,22 @@ use super::Strategy;
 /// ```
 /// use std::{num::NonZeroU32, time::Duration};
 ///
-/// use spam_core::{PoolConfig, Strategy};
+/// use spam_core::{WalletPoolConfig, LeaseStrategy};
 ///
-/// let config = PoolConfig::default()
+/// let config = WalletPoolConfig::default()
 ///     .with_cooldown(Duration::from_secs(2))
 ///     .with_max_in_flight(NonZeroU32::new(16).unwrap())
-///     .with_strategy(Strategy::LeastRecentlyUsed);
+///     .with_strategy(LeaseStrategy::LeastRecentlyUsed);
 /// assert_eq!(config.max_in_flight().get(), 16);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoolConfig {
+pub struct WalletPoolConfig {
     cooldown: Duration,
     max_in_flight: NonZeroU32,
-    strategy: Strategy,
+    strategy: LeaseStrategy,
 }
 
-impl PoolConfig {
+impl WalletPoolConfig {
     /// The default cooldown: about a block on most chains, so a reused wallet's previous
     /// transaction has had a chance to land.
     pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(4);
@@ -65,7 +65,7 @@ impl PoolConfig {
 
     /// Sets how the pool picks among the available wallets.
     #[must_use]
-    pub const fn with_strategy(mut self, strategy: Strategy) -> Self {
+    pub const fn with_strategy(mut self, strategy: LeaseStrategy) -> Self {
         self.strategy = strategy;
         self
     }
@@ -81,17 +81,17 @@ impl PoolConfig {
     }
 
     /// How the pool picks among the available wallets.
-    pub const fn strategy(&self) -> Strategy {
+    pub const fn strategy(&self) -> LeaseStrategy {
         self.strategy
     }
 }
 
-impl Default for PoolConfig {
+impl Default for WalletPoolConfig {
     fn default() -> Self {
         Self {
             cooldown: Self::DEFAULT_COOLDOWN,
             max_in_flight: NonZeroU32::MIN,
-            strategy: Strategy::default(),
+            strategy: LeaseStrategy::default(),
         }
     }
 }
@@ -102,23 +102,23 @@ mod tests {
 
     #[test]
     fn defaults_and_setters() {
-        let config = PoolConfig::default();
+        let config = WalletPoolConfig::default();
         assert_eq!(config.cooldown(), Duration::from_secs(4));
         assert_eq!(config.max_in_flight().get(), 1);
-        assert_eq!(config.strategy(), Strategy::RoundRobin);
+        assert_eq!(config.strategy(), LeaseStrategy::RoundRobin);
 
         let config = config
             .with_cooldown(Duration::ZERO)
             .with_max_in_flight(NonZeroU32::new(3).unwrap())
-            .with_strategy(Strategy::LeastRecentlyUsed);
+            .with_strategy(LeaseStrategy::LeastRecentlyUsed);
         assert_eq!(config.cooldown(), Duration::ZERO);
         assert_eq!(config.max_in_flight().get(), 3);
-        assert_eq!(config.strategy(), Strategy::LeastRecentlyUsed);
+        assert_eq!(config.strategy(), LeaseStrategy::LeastRecentlyUsed);
     }
 
     #[test]
     fn huge_cooldown_is_clamped() {
-        let config = PoolConfig::default().with_cooldown(Duration::MAX);
-        assert_eq!(config.cooldown(), PoolConfig::MAX_COOLDOWN);
+        let config = WalletPoolConfig::default().with_cooldown(Duration::MAX);
+        assert_eq!(config.cooldown(), WalletPoolConfig::MAX_COOLDOWN);
     }
 }

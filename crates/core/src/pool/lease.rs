@@ -18,9 +18,9 @@ use super::Inner;
 /// # Examples
 ///
 /// ```
-/// use spam_core::{PoolConfig, WalletPool};
+/// use spam_core::{WalletPoolConfig, WalletPool};
 ///
-/// let pool = WalletPool::new(["alice", "bob"], PoolConfig::default()).unwrap();
+/// let pool = WalletPool::new(["alice", "bob"], WalletPoolConfig::default()).unwrap();
 /// let lease = pool.try_acquire().unwrap();
 /// assert_eq!((lease.index(), *lease), (0, "alice"));
 /// lease.release(); // or let it go out of scope

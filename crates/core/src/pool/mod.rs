@@ -16,14 +16,14 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use self::state::State;
-pub use self::{config::PoolConfig, error::PoolError, lease::Lease, strategy::Strategy};
+pub use self::{config::WalletPoolConfig, error::PoolError, lease::Lease, strategy::LeaseStrategy};
 
 /// A shared pool of wallets (or any items `W`) handed out as RAII [`Lease`]s.
 ///
-/// - **Selection**: among the wallets available now, the [`Strategy`] picks one.
-/// - **Cooldown and cap**: each wallet has [`max_in_flight`](PoolConfig::max_in_flight)
+/// - **Selection**: among the wallets available now, the [`LeaseStrategy`] picks one.
+/// - **Cooldown and cap**: each wallet has [`max_in_flight`](WalletPoolConfig::max_in_flight)
 ///   permits; a lease takes one and its release gives it back after the
-///   [`cooldown`](PoolConfig::cooldown) (see [`PoolConfig`] for the exact rule).
+///   [`cooldown`](WalletPoolConfig::cooldown) (see [`WalletPoolConfig`] for the exact rule).
 /// - **Skipping**: an optional predicate ([`set_skip`](Self::set_skip)) hides wallets, e.g.
 ///   those whose proxy is banned.
 ///
@@ -37,11 +37,11 @@ pub use self::{config::PoolConfig, error::PoolError, lease::Lease, strategy::Str
 /// ```
 /// use std::time::Duration;
 ///
-/// use spam_core::{PoolConfig, WalletPool};
+/// use spam_core::{WalletPoolConfig, WalletPool};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// let config = PoolConfig::default().with_cooldown(Duration::from_secs(1));
+/// let config = WalletPoolConfig::default().with_cooldown(Duration::from_secs(1));
 /// let pool = WalletPool::new(["alice", "bob"], config).unwrap();
 ///
 /// let a = pool.acquire().await;
@@ -65,7 +65,7 @@ pub(crate) struct Inner<W> {
     items: Box<[W]>,
     state: Mutex<State<W>>,
     notify: Notify,
-    config: PoolConfig,
+    config: WalletPoolConfig,
     /// Whether the "every wallet is skipped" warning was logged since the last refresh.
     warned_stranded: AtomicBool,
 }
@@ -109,15 +109,15 @@ impl<W> WalletPool<W> {
     /// # Examples
     ///
     /// ```
-    /// use spam_core::{PoolConfig, PoolError, WalletPool};
+    /// use spam_core::{WalletPoolConfig, PoolError, WalletPool};
     ///
-    /// assert!(WalletPool::new([1, 2, 3], PoolConfig::default()).is_ok());
+    /// assert!(WalletPool::new([1, 2, 3], WalletPoolConfig::default()).is_ok());
     /// let none: [u8; 0] = [];
-    /// assert_eq!(WalletPool::new(none, PoolConfig::default()).unwrap_err(), PoolError::Empty);
+    /// assert_eq!(WalletPool::new(none, WalletPoolConfig::default()).unwrap_err(), PoolError::Empty);
     /// ```
     pub fn new(
         wallets: impl IntoIterator<Item = W>,
-        config: PoolConfig,
+        config: WalletPoolConfig,
     ) -> Result<Self, PoolError> {
         let items: Box<[W]> = wallets.into_iter().collect();
         if items.is_empty() {
@@ -141,9 +141,9 @@ impl<W> WalletPool<W> {
     /// # Examples
     ///
     /// ```
-    /// use spam_core::{PoolConfig, WalletPool};
+    /// use spam_core::{WalletPoolConfig, WalletPool};
     ///
-    /// let pool = WalletPool::new(["alice"], PoolConfig::default()).unwrap();
+    /// let pool = WalletPool::new(["alice"], WalletPoolConfig::default()).unwrap();
     /// let lease = pool.try_acquire().unwrap();
     /// assert!(pool.try_acquire().is_none(), "cap 1: alice is leased");
     /// drop(lease);
@@ -184,11 +184,11 @@ impl<W> WalletPool<W> {
     /// ```
     /// use std::time::Duration;
     ///
-    /// use spam_core::{PoolConfig, WalletPool};
+    /// use spam_core::{WalletPoolConfig, WalletPool};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let pool = WalletPool::new(["alice"], PoolConfig::default().with_cooldown(Duration::ZERO))
+    /// let pool = WalletPool::new(["alice"], WalletPoolConfig::default().with_cooldown(Duration::ZERO))
     ///     .unwrap();
     /// let lease = pool.acquire().await;
     /// let waiter = tokio::spawn({
@@ -217,9 +217,9 @@ impl<W> WalletPool<W> {
     /// # Examples
     ///
     /// ```
-    /// use spam_core::{PoolConfig, WalletPool};
+    /// use spam_core::{WalletPoolConfig, WalletPool};
     ///
-    /// let pool = WalletPool::new(["alice", "bob"], PoolConfig::default()).unwrap();
+    /// let pool = WalletPool::new(["alice", "bob"], WalletPoolConfig::default()).unwrap();
     /// pool.set_skip(|w: &&str| *w == "alice");
     /// assert_eq!(*pool.try_acquire().unwrap(), "bob");
     /// ```
@@ -278,7 +278,7 @@ impl<W> WalletPool<W> {
     }
 
     /// The pool's configuration.
-    pub fn config(&self) -> &PoolConfig {
+    pub fn config(&self) -> &WalletPoolConfig {
         &self.inner.config
     }
 
@@ -315,7 +315,7 @@ mod tests {
     use super::*;
 
     fn pool(n: usize, cap: u32, cooldown: Duration) -> WalletPool<usize> {
-        let config = PoolConfig::default()
+        let config = WalletPoolConfig::default()
             .with_cooldown(cooldown)
             .with_max_in_flight(NonZeroU32::new(cap).unwrap());
         WalletPool::new(0..n, config).unwrap()

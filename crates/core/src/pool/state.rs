@@ -5,7 +5,7 @@ use std::{collections::VecDeque, fmt, time::Duration};
 
 use tokio::time::Instant;
 
-use super::{PoolConfig, PoolStats, strategy::Selector};
+use super::{PoolStats, WalletPoolConfig, strategy::Selector};
 
 /// The skip predicate: `true` means "do not hand this wallet out now".
 pub(super) type Skip<W> = Box<dyn Fn(&W) -> bool + Send + Sync>;
@@ -40,7 +40,7 @@ pub(super) struct State<W> {
 }
 
 impl<W> State<W> {
-    pub(super) fn new(len: usize, config: &PoolConfig) -> Self {
+    pub(super) fn new(len: usize, config: &WalletPoolConfig) -> Self {
         let cap = config.max_in_flight().get();
         Self {
             slots: vec![Slot::default(); len],
@@ -178,7 +178,7 @@ mod tests {
     use super::*;
 
     fn state(cap: u32, cooldown: Duration) -> State<u8> {
-        let config = PoolConfig::default()
+        let config = WalletPoolConfig::default()
             .with_cooldown(cooldown)
             .with_max_in_flight(NonZeroU32::new(cap).unwrap());
         State::new(2, &config)

@@ -10,14 +10,14 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 /// # Examples
 ///
 /// ```
-/// use spam_core::{PoolConfig, Strategy};
+/// use spam_core::{WalletPoolConfig, LeaseStrategy};
 ///
-/// let reproducible = PoolConfig::default().with_strategy(Strategy::Random { seed: Some(7) });
-/// assert_eq!(reproducible.strategy(), Strategy::Random { seed: Some(7) });
+/// let reproducible = WalletPoolConfig::default().with_strategy(LeaseStrategy::Random { seed: Some(7) });
+/// assert_eq!(reproducible.strategy(), LeaseStrategy::Random { seed: Some(7) });
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Strategy {
+pub enum LeaseStrategy {
     /// Cycle through the wallets in index order, skipping unavailable ones: the wallet after
     /// the last one leased. With every wallet available, each gets exactly one lease per
     /// round. O(1) when the next wallet is available.
@@ -41,7 +41,7 @@ const RANDOM_PROBES: usize = 4;
 /// End of the LRU list.
 const NIL: usize = usize::MAX;
 
-/// The per-pool state of a [`Strategy`].
+/// The per-pool state of a [`LeaseStrategy`].
 #[derive(Debug)]
 pub(super) enum Selector {
     RoundRobin { next: usize },
@@ -50,11 +50,11 @@ pub(super) enum Selector {
 }
 
 impl Selector {
-    pub(super) fn new(strategy: Strategy, len: usize) -> Self {
+    pub(super) fn new(strategy: LeaseStrategy, len: usize) -> Self {
         match strategy {
-            Strategy::RoundRobin => Self::RoundRobin { next: 0 },
-            Strategy::LeastRecentlyUsed => Self::Lru(LruList::new(len)),
-            Strategy::Random { seed } => Self::Random(Box::new(match seed {
+            LeaseStrategy::RoundRobin => Self::RoundRobin { next: 0 },
+            LeaseStrategy::LeastRecentlyUsed => Self::Lru(LruList::new(len)),
+            LeaseStrategy::Random { seed } => Self::Random(Box::new(match seed {
                 Some(seed) => StdRng::seed_from_u64(seed),
                 None => StdRng::from_os_rng(),
             })),
@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn round_robin_cycles_and_skips_unavailable() {
-        let mut s = Selector::new(Strategy::RoundRobin, 4);
+        let mut s = Selector::new(LeaseStrategy::RoundRobin, 4);
         let picks: Vec<_> = (0..6).filter_map(|_| s.pick(4, |_| true)).collect();
         assert_eq!(picks, [0, 1, 2, 3, 0, 1]);
         assert_eq!(
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn lru_picks_front_most_available() {
-        let mut s = Selector::new(Strategy::LeastRecentlyUsed, 3);
+        let mut s = Selector::new(LeaseStrategy::LeastRecentlyUsed, 3);
         s.touch(0);
         assert_eq!(s.pick(3, |_| true), Some(1));
         assert_eq!(s.pick(3, |i| i != 1), Some(2));
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn random_is_seeded_uniform_and_only_picks_available() {
         let picks = |seed| {
-            let mut s = Selector::new(Strategy::Random { seed: Some(seed) }, 8);
+            let mut s = Selector::new(LeaseStrategy::Random { seed: Some(seed) }, 8);
             (0..64)
                 .map(|_| s.pick(8, |_| true).unwrap())
                 .collect::<Vec<_>>()
@@ -216,7 +216,7 @@ mod tests {
         assert_eq!(picks(1), picks(1));
         assert_ne!(picks(1), picks(2));
 
-        let mut s = Selector::new(Strategy::Random { seed: Some(3) }, 100);
+        let mut s = Selector::new(LeaseStrategy::Random { seed: Some(3) }, 100);
         let mut counts = [0u32; 2];
         for _ in 0..10_000 {
             // only 2 of 100 available: exercises the counting fallback

@@ -7,21 +7,8 @@ use spam_store::{LatencyStats, RunId, RunSummary, Store, TaskSummary};
 
 use super::{
     LatencySummary, NonceStats, OpenLoopStats, ProxySummary, Report, RunInfo, SecondStats,
-    TaskStats, round,
+    StoreStats, TaskStats, round,
 };
-
-/// Where a run was persisted, and how completely: `dropped` is 0 unless the database could
-/// not keep up (then the rebuilt report undercounts by that many records).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct StoreStats {
-    /// The run's id in the store.
-    pub run_id: u64,
-    /// Records written.
-    pub written: u64,
-    /// Records lost: dropped while the writer's queue was full, or given up after retries.
-    pub dropped: u64,
-}
 
 /// Why a report could not be rebuilt.
 #[derive(Debug, thiserror::Error)]

@@ -2,6 +2,7 @@
 //! pass/fail against [`Thresholds`].
 
 mod display;
+#[cfg(feature = "store")]
 mod from_store;
 mod open_loop;
 mod proxies;
@@ -12,17 +13,15 @@ use std::{collections::BTreeMap, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "store")]
+pub use self::from_store::FromStoreError;
 pub use self::{
-    from_store::{FromStoreError, StoreStats},
-    open_loop::{BlockRecord, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
+    open_loop::{BlockStats, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
     proxies::ProxySummary,
-    stats::{LatencySummary, NonceStats, RunInfo, SecondStats, TaskStats},
+    stats::{LatencySummary, NonceStats, RunInfo, SecondStats, StoreStats, TaskStats},
     thresholds::{ThresholdError, Thresholds, Verdict},
 };
-use crate::{
-    Recorder,
-    metrics::{LatencyKind, MAX_SECONDS, TaskMetrics},
-};
+use crate::metrics::{LatencyKind, MAX_SECONDS, Recorder, TaskMetrics};
 
 /// What a run did: totals and per-task figures, error classes, a per-second series, nonce
 /// repairs. A value a test can assert on, print ([`Display`](std::fmt::Display): a terminal

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::LatencySummary;
-use crate::{Capabilities, ExecutionLayer, Rate, SendStrategy};
+use crate::{node::Capabilities, node::ExecutionLayer, profile::Rate, profile::SendStrategy};
 
 /// What an open-loop ([`LoadGen`](crate::LoadGen)) run did.
 ///
@@ -120,7 +120,7 @@ pub struct BlockSummary {
     /// See `base_fee_first`.
     pub base_fee_last: u64,
     /// Per-block records (the first 10 000 blocks).
-    pub list: Vec<BlockRecord>,
+    pub list: Vec<BlockStats>,
     /// Whether `list` stops before the last block.
     pub truncated: bool,
 }
@@ -128,7 +128,7 @@ pub struct BlockSummary {
 /// One block.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct BlockRecord {
+pub struct BlockStats {
     /// Block number.
     pub number: u64,
     /// Chain timestamp, Unix seconds.

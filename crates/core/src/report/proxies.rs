@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "proxy")]
 use super::round;
 
 /// One proxy's counters at the end of a run, from
@@ -38,6 +39,7 @@ impl ProxySummary {
     }
 }
 
+#[cfg(feature = "proxy")]
 impl From<&spam_proxy::ProxyStats> for ProxySummary {
     fn from(stats: &spam_proxy::ProxyStats) -> Self {
         Self {
@@ -92,7 +94,7 @@ impl fmt::Display for ProxiesSummary<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "proxy"))]
 mod tests {
     use std::time::Duration;
 

@@ -282,3 +282,16 @@ mod tests {
         assert_eq!((none.success_rate, none.tasks_per_sec), (0.0, 0.0));
     }
 }
+
+/// Where a run was persisted, and how completely: `dropped` is 0 unless the database could
+/// not keep up (then the rebuilt report undercounts by that many records).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StoreStats {
+    /// The run's id in the store.
+    pub run_id: u64,
+    /// Records written.
+    pub written: u64,
+    /// Records lost: dropped while the writer's queue was full, or given up after retries.
+    pub dropped: u64,
+}

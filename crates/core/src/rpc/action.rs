@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::ErrorClass;
+use crate::rpc::ErrorClass;
 
 /// What an engine does with a transaction send that failed with an [`ErrorClass`].
 ///

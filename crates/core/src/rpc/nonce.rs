@@ -2,7 +2,7 @@
 
 use spam_nonce::{NonceManager, Reservation};
 
-use crate::Action;
+use crate::rpc::Action;
 
 /// What [`resolve_failed_send`] did to the sender's nonces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use alloy::{
 };
 use backon::{ExponentialBuilder, Retryable};
 
-use crate::{ErrorClass, classify};
+use crate::{rpc::ErrorClass, rpc::classify};
 
 /// Exponential backoff for retryable errors ([`ErrorClass::is_retryable`]).
 ///
@@ -152,9 +152,9 @@ impl SendError {
 
     /// What to do next: [`Action::ResendSame`](crate::Action::ResendSame) (keep the nonce
     /// used) whenever the outcome is unknown, else the last class's [`ErrorClass::action`].
-    pub const fn action(&self) -> crate::Action {
+    pub const fn action(&self) -> crate::rpc::Action {
         if self.outcome_unknown() {
-            crate::Action::ResendSame
+            crate::rpc::Action::ResendSame
         } else {
             self.class.action()
         }

@@ -35,7 +35,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::task::AbortOnDropHandle;
 use tower::Service;
 
-use crate::{ProxySummary, Wallet, WalletPool};
+use crate::{pool::WalletPool, report::ProxySummary, wallet::Wallet};
 
 /// How often wallets on banned proxies are moved and waiters told to look again.
 pub(super) const REBALANCE_EVERY: Duration = Duration::from_millis(250);
@@ -225,7 +225,7 @@ mod tests {
     use spam_proxy::{Failure, FailureKind, PoolConfig as ProxyConfig};
 
     use super::*;
-    use crate::PoolConfig;
+    use crate::pool::WalletPoolConfig;
 
     const LIST: &str = "http://u:p@127.0.0.1:3128\nsocks5h://u:p@127.0.0.1:1080";
 
@@ -235,9 +235,12 @@ mod tests {
         let wallets: Vec<Arc<Wallet>> = (0..4).map(|_| Arc::new(Wallet::random())).collect();
         let egress =
             Egress::new(proxies, "http://127.0.0.1:8545".parse().unwrap(), &wallets).unwrap();
-        let pool = WalletPool::new(wallets, PoolConfig::default().with_cooldown(Duration::ZERO))
-            .unwrap()
-            .with_skip(egress.skip());
+        let pool = WalletPool::new(
+            wallets,
+            WalletPoolConfig::default().with_cooldown(Duration::ZERO),
+        )
+        .unwrap()
+        .with_skip(egress.skip());
         (egress, pool, [ids[0], ids[1]])
     }
 

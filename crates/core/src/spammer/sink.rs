@@ -2,11 +2,15 @@
 //! transaction row per transaction it sent. Writes never wait on the database.
 
 use alloy::primitives::Address;
+#[cfg(feature = "store")]
 use spam_store::{RunId, TaskRecord, TxRecord, TxStatus, WriterHandle};
 use tokio::time::Instant;
 
-use crate::{TxTiming, persist::UnixClock};
+#[cfg(feature = "store")]
+use crate::session::UnixClock;
+use crate::task::TxTiming;
 
+#[cfg(feature = "store")]
 #[derive(Debug)]
 pub(super) struct TaskSink {
     handle: WriterHandle,
@@ -14,6 +18,7 @@ pub(super) struct TaskSink {
     clock: UnixClock,
 }
 
+#[cfg(feature = "store")]
 impl TaskSink {
     pub(super) fn new(handle: WriterHandle, run: RunId, clock: UnixClock) -> Self {
         Self { handle, run, clock }
@@ -59,5 +64,27 @@ impl TaskSink {
             }
             self.handle.write(tx);
         }
+    }
+}
+
+/// Without the `store` feature nothing is persisted: no sink can exist.
+#[cfg(not(feature = "store"))]
+#[derive(Debug)]
+pub(super) enum TaskSink {}
+
+#[cfg(not(feature = "store"))]
+impl TaskSink {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn finished(
+        &self,
+        _: usize,
+        _: Address,
+        _: &str,
+        _: Instant,
+        _: Instant,
+        _: Result<(), &str>,
+        _: &[TxTiming],
+    ) {
+        match *self {}
     }
 }

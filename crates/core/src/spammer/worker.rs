@@ -13,7 +13,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Stop, egress::Egress, sink::TaskSink};
-use crate::{Recorder, RunContext, TaskContext, TaskError, TaskMix, Wallet, WalletPool};
+use alloy::primitives::Address;
+
+use crate::{
+    metrics::Recorder,
+    pool::{Lease, WalletPool},
+    task::{RunContext, Task, TaskContext, TaskError, TaskMix, TaskOutcome, TxTiming},
+    wallet::Wallet,
+};
 
 /// How many tasks may still start (unbounded for a timed run).
 #[derive(Debug)]
@@ -67,97 +74,115 @@ impl Worker {
         // Each worker draws from its own stream of the run's seed: reproducible picks.
         let mut rng =
             StdRng::seed_from_u64(self.seed ^ (self.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        loop {
-            if self.soft_stop.is_cancelled() {
-                break;
-            }
+        while !self.soft_stop.is_cancelled() {
             let lease = tokio::select! {
                 lease = self.pool.acquire() => lease,
                 () = self.soft_stop.cancelled() => break,
             };
-            let provider = self.egress.as_ref().map(|e| e.provider(lease.index()));
             if !self.budget.take() {
                 break;
             }
             let task = Arc::clone(self.mix.pick(&mut rng));
-            let mut ctx = TaskContext::new(
-                Arc::clone(&self.run),
-                Arc::clone(&lease),
-                self.id,
-                rng.random(),
-            );
-            if let Some(provider) = provider {
-                ctx = ctx.with_provider(provider);
-            }
-            let timeout = self.task_timeout;
-            let name = task.name().to_string();
-            let started = Instant::now();
-            let span = tracing::debug_span!(target: "spam::task", "task", worker = self.id, task = %name, wallet = %lease.address());
-            // A task runs on its own tokio task so that a panic is caught and counted.
-            let mut handle = tokio::spawn(tracing::Instrument::instrument(
-                async move {
-                    let result = match tokio::time::timeout(timeout, task.run(&ctx)).await {
-                        Ok(result) => result,
-                        Err(_) => Err(TaskError::Timeout(timeout)),
-                    };
-                    (result, ctx.take_txs())
-                },
-                span,
-            ));
-            let joined = tokio::select! {
-                joined = &mut handle => joined,
-                () = self.hard_stop.cancelled() => {
-                    handle.abort();
-                    Ok((Err(TaskError::Cancelled), Vec::new()))
-                }
-            };
-            let finished = Instant::now();
-            let (result, txs) = match joined {
-                Ok(done) => done,
-                Err(join) => (Err(TaskError::Panicked(panic_message(join))), Vec::new()),
-            };
-            let label = result.as_ref().err().map(|err| {
-                tracing::debug!(target: "spam::task", worker = self.id, task = %name, %err, "task failed");
-                err.label()
-            });
-            let outcome = label.as_deref().map_or(Ok(()), Err);
-            {
-                let mut recorder = self.recorder.lock();
-                for tx in &txs {
-                    recorder.tx_sent(&name, tx.sent, tx.acked);
-                    if let Some((included, gas)) = tx.included {
-                        recorder.tx_included(&name, tx.sent, included, gas);
-                    }
-                }
-                recorder.task(&name, started, finished, outcome);
-            }
-            if let Some(sink) = &self.sink {
-                sink.finished(
-                    self.id,
-                    lease.address(),
-                    &name,
-                    started,
-                    finished,
-                    outcome,
-                    &txs,
-                );
-            }
-            if let Some(hook) = &self.hook {
-                hook(&super::TaskEvent {
-                    worker: self.id,
-                    task: &name,
-                    duration: finished - started,
-                    outcome,
-                    txs_sent: txs.len(),
-                });
-            }
-
+            let done = self.execute(task, &lease, rng.random()).await;
+            self.record(&done, lease.address());
             drop(lease);
-            if matches!(result, Err(TaskError::Cancelled)) && self.hard_stop.is_cancelled() {
+            if matches!(done.result, Err(TaskError::Cancelled)) && self.hard_stop.is_cancelled() {
                 break;
             }
         }
     }
+
+    /// Runs `task` with the leased wallet under the task timeout, on a tokio task of its own
+    /// so that a panic is caught and counted; the hard stop aborts it.
+    async fn execute(&self, task: Arc<dyn Task>, lease: &Lease<Arc<Wallet>>, seed: u64) -> Done {
+        let mut ctx = TaskContext::new(Arc::clone(&self.run), Arc::clone(lease), self.id, seed);
+        if let Some(egress) = &self.egress {
+            ctx = ctx.with_provider(egress.provider(lease.index()));
+        }
+        let timeout = self.task_timeout;
+        let name = task.name().to_string();
+        let started = Instant::now();
+        let span = tracing::debug_span!(target: "spam::task", "task", worker = self.id, task = %name, wallet = %lease.address());
+        let mut handle = tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let result = match tokio::time::timeout(timeout, task.run(&ctx)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(TaskError::Timeout(timeout)),
+                };
+                (result, ctx.take_txs())
+            },
+            span,
+        ));
+        let joined = tokio::select! {
+            joined = &mut handle => joined,
+            () = self.hard_stop.cancelled() => {
+                handle.abort();
+                Ok((Err(TaskError::Cancelled), Vec::new()))
+            }
+        };
+        let finished = Instant::now();
+        let (result, txs) = match joined {
+            Ok(done) => done,
+            Err(join) => (Err(TaskError::Panicked(panic_message(join))), Vec::new()),
+        };
+        if let Err(err) = &result {
+            tracing::debug!(target: "spam::task", worker = self.id, task = %name, %err, "task failed");
+        }
+        Done {
+            label: result.as_ref().err().map(TaskError::label),
+            name,
+            started,
+            finished,
+            result,
+            txs,
+        }
+    }
+
+    /// Counts a finished task: the shared recorder, the store, the hook.
+    fn record(&self, done: &Done, wallet: Address) {
+        let outcome = done.label.as_deref().map_or(Ok(()), Err);
+        let name = done.name.as_str();
+        {
+            let mut recorder = self.recorder.lock();
+            for tx in &done.txs {
+                recorder.tx_sent(name, tx.sent, tx.acked);
+                if let Some((included, gas)) = tx.included {
+                    recorder.tx_included(name, tx.sent, included, gas);
+                }
+            }
+            recorder.task(name, done.started, done.finished, outcome);
+        }
+        if let Some(sink) = &self.sink {
+            sink.finished(
+                self.id,
+                wallet,
+                name,
+                done.started,
+                done.finished,
+                outcome,
+                &done.txs,
+            );
+        }
+        if let Some(hook) = &self.hook {
+            hook(&super::TaskEvent {
+                worker: self.id,
+                task: name,
+                duration: done.finished - done.started,
+                outcome,
+                txs_sent: done.txs.len(),
+            });
+        }
+    }
+}
+
+/// A task that ran: its outcome, timing and transactions.
+struct Done {
+    name: String,
+    started: Instant,
+    finished: Instant,
+    result: Result<TaskOutcome, TaskError>,
+    label: Option<String>,
+    txs: Vec<TxTiming>,
 }
 
 fn panic_message(join: tokio::task::JoinError) -> String {

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use tokio::time::Instant;
 
 use super::{Task, TaskContext, TaskError, TaskOutcome, TxTiming};
-use crate::Fees;
+use crate::fees::Fees;
 
 /// What a [`TxBuilder`] gets to build one transaction.
 #[derive(Debug)]

@@ -19,7 +19,7 @@ use spam_nonce::NonceManager;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::{FeeOracle, RetryPolicy, TaskError, Wallet};
+use crate::{fees::FeeOracle, rpc::RetryPolicy, task::TaskError, wallet::Wallet};
 
 /// A contract or token a task created, recorded so later tasks (and later runs) reuse it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -65,8 +65,8 @@ impl NonceCounters {
     }
 
     /// The counts, for the report.
-    pub(crate) fn stats(&self) -> crate::NonceStats {
-        crate::NonceStats {
+    pub(crate) fn stats(&self) -> crate::report::NonceStats {
+        crate::report::NonceStats {
             resyncs: self.resyncs.load(Ordering::Relaxed),
             fast_forwards: self.fast_forwards.load(Ordering::Relaxed),
             holes_filled: self.holes_filled.load(Ordering::Relaxed),
@@ -84,7 +84,7 @@ pub struct RunContext {
     pub(crate) receipt_poll: Duration,
     pub(crate) cancel: CancellationToken,
     pub(crate) assets: Mutex<Vec<CreatedAsset>>,
-    pub(crate) nonce_counters: NonceCounters,
+    pub(crate) nonce_counters: Arc<NonceCounters>,
     pub(crate) config: serde_json::Value,
 }
 
@@ -105,7 +105,7 @@ impl RunContext {
             receipt_poll: Duration::from_millis(100),
             cancel: CancellationToken::new(),
             assets: Mutex::new(Vec::new()),
-            nonce_counters: NonceCounters::default(),
+            nonce_counters: Arc::default(),
             config: serde_json::Value::Null,
         }
     }
@@ -125,6 +125,12 @@ impl RunContext {
     /// Cancelled when the run must stop at once (after the grace period).
     pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
         self.cancel = cancel;
+        self
+    }
+
+    /// Shares `counters` with the run's other parts (the session counts its own repairs there).
+    pub(crate) fn with_counters(mut self, counters: Arc<NonceCounters>) -> Self {
+        self.nonce_counters = counters;
         self
     }
 

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use alloy::{primitives::TxHash, transports::TransportError};
 
-use crate::{ErrorClass, SendError, WalletError, classify};
+use crate::{rpc::ErrorClass, rpc::SendError, rpc::classify, wallet::WalletError};
 
 /// Why a task failed. [`label`](Self::label) is the error class the report counts.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@ use std::{
     time::Duration,
 };
 
-use crate::RetryPolicy;
+use crate::rpc::RetryPolicy;
 
 /// How a [`Funder`](super::Funder) paces its sends and waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use alloy::{
     transports::{RpcError, TransportErrorKind},
 };
 
-use crate::{GuardError, SendError};
+use crate::{node::GuardError, rpc::SendError};
 
 /// Errors loading wallets or moving funds between them.
 #[derive(Debug, thiserror::Error)]

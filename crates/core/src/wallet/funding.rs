@@ -14,7 +14,7 @@ use super::{
     pipeline::{Job, NextRound},
     send::{Outcome, concurrently, wait_mined},
 };
-use crate::{Fees, MainnetPolicy, fees::TRANSFER_GAS};
+use crate::{fees::Fees, fees::TRANSFER_GAS, node::MainnetPolicy};
 
 /// Moves value between a funder wallet and many others: [`fund`](Self::fund),
 /// [`top_up`](Self::top_up) and [`sweep`](Self::sweep).

@@ -15,7 +15,7 @@ use super::{
     Funder, Wallet, WalletError,
     send::{Outcome, send},
 };
-use crate::{Action, Fees};
+use crate::{fees::Fees, rpc::Action};
 
 /// One transfer to sign and send.
 pub(super) struct Job<'a> {

@@ -4,7 +4,7 @@ use std::fmt;
 
 use alloy::primitives::{Address, U256};
 
-use crate::SendError;
+use crate::rpc::SendError;
 
 /// What a funding, top-up or sweep did.
 #[derive(Debug, Default)]

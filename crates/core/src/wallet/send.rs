@@ -10,7 +10,10 @@ use spam_nonce::{NonceManager, Reservation};
 use tokio::{task::JoinSet, time::Instant};
 
 use super::WalletError;
-use crate::{Action, RetryPolicy, SendError, rpc::resolve_failed_send, send_raw_transaction};
+use crate::{
+    rpc::Action, rpc::RetryPolicy, rpc::SendError, rpc::resolve_failed_send,
+    rpc::send_raw_transaction,
+};
 
 /// What became of one transfer.
 #[derive(Debug)]

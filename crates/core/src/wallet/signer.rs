@@ -183,7 +183,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::Fees;
+    use crate::fees::Fees;
 
     const KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 

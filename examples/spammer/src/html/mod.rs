@@ -109,7 +109,7 @@ fn per_block(report: &Report) -> String {
     if list.is_empty() {
         return note("No block was seen.");
     }
-    let points = |f: fn(&spam_core::BlockRecord) -> u64| {
+    let points = |f: fn(&spam_core::BlockStats) -> u64| {
         list.iter()
             .map(|b| (b.number as f64, f(b) as f64))
             .collect::<Vec<_>>()

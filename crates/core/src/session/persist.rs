@@ -4,40 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::report::{Report, RunInfo, StoreStats};
 use spam_store::{Batch, RunId, RunRecord, Store, Writer, WriterConfig, WriterHandle};
-use tokio::time::Instant;
-
-use crate::{Report, RunInfo, report::StoreStats};
-
-/// Converts the run's instants to Unix µs, all relative to the run start, so the store's
-/// seconds are the report's seconds.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct UnixClock {
-    start: Instant,
-    start_us: u64,
-}
-
-impl UnixClock {
-    /// The clock of a run starting at `start` (now or a little later).
-    pub(crate) fn new(start: Instant) -> Self {
-        let ahead = start.saturating_duration_since(Instant::now()).as_micros();
-        Self {
-            start,
-            start_us: spam_store::now_micros()
-                .saturating_add(u64::try_from(ahead).unwrap_or(u64::MAX)),
-        }
-    }
-
-    pub(crate) fn start_us(&self) -> u64 {
-        self.start_us
-    }
-
-    pub(crate) fn us(&self, at: Instant) -> u64 {
-        let since = at.saturating_duration_since(self.start).as_micros();
-        self.start_us
-            .saturating_add(u64::try_from(since).unwrap_or(u64::MAX))
-    }
-}
 
 pub(crate) struct Persist {
     store: Arc<dyn Store>,

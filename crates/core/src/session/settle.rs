@@ -7,7 +7,10 @@ use alloy::{eips::eip2718::Encodable2718, primitives::U256, providers::RootProvi
 use spam_nonce::NonceManager;
 
 use crate::{
-    FeeOracle, RetryPolicy, Wallet, send_raw_transaction, task::NonceCounters, wallet::wait_mined,
+    fees::FeeOracle,
+    rpc::{RetryPolicy, send_raw_transaction},
+    task::NonceCounters,
+    wallet::{Wallet, wait_mined},
 };
 
 /// What [`settle`] needs from a run.

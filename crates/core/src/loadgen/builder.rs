@@ -1,0 +1,321 @@
+//! [`LoadGenBuilder`] and [`LoadGen`]: the open-loop engine's settings.
+
+use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
+
+use alloy::transports::http::reqwest::Url;
+
+use super::PreconfSource;
+use crate::{
+    breaker::BreakerConfig,
+    node::ExecutionLayer,
+    profile::{Rate, SendStrategy},
+    report::Report,
+    session::{Progress, ProgressHook, SessionConfig, StartError, session_setters},
+    task::TxBuilder,
+};
+
+/// Builder of a [`LoadGen`]; see [`LoadGen::builder`].
+pub struct LoadGenBuilder {
+    pub(super) session: SessionConfig,
+    pub(super) ws_url: Option<Url>,
+    pub(super) tx: Option<Arc<dyn TxBuilder>>,
+    pub(super) rate: Rate,
+    pub(super) duration: Duration,
+    pub(super) strategy: SendStrategy,
+    pub(super) connections: usize,
+    pub(super) max_in_flight: usize,
+    pub(super) max_in_flight_per_wallet: NonZeroU32,
+    pub(super) presign: bool,
+    pub(super) lookahead: Duration,
+    pub(super) late_after: Duration,
+    pub(super) breaker: BreakerConfig,
+    pub(super) recovery_tps: f64,
+    pub(super) poll: Duration,
+    pub(super) preconf: Option<Arc<dyn PreconfSource>>,
+    pub(super) receipts: bool,
+    pub(super) progress: Option<(Duration, ProgressHook)>,
+}
+
+impl LoadGenBuilder {
+    session_setters!();
+
+    /// Where transactions (and nonce reads) go, e.g. a sequencer's builder; default: the RPC URL.
+    pub fn send_url(mut self, url: Url) -> Self {
+        self.session.send_url = Some(url);
+        self
+    }
+
+    /// A WebSocket URL for new-heads subscriptions; without one, blocks are polled.
+    pub fn ws_url(mut self, url: Url) -> Self {
+        self.ws_url = Some(url);
+        self
+    }
+
+    /// What each transaction is (required).
+    pub fn tx(mut self, builder: impl TxBuilder + 'static) -> Self {
+        self.tx = Some(Arc::new(builder));
+        self
+    }
+
+    /// The rate profile (default: constant 100 tx/s).
+    pub fn rate(mut self, rate: Rate) -> Self {
+        self.rate = rate;
+        self
+    }
+
+    /// How long the pacer runs (default 10 s); inclusions are awaited for the grace period after.
+    pub const fn duration(mut self, duration: Duration) -> Self {
+        self.duration = duration;
+        self
+    }
+
+    /// How transactions are submitted (default: one request each).
+    pub const fn strategy(mut self, strategy: SendStrategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// JSON-RPC batches of up to `max` transactions, each waiting at most `linger`.
+    pub const fn batch(self, max: usize, linger: Duration) -> Self {
+        self.strategy(SendStrategy::Batch { max, linger })
+    }
+
+    /// Keep-alive HTTP clients to the send URL, used in turn (default 8).
+    pub const fn connections(mut self, connections: usize) -> Self {
+        self.connections = connections;
+        self
+    }
+
+    /// Most transactions sent and not yet answered, over all senders (default 10 000); a tick
+    /// beyond it is dropped.
+    pub const fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max;
+        self
+    }
+
+    /// Most transactions per sender signed or sent and not yet included (default 64; nodes
+    /// keep 16–100 pending per sender). A tick finding every sender at its cap is dropped.
+    pub const fn max_in_flight_per_wallet(mut self, max: NonZeroU32) -> Self {
+        self.max_in_flight_per_wallet = max;
+        self
+    }
+
+    /// Signs every transaction before the run starts (default off: signed `lookahead` ahead).
+    /// Senders are then used round-robin without the per-wallet cap.
+    pub const fn presign(mut self, presign: bool) -> Self {
+        self.presign = presign;
+        self
+    }
+
+    /// How far ahead of its intended time a transaction is signed (default 100 ms).
+    pub const fn lookahead(mut self, lookahead: Duration) -> Self {
+        self.lookahead = lookahead;
+        self
+    }
+
+    /// A send later than this after its intended time counts as late (default 5 ms).
+    pub const fn late_after(mut self, late_after: Duration) -> Self {
+        self.late_after = late_after;
+        self
+    }
+
+    /// The circuit breaker's settings (default: [`BreakerConfig::default`]).
+    pub fn breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// The rate while the breaker is not closed (default 10 tx/s).
+    pub const fn recovery_rate(mut self, tps: f64) -> Self {
+        self.recovery_tps = tps;
+        self
+    }
+
+    /// How often the chain head is polled without a WebSocket (default 50 ms).
+    pub const fn poll_interval(mut self, every: Duration) -> Self {
+        self.poll = every;
+        self
+    }
+
+    /// The execution layer, for its [`Capabilities`] (default: detected from
+    /// `web3_clientVersion`).
+    pub const fn execution_layer(mut self, el: ExecutionLayer) -> Self {
+        self.session.el = Some(el);
+        self
+    }
+
+    /// A preconfirmation feed: events are counted, timed and fed to the breaker's revocation
+    /// rate.
+    pub fn preconf(mut self, source: impl PreconfSource + 'static) -> Self {
+        self.preconf = Some(Arc::new(source));
+        self
+    }
+
+    /// Whether receipts (gas used, status) of included transactions are read, one
+    /// `eth_getBlockReceipts` per block off the critical path (default on). Off: no revert
+    /// count, and gas only from the headers of blocks that hold nothing but the run's
+    /// transactions — for capacity runs where the node should spend nothing on reads.
+    pub const fn receipts(mut self, read: bool) -> Self {
+        self.receipts = read;
+        self
+    }
+
+    /// Calls `hook` every `every` with what the run has done so far (from the start until the
+    /// report is built), and once more at the end: for progress lines and metric exporters.
+    /// Keep it cheap; it runs on the runtime.
+    pub fn on_progress(
+        mut self,
+        every: Duration,
+        hook: impl Fn(&Progress) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some((every.max(Duration::from_millis(10)), Arc::new(hook)));
+        self
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// A [`StartError`] that [is bad input](StartError::is_bad_input), naming what to fix.
+    pub fn build(self) -> Result<LoadGen, StartError> {
+        let config = |what: &str| Err(StartError::config(what));
+        if self.session.rpc_url.is_none() {
+            return config("an RPC URL is required");
+        }
+        if self.session.wallets.is_empty() {
+            return config("at least one wallet is required");
+        }
+        if self.tx.is_none() {
+            return config("a transaction builder is required (`.tx(..)`)");
+        }
+        if self.duration.is_zero() {
+            return config("the run must last longer than zero");
+        }
+        if self.max_in_flight == 0 || self.connections == 0 {
+            return config("max_in_flight and connections must be at least 1");
+        }
+        if matches!(self.strategy, SendStrategy::Batch { max: 0, .. }) {
+            return config("a batch holds at least one transaction");
+        }
+        self.rate.validate()?;
+        Ok(LoadGen { settings: self })
+    }
+
+    /// Builds and runs; see [`LoadGen::run`].
+    ///
+    /// # Errors
+    /// As [`build`](Self::build) and [`LoadGen::run`].
+    ///
+    /// # Cancel safety
+    /// As [`LoadGen::run`]: cancel through [`cancel_on`](Self::cancel_on), not by dropping.
+    pub async fn run(self) -> Result<Report, StartError> {
+        self.build()?.run().await
+    }
+}
+
+impl fmt::Debug for LoadGenBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadGenBuilder")
+            .field("session", &self.session)
+            .field("tx", &self.tx.as_ref().map(|t| t.name().to_owned()))
+            .field("rate", &self.rate)
+            .field("duration", &self.duration)
+            .field("strategy", &self.strategy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The open-loop load generator, for sequencers and nodes under a target rate.
+///
+/// A pacer walks the [`Rate`] profile's intended send times; for each, a sender is leased
+/// (round-robin, with a per-sender in-flight cap), a nonce reserved, the transaction built by
+/// the [`TxBuilder`] and signed on the blocking pool shortly ahead, then sent at its time
+/// ([`SendStrategy`]: single, batched, or sync). The pacer never waits for the node: a tick
+/// with no sender, no in-flight slot or no signed transaction is **dropped** with its reason;
+/// a send after its time is **late**, with the lag recorded. Answers resolve nonces by error
+/// class. A circuit breaker opens on the send-failure (or preconfirmation revocation) rate;
+/// while it is open all nonces are resynced and the rate drops to the recovery rate until it
+/// closes. A block scan matches inclusions; at the end the run waits for the grace period,
+/// fills nonce gaps, and reports. See [`OpenLoopStats`](crate::OpenLoopStats) for the
+/// accounting.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// use spam_core::{LoadGen, Rate, TxBuilder, BuildRequest, Wallet};
+/// use alloy::{consensus::TypedTransaction, primitives::U256};
+///
+/// #[derive(Debug)]
+/// struct SelfTransfer;
+///
+/// impl TxBuilder for SelfTransfer {
+///     fn name(&self) -> &str {
+///         "self_transfer"
+///     }
+///     fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
+///         r.fees.transfer(r.chain_id, r.nonce, r.sender, U256::ZERO)
+///     }
+/// }
+///
+/// # async fn run(wallets: Vec<Wallet>) -> Result<(), Box<dyn std::error::Error>> {
+/// let report = LoadGen::builder()
+///     .rpc_url("http://127.0.0.1:8545".parse()?)
+///     .wallets(wallets)
+///     .tx(SelfTransfer)
+///     .rate(Rate::ramp(50.0, 500.0, Duration::from_secs(10)))
+///     .duration(Duration::from_secs(10))
+///     .batch(50, Duration::from_millis(5))
+///     .run()
+///     .await?;
+/// let open = report.open_loop.as_ref().unwrap();
+/// assert_eq!(open.offered, open.dropped + open.sent);
+/// println!("{report}");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct LoadGen {
+    pub(super) settings: LoadGenBuilder,
+}
+
+impl LoadGen {
+    /// Settings with defaults: constant 100 tx/s for 10 s, single sends over 8 connections,
+    /// in-flight caps 10 000 overall and 64 per sender, signed 100 ms ahead, late after 5 ms,
+    /// default breaker with a 10 tx/s recovery rate, grace 30 s, polling every 50 ms, HTTP
+    /// timeout 10 s, mainnets refused.
+    pub fn builder() -> LoadGenBuilder {
+        LoadGenBuilder {
+            session: SessionConfig::default().with_http_timeout(Duration::from_secs(10)),
+            ws_url: None,
+            tx: None,
+            rate: Rate::constant(100.0),
+            duration: Duration::from_secs(10),
+            strategy: SendStrategy::Single,
+            connections: 8,
+            max_in_flight: 10_000,
+            max_in_flight_per_wallet: NonZeroU32::new(64).expect("64 > 0"),
+            presign: false,
+            lookahead: Duration::from_millis(100),
+            late_after: Duration::from_millis(5),
+            breaker: BreakerConfig::default(),
+            recovery_tps: 10.0,
+            poll: Duration::from_millis(50),
+            preconf: None,
+            receipts: true,
+            progress: None,
+        }
+    }
+
+    /// Runs to the end and returns the report (with [`Report::open_loop`] set).
+    ///
+    /// # Errors
+    /// [`StartError`] when the run cannot start; failures during the run are counted.
+    ///
+    /// # Cancel safety
+    /// Cancel through [`LoadGenBuilder::cancel_on`], not by dropping: a dropped run abandons
+    /// its sends where they are and returns no report.
+    pub async fn run(self) -> Result<Report, StartError> {
+        super::run::run(self.settings).await
+    }
+}

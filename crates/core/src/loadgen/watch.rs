@@ -1,0 +1,161 @@
+//! [`Watch`]: what follows an open-loop run from its start to its report — the ledger, the
+//! block scan, the receipts worker, the preconfirmation listener and the progress hook.
+
+use std::{sync::Arc, time::Duration};
+
+use parking_lot::Mutex;
+use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    LoadGenBuilder,
+    background::{self, Control, PreconfListener},
+    blocks::BlockBook,
+    ledger::Ledger,
+    report::Ending,
+    sink::Sink,
+    tracker::{Tracker, receipts},
+};
+use crate::{
+    node::Capabilities,
+    session::{Running, Session, spawn_progress},
+};
+
+/// The run's ledger and the tasks that feed it or read it.
+pub(super) struct Watch {
+    pub(super) ledger: Arc<Ledger>,
+    blocks: Arc<Mutex<BlockBook>>,
+    tracker_stop: CancellationToken,
+    tracker: JoinHandle<()>,
+    receipts: Option<JoinHandle<u64>>,
+    preconf: Option<PreconfListener>,
+    progress: Option<JoinHandle<()>>,
+    start: Instant,
+}
+
+impl Watch {
+    /// The ledger of `running` (with its store sink), and the block scan from `from_block`
+    /// on; receipts, preconfirmations and progress as `s` asks.
+    pub(super) fn start(
+        s: &LoadGenBuilder,
+        session: &Session,
+        running: &Running,
+        control: &Control,
+        caps: Capabilities,
+        from_block: u64,
+        background: &CancellationToken,
+    ) -> Self {
+        let start = running.start;
+        let name = s.tx.as_ref().expect("checked in build").name().to_owned();
+        let ledger = Arc::new(Ledger::new(name, start, s.late_after, sink(running, s)));
+        let blocks = Arc::new(Mutex::new(BlockBook::new(start)));
+        let (receipt_tx, receipts) = if s.receipts {
+            let (tx, rx) = mpsc::channel(4_096);
+            let client = session.read_client.clone();
+            (
+                Some(tx),
+                Some(tokio::spawn(receipts(client, Arc::clone(&ledger), rx))),
+            )
+        } else {
+            (None, None)
+        };
+        let tracker_stop = CancellationToken::new();
+        let tracker = Tracker {
+            client: session.read_client.clone(),
+            ledger: Arc::clone(&ledger),
+            fees: session.fees.clone(),
+            blocks: Arc::clone(&blocks),
+            receipts: receipt_tx,
+            poll: s.poll,
+            ws_url: s.ws_url.clone().filter(|_| caps.ws_new_heads),
+        };
+        let preconf = s.preconf.clone().map(|source| {
+            let breaker = control.breaker.clone();
+            background::preconf(source, Arc::clone(&ledger), breaker, background.clone())
+        });
+        let progress = s.progress.clone().map(|(every, hook)| {
+            let (ledger, breaker) = (Arc::clone(&ledger), control.breaker.clone());
+            let snapshot = move || background::snapshot(&ledger, start, breaker.state());
+            spawn_progress(every, hook, start, snapshot, background.clone())
+        });
+        Self {
+            tracker: tokio::spawn(tracker.run(from_block, tracker_stop.clone())),
+            ledger,
+            blocks,
+            tracker_stop,
+            receipts,
+            preconf,
+            progress,
+            start,
+        }
+    }
+
+    /// Waits until every accepted transaction is seen in a block, or `until`.
+    pub(super) async fn await_inclusions(&self, until: Instant, poll: Duration) {
+        while self.ledger.awaiting_inclusion() > 0 && Instant::now() < until {
+            tokio::time::sleep(poll).await;
+        }
+    }
+
+    /// Stops the block scan (after one last pass up to the head), then the `background`
+    /// tasks; the progress hook sees the final snapshot. Receipts still queued get up to
+    /// `grace` (at least 5 s).
+    pub(super) async fn stop(
+        self,
+        s: &LoadGenBuilder,
+        control: Control,
+        grace: Duration,
+        background: CancellationToken,
+    ) -> Ending {
+        self.tracker_stop.cancel();
+        let _ = self.tracker.await;
+        background.cancel();
+        let breaker_state = control.breaker.state();
+        let breaker = control.stop(self.start).await;
+        if let Some(task) = self.progress {
+            let _ = task.await;
+        }
+        if let Some((_, hook)) = &s.progress {
+            hook(&background::snapshot(
+                &self.ledger,
+                self.start,
+                breaker_state,
+            ));
+        }
+        let preconf = match self.preconf {
+            Some(listener) => Some(listener.finish().await),
+            None => None,
+        };
+        let receipts_missing = match self.receipts {
+            Some(task) => match tokio::time::timeout(grace.max(Duration::from_secs(5)), task).await
+            {
+                Ok(Ok(missing)) => missing,
+                _ => 0,
+            },
+            None => 0,
+        };
+        let blocks = self.blocks.lock();
+        Ending {
+            ledger: self.ledger,
+            blocks: blocks.summary(),
+            blocks_via: blocks.via.clone(),
+            receipts_missing: receipts_missing + blocks.receipts_skipped,
+            breaker,
+            preconf,
+        }
+    }
+}
+
+/// Where the ledger's records go, when the run is persisted.
+fn sink(running: &Running, s: &LoadGenBuilder) -> Option<Sink> {
+    #[cfg(feature = "store")]
+    return running.writer().map(|(handle, id)| {
+        let name = s.tx.as_ref().expect("checked in build").name().to_owned();
+        Sink::new(handle, id, name, running.clock)
+    });
+    #[cfg(not(feature = "store"))]
+    {
+        let _ = (running, s);
+        None
+    }
+}

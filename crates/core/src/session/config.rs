@@ -1,0 +1,269 @@
+//! [`SessionConfig`]: the settings every run shares, whichever engine decides when to send.
+
+use std::{fmt, time::Duration};
+
+use alloy::transports::http::reqwest::Url;
+use tokio_util::sync::CancellationToken;
+
+use crate::{node::ExecutionLayer, node::MainnetPolicy, pool::WalletPoolConfig, wallet::Wallet};
+
+/// Where a run persists its records: the store and, to share one run between instances, its id.
+#[cfg(feature = "store")]
+pub(crate) type StoreTarget = (
+    std::sync::Arc<dyn spam_store::Store>,
+    Option<spam_store::RunId>,
+);
+
+/// The settings every run shares: the node, the senders, the seed, the mainnet policy, the
+/// stop token, the grace period, the HTTP timeout and the store.
+///
+/// [`LoadGenBuilder`](crate::LoadGenBuilder) and [`SpammerBuilder`](crate::SpammerBuilder)
+/// embed one and expose its setters; [`Session::open`](crate::Session::open) takes one
+/// directly, for tools that run their own load on a checked, synced session (a one-shot task,
+/// a funding step).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spam_core::{MainnetPolicy, SessionConfig};
+///
+/// let config = SessionConfig::new("http://127.0.0.1:8545".parse().unwrap())
+///     .with_http_timeout(Duration::from_secs(5))
+///     .with_mainnet(MainnetPolicy::Refuse);
+/// assert_eq!(config.rpc_url().unwrap().port(), Some(8545));
+/// ```
+#[derive(Clone)]
+pub struct SessionConfig {
+    pub(crate) rpc_url: Option<Url>,
+    pub(crate) send_url: Option<Url>,
+    pub(crate) wallets: Vec<Wallet>,
+    pub(crate) seed: u64,
+    pub(crate) mainnet: MainnetPolicy,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) grace: Duration,
+    pub(crate) http_timeout: Duration,
+    pub(crate) el: Option<ExecutionLayer>,
+    pub(crate) pool: WalletPoolConfig,
+    #[cfg(feature = "store")]
+    pub(crate) store: Option<StoreTarget>,
+}
+
+impl SessionConfig {
+    /// Settings for the node at `rpc_url`, with the defaults of [`Default`].
+    pub fn new(rpc_url: Url) -> Self {
+        Self {
+            rpc_url: Some(rpc_url),
+            ..Self::default()
+        }
+    }
+
+    /// The node's JSON-RPC URL: chain id, fees, blocks, nonces (required).
+    pub fn with_rpc_url(mut self, url: Url) -> Self {
+        self.rpc_url = Some(url);
+        self
+    }
+
+    /// Where transactions (and nonce reads) go, e.g. a sequencer's builder; default: the RPC URL.
+    pub fn with_send_url(mut self, url: Url) -> Self {
+        self.send_url = Some(url);
+        self
+    }
+
+    /// The senders (required, at least one).
+    pub fn with_wallets(mut self, wallets: Vec<Wallet>) -> Self {
+        self.wallets = wallets;
+        self
+    }
+
+    /// Seed of every random choice of the run.
+    pub const fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Whether known public mainnets may be loaded (default: refused).
+    pub const fn with_mainnet(mut self, policy: MainnetPolicy) -> Self {
+        self.mainnet = policy;
+        self
+    }
+
+    /// A token that stops the run from outside (Ctrl-C): nothing new starts, what runs gets the
+    /// grace period, then the run reports.
+    pub fn with_cancel(mut self, token: CancellationToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// How long the end of a run may take: running work finishing, transactions landing
+    /// (default 30 s).
+    pub const fn with_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Timeout of each HTTP request to the node (default 30 s).
+    pub const fn with_http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+
+    /// The execution layer, for its [`Capabilities`](crate::Capabilities) (default: detected
+    /// from `web3_clientVersion`).
+    pub const fn with_execution_layer(mut self, el: ExecutionLayer) -> Self {
+        self.el = Some(el);
+        self
+    }
+
+    /// The wallet pool's settings (strategy, in-flight cap, cooldown).
+    pub fn with_pool(mut self, pool: WalletPoolConfig) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// Persists the run in `store` (run row, task rows, transactions, blocks) through a
+    /// buffered writer that never blocks the load; `run_id` shares one run between several
+    /// instances (default: a fresh id).
+    #[cfg(feature = "store")]
+    pub fn with_store(
+        mut self,
+        store: std::sync::Arc<dyn spam_store::Store>,
+        run_id: Option<spam_store::RunId>,
+    ) -> Self {
+        self.store = Some((store, run_id));
+        self
+    }
+
+    /// The node's JSON-RPC URL, when set.
+    pub fn rpc_url(&self) -> Option<&Url> {
+        self.rpc_url.as_ref()
+    }
+
+    /// Where transactions go: the send URL, else the RPC URL.
+    pub fn send_url(&self) -> Option<&Url> {
+        self.send_url.as_ref().or(self.rpc_url.as_ref())
+    }
+
+    /// The grace period.
+    pub const fn grace(&self) -> Duration {
+        self.grace
+    }
+
+    /// The stop token.
+    pub fn cancel(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Whether a store is set.
+    pub(crate) fn persists(&self) -> bool {
+        #[cfg(feature = "store")]
+        return self.store.is_some();
+        #[cfg(not(feature = "store"))]
+        false
+    }
+}
+
+impl Default for SessionConfig {
+    /// No URL, no wallets, seed 0, mainnets refused, a fresh stop token, grace 30 s, HTTP
+    /// timeout 30 s, the execution layer detected, the default wallet pool, no store.
+    fn default() -> Self {
+        Self {
+            rpc_url: None,
+            send_url: None,
+            wallets: Vec::new(),
+            seed: 0,
+            mainnet: MainnetPolicy::Refuse,
+            cancel: CancellationToken::new(),
+            grace: Duration::from_secs(30),
+            http_timeout: Duration::from_secs(30),
+            el: None,
+            pool: WalletPoolConfig::default(),
+            #[cfg(feature = "store")]
+            store: None,
+        }
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("rpc_url", &self.rpc_url.as_ref().map(Url::as_str))
+            .field("send_url", &self.send_url.as_ref().map(Url::as_str))
+            .field("wallets", &self.wallets.len())
+            .field("seed", &self.seed)
+            .field("mainnet", &self.mainnet)
+            .field("grace", &self.grace)
+            .field("http_timeout", &self.http_timeout)
+            .field("el", &self.el)
+            .field("persists", &self.persists())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The setters of [`SessionConfig`] on an engine builder that holds one in `self.session`, so
+/// both builders offer them with one definition.
+macro_rules! session_setters {
+    () => {
+        /// The node's JSON-RPC URL (required).
+        pub fn rpc_url(mut self, url: alloy::transports::http::reqwest::Url) -> Self {
+            self.session.rpc_url = Some(url);
+            self
+        }
+
+        /// The senders (required, at least one).
+        pub fn wallets(mut self, wallets: Vec<$crate::wallet::Wallet>) -> Self {
+            self.session.wallets = wallets;
+            self
+        }
+
+        /// Seed of every random choice (task picks, transaction builders); the same seed
+        /// makes the same choices.
+        pub const fn seed(mut self, seed: u64) -> Self {
+            self.session.seed = seed;
+            self
+        }
+
+        /// Whether known public mainnets may be loaded (default: refused).
+        pub const fn mainnet(mut self, policy: $crate::node::MainnetPolicy) -> Self {
+            self.session.mainnet = policy;
+            self
+        }
+
+        /// A token that stops the run from outside (Ctrl-C): nothing new starts, what runs
+        /// gets the grace period, then the run reports.
+        pub fn cancel_on(mut self, token: tokio_util::sync::CancellationToken) -> Self {
+            self.session.cancel = token;
+            self
+        }
+
+        /// How long the end of the run may take: running work finishing, transactions
+        /// landing (default 30 s).
+        pub const fn grace(mut self, grace: std::time::Duration) -> Self {
+            self.session.grace = grace;
+            self
+        }
+
+        /// Timeout of each HTTP request to the node.
+        pub const fn http_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.session.http_timeout = timeout;
+            self
+        }
+
+        /// Persists the run: the run row, one row per finished task and per transaction (the
+        /// open loop adds every transaction's life and every block), through a buffered
+        /// writer the load never waits on; the report's `store` says how many records were
+        /// written and dropped, and [`Report::from_store`](crate::Report::from_store) rebuilds
+        /// it. `run_id`: share one run between several instances (default: a fresh id).
+        #[cfg(feature = "store")]
+        pub fn store(
+            mut self,
+            store: std::sync::Arc<dyn spam_store::Store>,
+            run_id: Option<spam_store::RunId>,
+        ) -> Self {
+            self.session.store = Some((store, run_id));
+            self
+        }
+    };
+}
+pub(crate) use session_setters;

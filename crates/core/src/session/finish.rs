@@ -1,0 +1,119 @@
+//! The run's life on a [`Session`]: [`begin`](Session::begin) (run row, clock),
+//! [`settle`](Session::settle) (no sender keeps a nonce gap) and [`finish`](Session::finish)
+//! (report, run row closed).
+
+use std::{collections::HashMap, time::Duration};
+
+use alloy::primitives::Address;
+use tokio::time::Instant;
+
+use super::{
+    Session,
+    clock::{UnixClock, unix_ms},
+    settle::{Settle, handed_out, settle},
+};
+use crate::{
+    metrics::Recorder,
+    report::{Report, RunInfo},
+};
+
+/// A run under way on a session: when it starts, what it is, where its records go.
+pub(crate) struct Running {
+    /// The run start: second 0 of the report.
+    pub(crate) start: Instant,
+    /// The start's Unix time, and the instants after it.
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) clock: UnixClock,
+    info: RunInfo,
+    #[cfg(feature = "store")]
+    persist: Option<super::persist::Persist>,
+}
+
+impl Running {
+    /// Where the run's records go, when it is persisted: the writer and the run id.
+    #[cfg(feature = "store")]
+    pub(crate) fn writer(&self) -> Option<(spam_store::WriterHandle, spam_store::RunId)> {
+        self.persist.as_ref().map(|p| (p.handle(), p.run_id()))
+    }
+}
+
+impl Session {
+    /// Starts the run at `start` (now or a little later): its clock, and its run row when
+    /// a store is set. `workers` and `config` are what the report's run info records.
+    pub(crate) fn begin(&self, start: Instant, workers: u32, config: serde_json::Value) -> Running {
+        let clock = UnixClock::new(start);
+        let info = RunInfo {
+            chain_id: self.chain_id,
+            client_version: self.client_version.clone(),
+            started_at_unix_ms: clock.start_us() / 1_000,
+            seed: self.config.seed,
+            workers,
+            config,
+            ..RunInfo::default()
+        };
+        Running {
+            start,
+            clock,
+            #[cfg(feature = "store")]
+            persist: self.config.store.clone().map(|(store, id)| {
+                super::persist::Persist::start(store, id, &info, clock.start_us())
+            }),
+            info,
+        }
+    }
+
+    /// The end of the load, for every sender: fills each nonce gap below what was handed out
+    /// (or `sent`, when an engine tracks more) with a zero-value self-transfer, then waits up
+    /// to `within` until the chain has mined everything sent. Returns the gaps filled; the
+    /// nonce manager is left resynced to the chain.
+    pub(crate) async fn settle(
+        &self,
+        sent: &HashMap<Address, u64>,
+        poll: Duration,
+        within: Duration,
+    ) -> u64 {
+        let targets: Vec<_> = self
+            .wallets
+            .iter()
+            .filter_map(|w| {
+                let high = sent
+                    .get(&w.address())
+                    .copied()
+                    .max(handed_out(&self.nonces, w))?;
+                Some((std::sync::Arc::clone(w), high))
+            })
+            .collect();
+        let s = Settle {
+            provider: &self.sender,
+            nonces: &self.nonces,
+            fees: &self.fees,
+            chain_id: self.chain_id,
+            retry: &self.retry,
+            counters: &self.counters,
+            poll,
+        };
+        settle(&s, &targets, within).await
+    }
+
+    /// The report of `running`: built from `recorder` over `elapsed`, completed by the
+    /// engine's `extend` (open-loop figures, proxies), then the run row closed when persisted.
+    pub(crate) async fn finish(
+        &self,
+        running: Running,
+        recorder: &Recorder,
+        elapsed: Duration,
+        extend: impl FnOnce(&mut Report),
+    ) -> Report {
+        let info = RunInfo {
+            ended_at_unix_ms: unix_ms(),
+            ..running.info
+        };
+        let mut report = Report::build(info, recorder, self.counters.stats(), elapsed);
+        extend(&mut report);
+        #[cfg(feature = "store")]
+        if let Some(persist) = running.persist {
+            persist.finish(&mut report, super::clock::unix_us()).await;
+        }
+        report
+    }
+}

@@ -1,0 +1,24 @@
+//! The run session under both engines: [`Session::open`] checks the settings and the node,
+//! syncs nonces and fees and builds the wallet pool before anything is sent; at the end the
+//! session settles nonce gaps, builds the [`Report`](crate::Report) and closes the run row.
+//! The engines only decide *when* to send.
+
+mod clock;
+mod config;
+mod error;
+mod finish;
+mod open;
+#[cfg(feature = "store")]
+mod persist;
+mod progress;
+mod settle;
+
+#[cfg(feature = "store")]
+pub(crate) use self::clock::UnixClock;
+pub use self::{
+    config::SessionConfig,
+    error::{StartError, StartErrorKind},
+    open::Session,
+    progress::{Progress, ProgressHook},
+};
+pub(crate) use self::{config::session_setters, finish::Running, progress::spawn_progress};

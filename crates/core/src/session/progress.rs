@@ -1,0 +1,120 @@
+//! [`Progress`]: what a running run has done so far, for progress lines and exporters; the
+//! same snapshot for both engines.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use tokio::{task::JoinHandle, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    breaker::BreakerState,
+    metrics::{Recorder, TaskMetrics},
+    report::LatencySummary,
+};
+
+/// A hook called with a [`Progress`] snapshot while a run goes on.
+pub type ProgressHook = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// A snapshot of a running run; see [`LoadGenBuilder::on_progress`](crate::LoadGenBuilder::on_progress)
+/// and [`SpammerBuilder::on_progress`](crate::SpammerBuilder::on_progress). Counts are totals
+/// since the start.
+///
+/// Both engines fill the task and transaction counts; the open-loop fields (offered, dropped,
+/// late, in flight, lag, breaker) have the meanings of [`OpenLoopStats`](crate::OpenLoopStats)
+/// and stay zero (breaker closed) for the closed-loop [`Spammer`](crate::Spammer).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Time since the run start (it keeps growing through the grace period).
+    pub elapsed: Duration,
+    /// Tasks finished with `Ok` (open loop: sends the node took).
+    pub tasks_ok: u64,
+    /// Tasks finished with an error (open loop: sends refused or unanswered).
+    pub tasks_failed: u64,
+    /// Ticks due so far (open loop).
+    pub offered: u64,
+    /// Ticks not sent, per reason (open loop).
+    pub dropped_by_reason: BTreeMap<String, u64>,
+    /// Transactions sent.
+    pub sent: u64,
+    /// Sends the node took.
+    pub accepted: u64,
+    /// Failed tasks (open loop: sends refused or unanswered), per error class.
+    pub rejected_by_class: BTreeMap<String, u64>,
+    /// Transactions seen in a block.
+    pub included: u64,
+    /// Transactions sent and not settled yet (open loop: unanswered, or accepted and not yet
+    /// seen).
+    pub in_flight: u64,
+    /// Transactions sent later than the late threshold (open loop).
+    pub late: u64,
+    /// The circuit breaker's state (open loop).
+    pub breaker: BreakerState,
+    /// Task start to finish (closed loop); intended time to sent (open loop) is [`lag`](Self::lag).
+    pub task: LatencySummary,
+    /// Intended time to sent (open loop).
+    pub lag: LatencySummary,
+    /// Open loop: intended time to the node's answer. Closed loop: sent to the node's answer.
+    pub ack: LatencySummary,
+    /// Open loop: intended time to seen in a block. Closed loop: sent to seen in a block.
+    pub inclusion: LatencySummary,
+}
+
+impl Progress {
+    /// Ticks dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_by_reason.values().sum()
+    }
+
+    /// Sends rejected so far.
+    pub fn rejected(&self) -> u64 {
+        self.rejected_by_class.values().sum()
+    }
+
+    /// A closed-loop snapshot from the run's shared recorder.
+    pub(crate) fn closed_loop(recorder: &Recorder, elapsed: Duration) -> Self {
+        let mut all = TaskMetrics::default();
+        for metrics in recorder.tasks().values() {
+            all.merge(metrics);
+        }
+        let c = all.counts;
+        Self {
+            elapsed,
+            tasks_ok: c.succeeded,
+            tasks_failed: c.failed,
+            offered: 0,
+            dropped_by_reason: BTreeMap::new(),
+            sent: c.txs_sent,
+            accepted: c.txs_sent,
+            rejected_by_class: recorder.errors().clone(),
+            included: c.txs_included,
+            in_flight: 0,
+            late: 0,
+            breaker: BreakerState::Closed,
+            task: LatencySummary::from_latency(&all.task),
+            lag: LatencySummary::default(),
+            ack: LatencySummary::from_latency(&all.send),
+            inclusion: LatencySummary::from_latency(&all.inclusion),
+        }
+    }
+}
+
+/// Calls `hook` with `snapshot()` every `every` from `start` on, until `stop`.
+pub(crate) fn spawn_progress(
+    every: Duration,
+    hook: ProgressHook,
+    start: Instant,
+    snapshot: impl Fn() -> Progress + Send + 'static,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(start + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => hook(&snapshot()),
+                () = stop.cancelled() => return,
+            }
+        }
+    })
+}

@@ -1,0 +1,224 @@
+//! [`SpammerBuilder`] and [`Spammer`]: the closed-loop engine's settings.
+
+use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
+
+use crate::{
+    pool::WalletPoolConfig,
+    report::Report,
+    session::{Progress, ProgressHook, SessionConfig, StartError, session_setters},
+    task::TaskMix,
+};
+
+/// When a run stops scheduling new tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// After this long.
+    After(Duration),
+    /// After this many tasks have been started.
+    Tasks(u64),
+}
+
+/// One finished task, as passed to the [`SpammerBuilder::on_task`] hook.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct TaskEvent<'a> {
+    /// The worker that ran it.
+    pub worker: usize,
+    /// The task's name.
+    pub task: &'a str,
+    /// How long it ran.
+    pub duration: Duration,
+    /// `Ok(())`, or the error class label the report counts.
+    pub outcome: Result<(), &'a str>,
+    /// Transactions it sent.
+    pub txs_sent: usize,
+}
+
+/// A hook called after every task, e.g. to feed Prometheus counters.
+pub type TaskHook = Arc<dyn Fn(&TaskEvent<'_>) + Send + Sync>;
+
+/// Builder of a [`Spammer`]; see [`Spammer::builder`].
+pub struct SpammerBuilder {
+    pub(super) session: SessionConfig,
+    pub(super) mix: Option<TaskMix>,
+    pub(super) workers: NonZeroU32,
+    pub(super) stop: Stop,
+    pub(super) task_timeout: Duration,
+    pub(super) receipt_poll: Duration,
+    pub(super) hook: Option<TaskHook>,
+    pub(super) progress: Option<(Duration, ProgressHook)>,
+    #[cfg(feature = "proxy")]
+    pub(super) proxies: Option<spam_proxy::ProxyPool>,
+}
+
+impl SpammerBuilder {
+    session_setters!();
+
+    /// Sends each wallet's RPC through a proxy of `pool` (none by default).
+    ///
+    /// At the start every wallet is assigned a proxy, sticky by address
+    /// ([`ProxyPool::assign`](spam_proxy::ProxyPool::assign)), spread evenly; a wallet's tasks
+    /// get a provider ([`TaskContext::provider`](crate::TaskContext::provider)) that sends
+    /// each request through the wallet's proxy of the moment and reports its outcome to the
+    /// pool, so failures ban the proxy and the next request (a retry) already takes the
+    /// wallet's new proxy. A wallet whose proxy is banned is skipped by the lease predicate,
+    /// then moved (within 250 ms) to the available proxy holding the fewest wallets; while
+    /// every proxy is banned wallets wait for a ban to end, and an all-banned pool at the
+    /// start is [`StartErrorKind::Proxy`](crate::StartErrorKind::Proxy).
+    /// A pool that [allows direct connections](spam_proxy::PoolConfig::with_allow_direct)
+    /// never skips: its wallets move, or go direct while every proxy is banned.
+    ///
+    /// The run's shared reads (chain id, fees, nonce resyncs, the end-of-run settling) go to
+    /// the node directly. Requests through a proxy use the pool's timeouts, not
+    /// [`http_timeout`](Self::http_timeout). The pool is shared: keep a clone to look at it
+    /// after the run, or to run health checks during it
+    /// ([`ProxyPool::spawn_health_checks`](spam_proxy::ProxyPool::spawn_health_checks)).
+    /// Per-proxy counters land in [`Report::proxies`](crate::Report::proxies).
+    #[cfg(feature = "proxy")]
+    pub fn proxies(mut self, pool: spam_proxy::ProxyPool) -> Self {
+        self.proxies = Some(pool);
+        self
+    }
+
+    /// Calls `hook` after every task, on the worker (keep it cheap: a counter, a histogram
+    /// record). No hook by default.
+    pub fn on_task(mut self, hook: impl Fn(&TaskEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` every `every` with what the run has done so far (tasks, transactions,
+    /// latencies; see [`Progress`]), from the start until the report is built, and once more
+    /// at the end: for progress lines and metric exporters. Keep it cheap; it runs on the
+    /// runtime.
+    pub fn on_progress(
+        mut self,
+        every: Duration,
+        hook: impl Fn(&Progress) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some((every.max(Duration::from_millis(10)), Arc::new(hook)));
+        self
+    }
+
+    /// The tasks and their weights (required).
+    pub fn tasks(mut self, mix: TaskMix) -> Self {
+        self.mix = Some(mix);
+        self
+    }
+
+    /// Concurrent workers (default 8).
+    pub const fn workers(mut self, workers: NonZeroU32) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// When to stop starting tasks (default: after 10 s).
+    pub const fn stop(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Longest a task may run before it counts as a `"task timeout"` (default 180 s).
+    pub const fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.task_timeout = timeout;
+        self
+    }
+
+    /// Wallet cooldown after each task (default 4 s, may be zero).
+    pub fn cooldown(mut self, cooldown: Duration) -> Self {
+        self.session.pool = self.session.pool.with_cooldown(cooldown);
+        self
+    }
+
+    /// The wallet pool's settings (strategy, in-flight cap, cooldown).
+    pub fn pool(mut self, pool: WalletPoolConfig) -> Self {
+        self.session.pool = pool;
+        self
+    }
+
+    /// How often tasks poll for receipts (default 100 ms).
+    pub const fn receipt_poll(mut self, every: Duration) -> Self {
+        self.receipt_poll = every;
+        self
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// A [`StartError`] that [is bad input](StartError::is_bad_input) without a URL, wallets
+    /// or tasks, or for a run that would last no time.
+    pub fn build(self) -> Result<Spammer, StartError> {
+        if self.session.rpc_url.is_none() {
+            return Err(StartError::config("an RPC URL is required"));
+        }
+        if self.session.wallets.is_empty() {
+            return Err(StartError::config("at least one wallet is required"));
+        }
+        if self.mix.is_none() {
+            return Err(StartError::config("a task mix is required"));
+        }
+        if matches!(self.stop, Stop::After(d) if d.is_zero()) || self.stop == Stop::Tasks(0) {
+            return Err(StartError::config("the run must last longer than zero"));
+        }
+        Ok(Spammer { settings: self })
+    }
+}
+
+impl fmt::Debug for SpammerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("SpammerBuilder");
+        s.field("session", &self.session)
+            .field("mix", &self.mix)
+            .field("workers", &self.workers)
+            .field("stop", &self.stop);
+        #[cfg(feature = "proxy")]
+        s.field(
+            "proxies",
+            &self.proxies.as_ref().map(spam_proxy::ProxyPool::len),
+        );
+        s.finish_non_exhaustive()
+    }
+}
+
+/// The closed-loop load engine.
+///
+/// `workers` workers each loop: lease a wallet (waiting while none is ready), pick a task by
+/// weight, run it under the task timeout, record the outcome, release the wallet. Throughput
+/// follows from latency, like a population of users. At the end, nonce holes are filled with
+/// zero-value self-transfers and the run waits (up to the grace period) until every sender's
+/// transactions are mined.
+#[derive(Debug)]
+pub struct Spammer {
+    pub(super) settings: SpammerBuilder,
+}
+
+impl Spammer {
+    /// Settings with defaults: 8 workers, 10 s, task timeout 180 s, HTTP timeout 30 s,
+    /// grace 30 s, cooldown 4 s, seed 0, mainnets refused.
+    pub fn builder() -> SpammerBuilder {
+        SpammerBuilder {
+            session: SessionConfig::default(),
+            mix: None,
+            workers: NonZeroU32::new(8).expect("8 > 0"),
+            stop: Stop::After(Duration::from_secs(10)),
+            task_timeout: Duration::from_secs(180),
+            receipt_poll: Duration::from_millis(100),
+            hook: None,
+            progress: None,
+            #[cfg(feature = "proxy")]
+            proxies: None,
+        }
+    }
+
+    /// Runs to the end and returns the report.
+    ///
+    /// # Errors
+    /// [`StartError`] when the run cannot start; task failures are counted in the report.
+    ///
+    /// # Cancel safety
+    /// Cancel through [`SpammerBuilder::cancel_on`], not by dropping: a dropped run aborts its
+    /// workers where they are and returns no report.
+    pub async fn run(self) -> Result<Report, StartError> {
+        super::run::run(self.settings).await
+    }
+}

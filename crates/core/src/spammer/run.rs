@@ -1,0 +1,202 @@
+//! One closed-loop run on a [`Session`]: workers until the stop, the grace period, then the
+//! session settles and reports.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use parking_lot::Mutex;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    SpammerBuilder, Stop,
+    egress::Egress,
+    sink::TaskSink,
+    worker::{Budget, Worker},
+};
+use crate::{
+    metrics::Recorder,
+    report::Report,
+    session::{Progress, Running, Session, StartError, spawn_progress},
+    task::{RunContext, TaskMix},
+};
+
+pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
+    let mix = s.mix.take().expect("checked in build");
+    let session = Session::open(s.session.clone()).await?;
+    let egress = egress(&mut s, &session)?;
+    let hard_stop = CancellationToken::new();
+    let config = settings(&s, &session, &mix, egress.as_deref());
+    let run = Arc::new(
+        session
+            .run_context()
+            .with_receipt_poll(s.receipt_poll)
+            .with_cancel(hard_stop.clone())
+            .with_config(config.clone()),
+    );
+    let running = session.begin(Instant::now(), s.workers.get(), config);
+    let recorder = Arc::new(Mutex::new(Recorder::new(running.start)));
+    let background = CancellationToken::new();
+    let progress = s.progress.clone().map(|(every, hook)| {
+        let recorder = Arc::clone(&recorder);
+        let start = running.start;
+        let snapshot = move || Progress::closed_loop(&recorder.lock(), start.elapsed());
+        spawn_progress(every, hook, start, snapshot, background.clone())
+    });
+    let rebalancer = egress
+        .as_ref()
+        .map(|e| e.spawn_rebalancer(session.pool.clone()));
+    let crew = Crew {
+        s: &s,
+        session: &session,
+        run,
+        mix,
+        recorder: Arc::clone(&recorder),
+        egress: egress.clone(),
+        hard_stop,
+        sink: sink(&running),
+    };
+    crew.work(running.start).await;
+    let elapsed = running.start.elapsed();
+    drop(rebalancer);
+
+    session
+        .settle(&HashMap::new(), s.receipt_poll, session.config.grace)
+        .await;
+    background.cancel();
+    if let Some(task) = progress {
+        let _ = task.await;
+    }
+    let recorder = recorder.lock().clone();
+    if let Some((_, hook)) = &s.progress {
+        hook(&Progress::closed_loop(&recorder, elapsed));
+    }
+    Ok(finish(&session, running, &recorder, elapsed, egress.as_deref()).await)
+}
+
+/// The report, with the proxies' figures when the run had a pool.
+async fn finish(
+    session: &Session,
+    running: Running,
+    recorder: &Recorder,
+    elapsed: Duration,
+    egress: Option<&Egress>,
+) -> Report {
+    session
+        .finish(running, recorder, elapsed, |report| {
+            if let Some(egress) = egress {
+                report.proxies = egress.summaries();
+            }
+        })
+        .await
+}
+
+/// The senders' proxies, when the run has a pool: each sender assigned one, and the pool's
+/// leases skip senders whose proxy is banned.
+fn egress(s: &mut SpammerBuilder, session: &Session) -> Result<Option<Arc<Egress>>, StartError> {
+    #[cfg(feature = "proxy")]
+    if let Some(proxies) = s.proxies.take() {
+        let url = session.config.rpc_url.clone().expect("checked in build");
+        let egress = Arc::new(Egress::new(proxies, url, &session.wallets)?);
+        session.pool.set_skip(egress.skip());
+        return Ok(Some(egress));
+    }
+    let _ = (s, session);
+    Ok(None)
+}
+
+/// The settings recorded with the run.
+fn settings(
+    s: &SpammerBuilder,
+    session: &Session,
+    mix: &TaskMix,
+    egress: Option<&Egress>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "engine": "spammer",
+        "stop": format!("{:?}", s.stop),
+        "task_timeout_ms": s.task_timeout.as_millis() as u64,
+        "http_timeout_ms": session.config.http_timeout.as_millis() as u64,
+        "grace_ms": session.config.grace.as_millis() as u64,
+        "cooldown_ms": session.pool.config().cooldown().as_millis() as u64,
+        "wallets": session.wallets.len(),
+        "proxies": egress.map_or(0, Egress::len),
+        "tasks": mix.tasks().map(|(t, w)| (t.name().to_string(), w)).collect::<Vec<_>>(),
+    })
+}
+
+/// Where finished tasks go, when the run is persisted.
+fn sink(running: &Running) -> Option<Arc<TaskSink>> {
+    #[cfg(feature = "store")]
+    return running
+        .writer()
+        .map(|(handle, id)| Arc::new(TaskSink::new(handle, id, running.clock)));
+    #[cfg(not(feature = "store"))]
+    {
+        let _ = running;
+        None
+    }
+}
+
+/// The workers of one run and what they share.
+struct Crew<'a> {
+    s: &'a SpammerBuilder,
+    session: &'a Session,
+    run: Arc<RunContext>,
+    mix: TaskMix,
+    recorder: Arc<Mutex<Recorder>>,
+    egress: Option<Arc<Egress>>,
+    hard_stop: CancellationToken,
+    sink: Option<Arc<TaskSink>>,
+}
+
+impl Crew<'_> {
+    /// Runs the workers until the stop; once no new task may start, running ones get the
+    /// grace period, then are cancelled.
+    async fn work(self, start: Instant) {
+        let s = self.s;
+        let soft_stop = s.session.cancel.child_token();
+        if let Stop::After(duration) = s.stop {
+            let soft_stop = soft_stop.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep_until(start + duration).await;
+                soft_stop.cancel();
+            });
+        }
+        let budget = Arc::new(Budget::new(s.stop));
+        let mut workers = tokio::task::JoinSet::new();
+        for id in 0..s.workers.get() as usize {
+            workers.spawn(
+                Worker {
+                    id,
+                    run: Arc::clone(&self.run),
+                    pool: self.session.pool.clone(),
+                    mix: self.mix.clone(),
+                    budget: Arc::clone(&budget),
+                    soft_stop: soft_stop.clone(),
+                    hard_stop: self.hard_stop.clone(),
+                    task_timeout: s.task_timeout,
+                    seed: self.session.config.seed,
+                    hook: s.hook.clone(),
+                    recorder: Arc::clone(&self.recorder),
+                    egress: self.egress.clone(),
+                    sink: self.sink.clone(),
+                }
+                .run(),
+            );
+        }
+        let collect = async {
+            while let Some(done) = workers.join_next().await {
+                done.expect("workers catch task panics");
+            }
+        };
+        tokio::pin!(collect);
+        let grace = self.session.config.grace;
+        tokio::select! {
+            () = &mut collect => {}
+            () = async { soft_stop.cancelled().await; tokio::time::sleep(grace).await } => {
+                self.hard_stop.cancel();
+                collect.await
+            }
+        };
+    }
+}
