@@ -193,17 +193,19 @@ async fn timeouts_and_panics_are_counted_not_fatal() {
                 hook_failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         })
-        .task_timeout(Duration::from_millis(200))
-        .stop(Stop::Tasks(60))
+        // Long enough that a transfer never times out on a busy machine, short enough that
+        // the sleepers' timeouts (about a quarter of the tasks) keep the test quick.
+        .task_timeout(Duration::from_secs(2))
+        .stop(Stop::Tasks(24))
         .build()
         .unwrap()
         .run()
         .await
         .unwrap();
-    assert_eq!(report.totals.started, 60);
+    assert_eq!(report.totals.started, 24);
     assert_eq!(
         seen.load(std::sync::atomic::Ordering::Relaxed),
-        60,
+        24,
         "the hook saw every task"
     );
     assert_eq!(
