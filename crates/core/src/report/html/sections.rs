@@ -2,12 +2,9 @@
 //! proxies. Every text that comes from the run (task names, error classes, config) is escaped
 //! by [`page`](super::page)'s helpers.
 
-use std::{
-    fmt::Write as _,
-    time::{Duration, UNIX_EPOCH},
-};
+use std::fmt::Write as _;
 
-use spam_core::{LatencySummary, OpenLoopStats, Report};
+use crate::report::{LatencySummary, OpenLoopStats, Report};
 
 use super::page::{count, escape, ms, note, pairs, percent, share, si, table};
 
@@ -77,15 +74,38 @@ pub(super) fn engine(report: &Report) -> &str {
         .unwrap_or("spammer")
 }
 
+/// `2024-05-01 12:00:00.250` (UTC), `-` for 0 (not recorded).
 fn utc(unix_ms: u64) -> String {
     if unix_ms == 0 {
         return "-".to_owned();
     }
-    let at = UNIX_EPOCH + Duration::from_millis(unix_ms);
-    humantime::format_rfc3339_millis(at)
-        .to_string()
-        .trim_end_matches('Z')
-        .replace('T', " ")
+    let (days, ms_of_day) = (unix_ms / 86_400_000, unix_ms % 86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    let secs = ms_of_day / 1_000;
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}",
+        secs / 3_600,
+        secs / 60 % 60,
+        secs % 60,
+        ms_of_day % 1_000
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01: Howard Hinnant's `civil_from_days`
+/// (<https://howardhinnant.github.io/date_algorithms.html>), for days on or after the epoch.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    // Shifted so that eras (400 years) start on 0000-03-01: the leap day ends a year.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// The identities a report keeps, each with a mark of whether its sides are equal.
@@ -437,4 +457,20 @@ pub(super) fn proxies(report: &Report) -> String {
             ]
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "-");
+        assert_eq!(utc(1), "1970-01-01 00:00:00.001");
+        assert_eq!(utc(951_825_600_000), "2000-02-29 12:00:00.000");
+        assert_eq!(utc(1_700_000_000_250), "2023-11-14 22:13:20.250");
+        assert_eq!(utc(1_795_251_625_144), "2026-11-21 09:00:25.144");
+        assert_eq!(utc(4_107_542_399_999), "2100-02-28 23:59:59.999");
+        assert_eq!(utc(4_107_542_400_000), "2100-03-01 00:00:00.000");
+    }
 }

@@ -1,11 +1,11 @@
-//! `report.html`: a [`Report`] as one self-contained page (inline CSS and SVG charts, no
-//! scripts, nothing fetched), beside `report.json`.
+//! [`Report::to_html`]: a report as one self-contained page (inline CSS and SVG charts, no
+//! scripts, nothing fetched).
 
 mod charts;
 mod page;
 mod sections;
 
-use spam_core::{LatencySummary, Report};
+use crate::report::{LatencySummary, Report};
 
 use self::{
     charts::{BLUE, GREEN, GREY, MAX_BARS, ORANGE, PURPLE, RED, Series},
@@ -14,9 +14,8 @@ use self::{
 
 /// The page: run info, accounting, counts per second, blocks, tasks, errors, latencies and
 /// proxies, with charts where the report has the data for them.
-pub(crate) fn render(report: &Report) -> String {
-    let engine = sections::engine(report);
-    let title = format!("spammer {engine} report");
+pub(super) fn render(report: &Report) -> String {
+    let title = format!("{} report", sections::engine(report));
     let subtitle = format!(
         "chain {} ({}), {:.1} s, {} tasks finished, {} transactions included",
         report.run.chain_id,
@@ -53,7 +52,7 @@ fn over_time(report: &Report) -> String {
     if report.series.is_empty() {
         return note("The run lasted less than a second: no per-second figures.");
     }
-    let points = |f: fn(&spam_core::SecondStats) -> u64| {
+    let points = |f: fn(&crate::report::SecondStats) -> u64| {
         report
             .series
             .iter()
@@ -109,7 +108,7 @@ fn per_block(report: &Report) -> String {
     if list.is_empty() {
         return note("No block was seen.");
     }
-    let points = |f: fn(&spam_core::BlockRecord) -> u64| {
+    let points = |f: fn(&crate::report::BlockRecord) -> u64| {
         list.iter()
             .map(|b| (b.number as f64, f(b) as f64))
             .collect::<Vec<_>>()
@@ -230,7 +229,7 @@ fn latency(report: &Report) -> String {
         ]);
         let names: Vec<String> = report.tasks.keys().take(MAX_BARS).cloned().collect();
         if !names.is_empty() {
-            let of = |f: fn(&spam_core::TaskStats) -> LatencySummary| {
+            let of = |f: fn(&crate::report::TaskStats) -> LatencySummary| {
                 names
                     .iter()
                     .map(|n| f(&report.tasks[n]))
@@ -258,7 +257,7 @@ fn latency(report: &Report) -> String {
 /// inclusion by the second its block was seen, each on its own chart (their scales differ by
 /// orders of magnitude). Seconds without samples are left out.
 fn latency_over_time(report: &Report) -> String {
-    let points = |f: fn(&spam_core::SecondStats) -> f64| {
+    let points = |f: fn(&crate::report::SecondStats) -> f64| {
         report
             .series
             .iter()
@@ -376,7 +375,7 @@ mod tests {
         let html = render(&report);
         assert_balanced(&html);
         assert!(html.starts_with("<!DOCTYPE html>"));
-        assert!(html.contains("<title>spammer loadgen report</title>"));
+        assert!(html.contains("<title>loadgen report</title>"));
         let identity = format!(
             "offered {} = dropped {} + sent {}",
             count(ol.offered),
@@ -434,7 +433,7 @@ mod tests {
         let report = fixture("run-report.json");
         let html = render(&report);
         assert_balanced(&html);
-        assert!(html.contains("<title>spammer spammer report</title>"));
+        assert!(html.contains("<title>spammer report</title>"));
         assert!(html.contains("tasks finished"));
         assert!(
             html.contains("Task latency per task") && html.contains("Inclusion latency per task")

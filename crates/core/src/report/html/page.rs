@@ -15,8 +15,8 @@ pub(super) fn document(title: &str, subtitle: &str, body: &str) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n\
          <header><h1>{title}</h1><p class=\"sub\">{subtitle}</p></header>\n<main>\n{body}</main>\n\
-         <footer>Written by spammer {version}. Self-contained: no scripts, no network; \
-         the same figures are in <code>report.json</code>.</footer>\n</body>\n</html>\n",
+         <footer>Written by spam-core {version}. Self-contained: no scripts, no network; \
+         the same figures are in the report's JSON (<code>Report::to_json</code>).</footer>\n</body>\n</html>\n",
         version = env!("CARGO_PKG_VERSION"),
     )
 }
