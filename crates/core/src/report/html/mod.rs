@@ -1,332 +1,61 @@
 //! [`Report::to_html`]: a report as one self-contained page (inline CSS and SVG charts, no
-//! scripts, nothing fetched).
+//! scripts, nothing fetched). The page and its sections are maud templates, which escape every
+//! value they splice in; the charts are SVG from plotters, which escapes its text.
 
 mod charts;
+mod figures;
+mod format;
 mod page;
 mod sections;
 
-use crate::report::{LatencySummary, Report};
+use maud::html;
 
-use self::{
-    charts::{BLUE, GREEN, GREY, MAX_BARS, ORANGE, PURPLE, RED, Series},
-    page::{count, note, section},
-};
+use self::{format::count, page::section};
+use crate::report::Report;
 
 /// The page: run info, accounting, counts per second, blocks, tasks, errors, latencies and
 /// proxies, with charts where the report has the data for them.
 pub(super) fn render(report: &Report) -> String {
     let title = format!("{} report", sections::engine(report));
+    let client = if report.run.client_version.is_empty() {
+        "unknown client"
+    } else {
+        &report.run.client_version
+    };
     let subtitle = format!(
-        "chain {} ({}), {:.1} s, {} tasks finished, {} transactions included",
+        "chain {} ({client}), {:.1} s, {} tasks finished, {} transactions included",
         report.run.chain_id,
-        if report.run.client_version.is_empty() {
-            "unknown client"
-        } else {
-            &report.run.client_version
-        },
         report.elapsed_secs,
         count(report.totals.started),
         count(report.totals.txs_included),
     );
-    let mut body = String::new();
-    body += &section("run", "Run", &sections::run_info(report));
-    body += &section("accounting", "Accounting", &sections::accounting(report));
-    body += &section("over-time", "Over time", &over_time(report));
-    if let Some(ol) = &report.open_loop {
-        let mut blocks = sections::blocks_summary(ol);
-        blocks += &per_block(report);
-        body += &section("blocks", "Blocks", &blocks);
-    }
-    body += &section("tasks", "Tasks", &tasks(report));
-    body += &section("errors", "Errors", &errors(report));
-    body += &section("latency", "Latency", &latency(report));
-    if !report.proxies.is_empty() {
-        body += &section("proxies", "Proxies", &sections::proxies(report));
-    }
-    page::document(&title, &subtitle, &body)
-}
-
-/// Counters per second of the run: what was offered, sent and included (open loop), or
-/// started, succeeded and failed (closed loop).
-fn over_time(report: &Report) -> String {
-    if report.series.is_empty() {
-        return note("The run lasted less than a second: no per-second figures.");
-    }
-    let points = |f: fn(&crate::report::SecondStats) -> u64| {
-        report
-            .series
-            .iter()
-            .map(|s| (s.second as f64, f(s) as f64))
-            .collect::<Vec<_>>()
-    };
-    let mut out = String::new();
-    if report.open_loop.is_some() {
-        out += &charts::lines(
-            "Transactions per second",
-            "seconds since the start",
-            "tx/s",
-            "Offered: due by the rate profile; sent: answered by the node; included: seen in a \
-             block that second; dropped: due but not sent.",
-            &[
-                Series::new("offered", GREY, points(|s| s.offered)),
-                Series::new("sent", BLUE, points(|s| s.txs_sent)),
-                Series::new("included", GREEN, points(|s| s.txs_included)),
-                Series::new("dropped", RED, points(|s| s.dropped)),
-            ],
-        );
-    } else {
-        out += &charts::lines(
-            "Tasks and transactions per second",
-            "seconds since the start",
-            "per second",
-            "Started: tasks started that second; succeeded/failed: tasks that ended that \
-             second; included: transactions seen in a block that second.",
-            &[
-                Series::new("started", GREY, points(|s| s.started)),
-                Series::new("succeeded", BLUE, points(|s| s.succeeded)),
-                Series::new("failed", RED, points(|s| s.failed)),
-                Series::new("included", GREEN, points(|s| s.txs_included)),
-            ],
-        );
-        out += &charts::lines(
-            "Gas used per second",
-            "seconds since the start",
-            "gas/s",
-            "Gas of the run's transactions, in the second their block was seen.",
-            &[Series::new("gas used", ORANGE, points(|s| s.gas_used))],
-        );
-    }
-    out
-}
-
-/// Transactions and gas of each block seen (open loop).
-fn per_block(report: &Report) -> String {
-    let Some(ol) = &report.open_loop else {
-        return String::new();
-    };
-    let list = &ol.blocks.list;
-    if list.is_empty() {
-        return note("No block was seen.");
-    }
-    let points = |f: fn(&crate::report::BlockRecord) -> u64| {
-        list.iter()
-            .map(|b| (b.number as f64, f(b) as f64))
-            .collect::<Vec<_>>()
-    };
-    let mut out = String::new();
-    out += &charts::columns(
-        "Transactions per block",
-        "block number",
-        "transactions",
-        "All transactions in each block seen during the run and its grace period, and ours \
-         among them.",
-        &[
-            Series::new("all", GREY, points(|b| b.txs)),
-            Series::new("ours", BLUE, points(|b| b.own_txs)),
-        ],
-    );
-    out += &charts::columns(
-        "Gas used per block",
-        "block number",
-        "gas",
-        "Gas used by all the transactions of each block.",
-        &[Series::new("gas used", ORANGE, points(|b| b.gas_used))],
-    );
-    out
-}
-
-fn tasks(report: &Report) -> String {
-    let mut out = sections::tasks(report);
-    if report.tasks.is_empty() {
-        return out + &note("No task finished.");
-    }
-    let names: Vec<String> = report.tasks.keys().cloned().collect();
-    let shown = &names[..names.len().min(MAX_BARS)];
-    out += &charts::bars(
-        "Tasks per outcome",
-        "tasks",
-        "Tasks that finished, per name: succeeded and failed.",
-        shown,
-        &[
-            Series::bars(
-                "succeeded",
-                GREEN,
-                shown.iter().map(|n| report.tasks[n].succeeded as f64),
-            ),
-            Series::bars(
-                "failed",
-                RED,
-                shown.iter().map(|n| report.tasks[n].failed as f64),
-            ),
-        ],
-    );
-    if names.len() > MAX_BARS {
-        out += &note(&format!(
-            "The chart shows the first {MAX_BARS} of {} tasks; the table has them all.",
-            names.len()
-        ));
-    }
-    out
-}
-
-fn errors(report: &Report) -> String {
-    let mut out = sections::errors(report);
-    if report.errors.is_empty() {
-        return out;
-    }
-    let classes = sections::by_count(&report.errors);
-    let shown = &classes[..classes.len().min(MAX_BARS)];
-    let names: Vec<String> = shown.iter().map(|(c, _)| (*c).to_owned()).collect();
-    out += &charts::bars(
-        "Failures per error class",
-        "failures",
-        if report.open_loop.is_some() {
-            "Rejected sends per error class, most frequent first."
-        } else {
-            "Failed tasks per error class, most frequent first."
-        },
-        &names,
-        &[Series::bars(
-            "failures",
-            RED,
-            shown.iter().map(|(_, n)| *n as f64),
-        )],
-    );
-    out
-}
-
-/// Percentile bars: per stage of a send (open loop), per task (closed loop). The report holds
-/// percentiles of the whole run, then p50/p99 per second over time.
-fn latency(report: &Report) -> String {
-    let mut out = String::new();
-    if let Some(ol) = &report.open_loop {
-        let rows = [
-            ("lag", "intended time → sent", ol.lag_ms),
-            ("send", "sent → node's answer", ol.send_ms),
-            ("ack", "intended time → node's answer", ol.ack_ms),
-            (
-                "inclusion",
-                "intended time → seen in a block",
-                ol.inclusion_ms,
-            ),
-        ];
-        out += &sections::latency_table(&rows);
-        let names: Vec<String> = rows.iter().map(|(n, _, _)| (*n).to_owned()).collect();
-        let summaries: Vec<LatencySummary> = rows.iter().map(|r| r.2).collect();
-        out += &percentile_bars(
-            "Latency percentiles per stage",
-            "Measured from the intended send time (coordinated-omission free), except send: \
-             the raw request time.",
-            &names,
-            &summaries,
-        );
-    } else {
-        let t = &report.totals;
-        out += &sections::latency_table(&[
-            ("task", "task start → finish", t.task_ms),
-            ("send", "sent → node's answer", t.send_ms),
-            ("inclusion", "sent → seen in a block", t.inclusion_ms),
-        ]);
-        let names: Vec<String> = report.tasks.keys().take(MAX_BARS).cloned().collect();
-        if !names.is_empty() {
-            let of = |f: fn(&crate::report::TaskStats) -> LatencySummary| {
-                names
-                    .iter()
-                    .map(|n| f(&report.tasks[n]))
-                    .collect::<Vec<_>>()
-            };
-            out += &percentile_bars(
-                "Task latency per task",
-                "Task start to finish, per task name.",
-                &names,
-                &of(|t| t.task_ms),
-            );
-            out += &percentile_bars(
-                "Inclusion latency per task",
-                "Transaction sent to seen in a block, per task name.",
-                &names,
-                &of(|t| t.inclusion_ms),
-            );
+    let body = html! {
+        (section("run", "Run", sections::run_info(report)))
+        (section("accounting", "Accounting", sections::accounting(report)))
+        (section("over-time", "Over time", figures::over_time(report)))
+        @if let Some(ol) = &report.open_loop {
+            (section("blocks", "Blocks", html! {
+                (sections::blocks_summary(ol))
+                (figures::per_block(ol))
+            }))
         }
-    }
-    out += &latency_over_time(report);
-    out
-}
-
-/// p50 and p99 per second: task (open loop: intended → answer) by the second a task ended,
-/// inclusion by the second its block was seen, each on its own chart (their scales differ by
-/// orders of magnitude). Seconds without samples are left out.
-fn latency_over_time(report: &Report) -> String {
-    let points = |f: fn(&crate::report::SecondStats) -> f64| {
-        report
-            .series
-            .iter()
-            .filter(|s| f(s) > 0.0)
-            .map(|s| (s.second as f64, f(s)))
-            .collect::<Vec<_>>()
-    };
-    let (title, caption) = if report.open_loop.is_some() {
-        (
-            "Ack latency over time",
-            "Per second, to 2%: intended send time to the node's answer, of the answers that \
-             second.",
-        )
-    } else {
-        (
-            "Task latency over time",
-            "Per second, to 2%: start to finish of the tasks that ended that second.",
-        )
-    };
-    let charts = [
-        (
-            title,
-            caption,
-            [
-                Series::new("p50", BLUE, points(|s| s.task_p50_ms)),
-                Series::new("p99", PURPLE, points(|s| s.task_p99_ms)),
-            ],
-        ),
-        (
-            "Inclusion latency over time",
-            "Per second, to 2%: of the transactions seen in a block that second (open loop: from \
-             the intended send time).",
-            [
-                Series::new("p50", GREEN, points(|s| s.inclusion_p50_ms)),
-                Series::new("p99", ORANGE, points(|s| s.inclusion_p99_ms)),
-            ],
-        ),
-    ];
-    let mut out = String::new();
-    for (title, caption, series) in charts {
-        if series.iter().any(|s| !s.values.is_empty()) {
-            out += &charts::lines(title, "seconds since the start", "ms", caption, &series);
+        (section("tasks", "Tasks", html! {
+            (sections::tasks(report))
+            (figures::tasks(report))
+        }))
+        (section("errors", "Errors", html! {
+            (sections::errors(report))
+            (figures::errors(report))
+        }))
+        (section("latency", "Latency", html! {
+            (sections::latency(report))
+            (figures::latency(report))
+        }))
+        @if !report.proxies.is_empty() {
+            (section("proxies", "Proxies", sections::proxies(report)))
         }
-    }
-    if out.is_empty() {
-        out = note("No latency was measured per second.");
-    }
-    out
-}
-
-fn percentile_bars(
-    title: &str,
-    caption: &str,
-    names: &[String],
-    summaries: &[LatencySummary],
-) -> String {
-    let of = |f: fn(&LatencySummary) -> f64| summaries.iter().map(f).collect::<Vec<_>>();
-    charts::bars(
-        title,
-        "ms",
-        caption,
-        names,
-        &[
-            Series::bars("p50", BLUE, of(|l| l.p50)),
-            Series::bars("p90", GREEN, of(|l| l.p90)),
-            Series::bars("p99", ORANGE, of(|l| l.p99)),
-            Series::bars("p99.9", PURPLE, of(|l| l.p999)),
-        ],
-    )
+    };
+    page::document(&title, &subtitle, body).into_string()
 }
 
 #[cfg(test)]
