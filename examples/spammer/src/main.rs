@@ -2,7 +2,6 @@
 
 mod config;
 mod devnet;
-mod html;
 mod input;
 mod loadgen;
 mod metrics;

@@ -12,10 +12,7 @@ use anyhow::Context as _;
 use spam_core::{Report, Thresholds};
 use spam_store::{SqlStore, Store};
 
-use crate::{
-    html,
-    input::{self, bad_input},
-};
+use crate::input::{self, bad_input};
 
 /// Where runs are persisted.
 #[derive(Debug, Clone, clap::Args)]
@@ -173,7 +170,7 @@ pub(crate) fn write_reports(dir: &Path, report: &Report) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, content) in [
         ("report.json", report.to_json()),
-        ("report.html", html::render(report)),
+        ("report.html", report.to_html()),
     ] {
         let path = dir.join(name);
         std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;

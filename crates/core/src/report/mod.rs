@@ -4,6 +4,8 @@
 mod display;
 #[cfg(feature = "store")]
 mod from_store;
+#[cfg(feature = "html")]
+mod html;
 mod open_loop;
 mod proxies;
 mod stats;
@@ -154,6 +156,38 @@ impl Report {
     pub fn to_json(&self) -> String {
         // Every map key is a string and every float finite, so serializing cannot fail.
         serde_json::to_string_pretty(self).expect("a report serializes to JSON")
+    }
+
+    /// The report as one self-contained HTML page: run info, the accounting identities checked,
+    /// per-second, per-block, per-task, per-error-class and latency tables and SVG charts, and
+    /// the proxies. Inline CSS and SVG, no scripts, nothing fetched: open it from disk or attach
+    /// it to a CI run. Every text taken from the run (task names, error classes, the config) is
+    /// HTML-escaped.
+    ///
+    /// Needs the `html` feature (on by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use spam_core::{NonceStats, Recorder, Report, RunInfo};
+    /// use tokio::time::Instant;
+    ///
+    /// let t0 = Instant::now();
+    /// let mut recorder = Recorder::new(t0);
+    /// recorder.task("transfer", t0, t0 + Duration::from_millis(40), Ok(()));
+    /// let report = Report::build(RunInfo::default(), &recorder, NonceStats::default(), Duration::from_secs(1));
+    ///
+    /// let page = report.to_html();
+    /// assert!(page.starts_with("<!DOCTYPE html>") && page.contains("transfer"));
+    /// # let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("report.html"), page)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(feature = "html")]
+    pub fn to_html(&self) -> String {
+        html::render(self)
     }
 }
 

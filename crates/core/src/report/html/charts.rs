@@ -4,9 +4,10 @@
 
 use std::error::Error;
 
+use maud::{Markup, PreEscaped, html};
 use plotters::{coord::Shift, prelude::*};
 
-use super::page::{escape, note, si};
+use super::{format::si, page::note};
 
 /// Size of one chart, in pixels (CSS scales it down on narrow screens).
 const SIZE: (u32, u32) = (1000, 330);
@@ -67,7 +68,7 @@ fn figure(
     caption: &str,
     series: &[Series<'_>],
     draw: impl FnOnce(DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
-) -> String {
+) -> Markup {
     let mut svg = String::new();
     let drawn = {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -76,19 +77,23 @@ fn figure(
     if let Err(err) = drawn {
         return note(&format!("{caption}: the chart could not be drawn ({err})"));
     }
-    let mut legend = String::from("<div class=\"legend\">");
-    for s in series {
-        let RGBColor(r, g, b) = s.color;
-        legend += &format!(
-            "<span><i style=\"background:#{r:02x}{g:02x}{b:02x}\"></i>{}</span>",
-            escape(s.name)
-        );
+    html! {
+        figure {
+            div.legend {
+                @for s in series {
+                    span { i style=(swatch(s.color)) {} (s.name) }
+                }
+            }
+            // plotters escapes the text it writes (titles, axis labels, category names).
+            (PreEscaped(svg))
+            figcaption { (caption) }
+        }
     }
-    legend += "</div>";
-    format!(
-        "<figure>\n{legend}\n{svg}\n<figcaption>{}</figcaption>\n</figure>\n",
-        escape(caption)
-    )
+}
+
+/// The CSS of a legend's colour swatch.
+fn swatch(RGBColor(r, g, b): RGBColor) -> String {
+    format!("background:#{r:02x}{g:02x}{b:02x}")
 }
 
 /// Lines over a numeric x axis from 0, y from 0.
@@ -98,7 +103,7 @@ pub(super) fn lines(
     y_desc: &str,
     caption: &str,
     series: &[Series<'_>],
-) -> String {
+) -> Markup {
     figure(caption, series, |root| {
         root.fill(&WHITE)?;
         let (x_max, y_max) = extent(series);
@@ -138,7 +143,7 @@ pub(super) fn columns(
     y_desc: &str,
     caption: &str,
     series: &[Series<'_>],
-) -> String {
+) -> Markup {
     let many = series.iter().any(|s| s.values.len() > MAX_BLOCK_BARS);
     figure(caption, series, |root| {
         root.fill(&WHITE)?;
@@ -195,7 +200,7 @@ pub(super) fn bars(
     caption: &str,
     categories: &[String],
     series: &[Series<'_>],
-) -> String {
+) -> Markup {
     let values = series.iter().flat_map(|s| s.values.iter().map(|&(_, y)| y));
     let max = values.clone().fold(0.0, f64::max);
     let min_positive = values.filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
@@ -298,7 +303,7 @@ fn whole(v: f64) -> Option<i64> {
 }
 
 /// At most `max` characters, the cut marked with `…`.
-pub(super) fn shorten(text: &str, max: usize) -> String {
+fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_owned()
     } else {
@@ -322,18 +327,26 @@ mod tests {
             &categories,
             &[
                 Series::bars("ok", GREEN, [10.0, 3.0]),
-                Series::bars("failed", RED, [0.0, 2.0]),
+                Series::bars("failed <b>", RED, [0.0, 2.0]),
             ],
-        );
-        assert!(svg.starts_with("<figure>\n<div class=\"legend\">"), "{svg}");
-        assert!(svg.contains("</div>\n<svg"), "{svg}");
+        )
+        .into_string();
+        assert!(svg.starts_with("<figure><div class=\"legend\">"), "{svg}");
+        assert!(svg.contains("</div><svg"), "{svg}");
         assert!(svg.contains("<rect"), "{svg}");
-        assert!(!svg.contains("<script>") && !svg.contains("<i>"), "{svg}");
+        assert!(
+            !svg.contains("<script>") && !svg.contains("<i>") && !svg.contains("<b>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<figcaption>caption &lt;i&gt;</figcaption>"),
+            "{svg}"
+        );
         assert!(svg.contains("&lt;script&gt;alert(1)"), "{svg}");
         assert!(svg.contains("b&amp;c"), "{svg}");
         assert!(
             svg.contains("<i style=\"background:#1a7f37\"></i>ok</span>")
-                && svg.contains("failed</span>"),
+                && svg.contains("failed &lt;b&gt;</span>"),
             "legend: {svg}"
         );
 
@@ -343,7 +356,8 @@ mod tests {
             "tx/s",
             "",
             &[Series::new("sent", BLUE, vec![(0.0, 5.0), (1.0, 7.0)])],
-        );
+        )
+        .into_string();
         assert!(
             lines.contains("<polyline") || lines.contains("<path"),
             "{lines}"
@@ -359,7 +373,8 @@ mod tests {
             "",
             &["lag".to_owned(), "inclusion".to_owned()],
             &[Series::bars("p50", BLUE, [1.5, 900.0])],
-        );
+        )
+        .into_string();
         assert!(svg.contains("(log scale)"), "{svg}");
         let empty = columns(
             "Blocks",
@@ -367,7 +382,8 @@ mod tests {
             "txs",
             "",
             &[Series::new("txs", GREY, vec![])],
-        );
+        )
+        .into_string();
         assert!(empty.contains("<svg"), "{empty}");
     }
 

@@ -1,18 +1,16 @@
-//! The page's sections as HTML: run info, accounting, tasks, errors, latencies, blocks,
-//! proxies. Every text that comes from the run (task names, error classes, config) is escaped
-//! by [`page`](super::page)'s helpers.
+//! The page's tables and text: run info, accounting, tasks, errors, latencies, blocks,
+//! proxies. The charts beside them are in [`figures`](super::figures).
 
-use std::{
-    fmt::Write as _,
-    time::{Duration, UNIX_EPOCH},
+use maud::{Markup, html};
+
+use super::{
+    format::{count, gwei, ms, percent, share, si, utc},
+    page::{note, pairs, table},
 };
-
-use spam_core::{LatencySummary, OpenLoopStats, Report};
-
-use super::page::{count, escape, ms, note, pairs, percent, share, si, table};
+use crate::report::{LatencySummary, OpenLoopStats, Report};
 
 /// What ran, where and when; the config as given, folded.
-pub(super) fn run_info(report: &Report) -> String {
+pub(super) fn run_info(report: &Report) -> Markup {
     let run = &report.run;
     let mut rows = vec![
         ("engine", engine(report).to_owned()),
@@ -57,11 +55,13 @@ pub(super) fn run_info(report: &Report) -> String {
         ),
     ));
     let config = serde_json::to_string_pretty(&run.config).unwrap_or_default();
-    format!(
-        "{}<details><summary>configuration</summary><pre>{}</pre></details>\n",
-        pairs(rows),
-        escape(&config)
-    )
+    html! {
+        (pairs(rows))
+        details {
+            summary { "configuration" }
+            pre { (config) }
+        }
+    }
 }
 
 /// `loadgen` for an open-loop run, else the engine its config names (`spammer`).
@@ -77,22 +77,12 @@ pub(super) fn engine(report: &Report) -> &str {
         .unwrap_or("spammer")
 }
 
-fn utc(unix_ms: u64) -> String {
-    if unix_ms == 0 {
-        return "-".to_owned();
-    }
-    let at = UNIX_EPOCH + Duration::from_millis(unix_ms);
-    humantime::format_rfc3339_millis(at)
-        .to_string()
-        .trim_end_matches('Z')
-        .replace('T', " ")
-}
-
-/// The identities a report keeps, each with a mark of whether its sides are equal.
-pub(super) fn accounting(report: &Report) -> String {
+/// The identities a report keeps, each with a mark of whether its sides are equal; the rates
+/// and counts beside them; for an open-loop run, drops, the breaker and preconfirmations.
+pub(super) fn accounting(report: &Report) -> Markup {
     let t = &report.totals;
     let errors: u64 = report.errors.values().sum();
-    let mut lines = vec![
+    let mut identities = vec![
         identity(
             t.started,
             &format!(
@@ -113,16 +103,6 @@ pub(super) fn accounting(report: &Report) -> String {
             errors,
         ),
     ];
-    let mut out = String::new();
-    if let Some(ol) = &report.open_loop {
-        lines.extend(open_loop_identities(ol));
-    }
-    out.push_str("<ul class=\"identities\">\n");
-    for line in lines {
-        out.push_str(&line);
-    }
-    out.push_str("</ul>\n");
-
     let mut rows = vec![
         ("success rate", percent(t.success_rate)),
         ("tasks per second", format!("{:.1}", t.tasks_per_sec)),
@@ -131,56 +111,32 @@ pub(super) fn accounting(report: &Report) -> String {
         ("gas used", si(t.gas_used as f64)),
     ];
     if let Some(ol) = &report.open_loop {
-        rows.extend([
-            (
-                "late sends",
-                format!(
-                    "{} (more than {} ms after the intended time)",
-                    count(ol.late),
-                    ol.late_after_ms
-                ),
-            ),
-            (
-                "landed after an error",
-                format!(
-                    "{} (rejected sends later seen in a block)",
-                    count(ol.landed_after_error)
-                ),
-            ),
-            ("included per second", format!("{:.1}", ol.included_tps)),
-            ("gas per second", si(ol.gas_per_sec)),
-            (
-                "receipts",
-                format!(
-                    "{} read, {} missing, {} reverted",
-                    count(ol.receipts),
-                    count(ol.receipts_missing),
-                    count(ol.reverted)
-                ),
-            ),
-        ]);
+        identities.extend(open_loop_identities(ol));
+        rows.extend(open_loop_rows(ol));
     }
-    out.push_str(&pairs(rows));
-    if let Some(ol) = &report.open_loop {
-        out.push_str("<h3>Drops by reason</h3>\n");
-        if ol.dropped_by_reason.is_empty() {
-            out.push_str(&note("Nothing was dropped."));
-        } else {
-            out.push_str(&table(
-                &["reason", "dropped", "share of offered"],
-                ol.dropped_by_reason
-                    .iter()
-                    .map(|(reason, &n)| vec![reason.clone(), count(n), share(n, ol.offered)]),
-            ));
+    html! {
+        ul.identities { @for line in identities { (line) } }
+        (pairs(rows))
+        @if let Some(ol) = &report.open_loop {
+            h3 { "Drops by reason" }
+            @if ol.dropped_by_reason.is_empty() {
+                (note("Nothing was dropped."))
+            } @else {
+                (table(
+                    &["reason", "dropped", "share of offered"],
+                    ol.dropped_by_reason
+                        .iter()
+                        .map(|(reason, &n)| vec![reason.clone(), count(n), share(n, ol.offered)]),
+                ))
+            }
+            (breaker(ol))
+            (preconf(ol))
         }
-        out.push_str(&breaker(ol));
-        out.push_str(&preconf(ol));
     }
-    out
 }
 
-fn open_loop_identities(ol: &OpenLoopStats) -> Vec<String> {
-    vec![
+fn open_loop_identities(ol: &OpenLoopStats) -> [Markup; 3] {
+    [
         identity(
             ol.offered,
             &format!(
@@ -216,65 +172,89 @@ fn open_loop_identities(ol: &OpenLoopStats) -> Vec<String> {
     ]
 }
 
+fn open_loop_rows(ol: &OpenLoopStats) -> [(&'static str, String); 5] {
+    [
+        (
+            "late sends",
+            format!(
+                "{} (more than {} ms after the intended time)",
+                count(ol.late),
+                ol.late_after_ms
+            ),
+        ),
+        (
+            "landed after an error",
+            format!(
+                "{} (rejected sends later seen in a block)",
+                count(ol.landed_after_error)
+            ),
+        ),
+        ("included per second", format!("{:.1}", ol.included_tps)),
+        ("gas per second", si(ol.gas_per_sec)),
+        (
+            "receipts",
+            format!(
+                "{} read, {} missing, {} reverted",
+                count(ol.receipts),
+                count(ol.receipts_missing),
+                count(ol.reverted)
+            ),
+        ),
+    ]
+}
+
 /// One `<li>`: `text`, marked as holding when `left == right`.
-fn identity(left: u64, text: &str, right: u64) -> String {
+fn identity(left: u64, text: &str, right: u64) -> Markup {
     let (class, mark) = if left == right {
         ("ok", "holds")
     } else {
         ("bad", "does not hold: a bug")
     };
-    format!(
-        "<li>{} <span class=\"{class}\">{mark}</span></li>\n",
-        escape(text)
-    )
+    html! { li { (text) " " span class=(class) { (mark) } } }
 }
 
-fn breaker(ol: &OpenLoopStats) -> String {
-    let mut out = String::from("<h3>Circuit breaker</h3>\n");
-    if ol.breaker.is_empty() {
-        out.push_str(&note("Stayed closed."));
-    } else {
-        out.push_str(&table(
-            &["at (s)", "from", "to"],
-            ol.breaker.iter().map(|e| {
-                vec![
-                    format!("{:.3}", e.at_ms as f64 / 1_000.0),
-                    e.from.clone(),
-                    e.to.clone(),
-                ]
-            }),
-        ));
+fn breaker(ol: &OpenLoopStats) -> Markup {
+    html! {
+        h3 { "Circuit breaker" }
+        @if ol.breaker.is_empty() {
+            (note("Stayed closed."))
+        } @else {
+            (table(
+                &["at (s)", "from", "to"],
+                ol.breaker.iter().map(|e| {
+                    vec![
+                        format!("{:.3}", e.at_ms as f64 / 1_000.0),
+                        e.from.clone(),
+                        e.to.clone(),
+                    ]
+                }),
+            ))
+        }
     }
-    out
 }
 
-fn preconf(ol: &OpenLoopStats) -> String {
+fn preconf(ol: &OpenLoopStats) -> Markup {
     let Some(pre) = &ol.preconf else {
-        return String::new();
+        return html! {};
     };
-    let mut out = String::from("<h3>Preconfirmations</h3>\n");
-    out.push_str(&table(
-        &["status", "events"],
-        pre.events
-            .iter()
-            .map(|(status, &n)| vec![status.clone(), count(n)]),
-    ));
-    let _ = write!(
-        out,
-        "{}",
-        note(&format!(
+    html! {
+        h3 { "Preconfirmations" }
+        (table(
+            &["status", "events"],
+            pre.events.iter().map(|(status, &n)| vec![status.clone(), count(n)]),
+        ))
+        (note(&format!(
             "{} events for hashes that were not ours; intended time to preconfirmed: p50 {} ms, \
              p99 {} ms",
             count(pre.unmatched),
             ms(pre.preconf_ms.p50),
             ms(pre.preconf_ms.p99)
-        ))
-    );
-    out
+        )))
+    }
 }
 
 /// Per task: counters, rates and latency percentiles; the totals last.
-pub(super) fn tasks(report: &Report) -> String {
+pub(super) fn tasks(report: &Report) -> Markup {
     let rows = report
         .tasks
         .iter()
@@ -318,7 +298,7 @@ pub(super) fn tasks(report: &Report) -> String {
 }
 
 /// Error classes, most frequent first, with their share of the failures.
-pub(super) fn errors(report: &Report) -> String {
+pub(super) fn errors(report: &Report) -> Markup {
     if report.errors.is_empty() {
         return note("No task failed.");
     }
@@ -338,8 +318,32 @@ pub(super) fn by_count(map: &std::collections::BTreeMap<String, u64>) -> Vec<(&s
     list
 }
 
-/// A table of latency summaries, one row per `(name, what it measures, summary)`.
-pub(super) fn latency_table(rows: &[(&str, &str, LatencySummary)]) -> String {
+/// The latencies the run measured, one row per stage: `(name, what it measures, summary)`.
+/// Open loop: lag, send, ack and inclusion; closed loop: task, send and inclusion.
+pub(super) fn latency_stages(report: &Report) -> Vec<(&'static str, &'static str, LatencySummary)> {
+    if let Some(ol) = &report.open_loop {
+        return vec![
+            ("lag", "intended time → sent", ol.lag_ms),
+            ("send", "sent → node's answer", ol.send_ms),
+            ("ack", "intended time → node's answer", ol.ack_ms),
+            (
+                "inclusion",
+                "intended time → seen in a block",
+                ol.inclusion_ms,
+            ),
+        ];
+    }
+    let t = &report.totals;
+    vec![
+        ("task", "task start → finish", t.task_ms),
+        ("send", "sent → node's answer", t.send_ms),
+        ("inclusion", "sent → seen in a block", t.inclusion_ms),
+    ]
+}
+
+/// A table of the run's latency summaries, one row per [stage](latency_stages).
+pub(super) fn latency(report: &Report) -> Markup {
+    let rows = latency_stages(report);
     table(
         &[
             "latency",
@@ -369,9 +373,9 @@ pub(super) fn latency_table(rows: &[(&str, &str, LatencySummary)]) -> String {
 }
 
 /// The blocks seen: totals and means.
-pub(super) fn blocks_summary(ol: &OpenLoopStats) -> String {
+pub(super) fn blocks_summary(ol: &OpenLoopStats) -> Markup {
     let b = &ol.blocks;
-    let mut out = pairs([
+    let rows = [
         ("blocks seen", count(b.count)),
         (
             "transactions",
@@ -399,22 +403,17 @@ pub(super) fn blocks_summary(ol: &OpenLoopStats) -> String {
                 gwei(b.base_fee_last)
             ),
         ),
-    ]);
-    if b.truncated {
-        out.push_str(&note(&format!(
-            "The per-block list stops after {} blocks.",
-            b.list.len()
-        )));
+    ];
+    html! {
+        (pairs(rows))
+        @if b.truncated {
+            (note(&format!("The per-block list stops after {} blocks.", b.list.len())))
+        }
     }
-    out
-}
-
-fn gwei(wei: u64) -> String {
-    format!("{:.3}", wei as f64 / 1e9)
 }
 
 /// One row per proxy of the pool.
-pub(super) fn proxies(report: &Report) -> String {
+pub(super) fn proxies(report: &Report) -> Markup {
     table(
         &[
             "proxy",
