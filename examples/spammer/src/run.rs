@@ -12,7 +12,7 @@ use alloy::transports::http::reqwest::Url;
 use anyhow::Context as _;
 use spam_core::{MainnetPolicy, Progress, Spammer, Stop};
 use spam_devnet::Devnet;
-use spam_proxy::{PoolConfig, Probe, ProxyPool};
+use spam_proxy::{HealthTask, PoolConfig, Probe, ProxyPool};
 
 use crate::{
     config::ConfigArg,
@@ -121,19 +121,8 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         "running {} workers over {senders} senders for {:?}: {}",
         args.workers, args.duration, args.tasks
     );
-    // Checked now and every 30 s: a dead proxy is banned before senders are put on it.
     let _health_checks = match &proxies {
-        Some(pool) => {
-            let probe = Probe::chain_id(url.clone());
-            let healthy = pool
-                .check_all(&probe)
-                .await
-                .iter()
-                .filter(|r| r.health.is_healthy())
-                .count();
-            eprintln!("proxies: {healthy} of {} healthy", pool.len());
-            Some(pool.spawn_health_checks(probe, PROXY_CHECK_EVERY))
-        }
+        Some(pool) => Some(check_proxies(pool, &url).await),
         None => None,
     };
     let mut spammer = Spammer::builder();
@@ -181,6 +170,20 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
     }
     args.output.finish(&result?, cancel.is_cancelled())
+}
+
+/// Checks every proxy now and every 30 s after: a dead proxy is banned before senders are
+/// put on it. The checks run until the returned task is dropped.
+async fn check_proxies(pool: &ProxyPool, url: &Url) -> HealthTask {
+    let probe = Probe::chain_id(url.clone());
+    let healthy = pool
+        .check_all(&probe)
+        .await
+        .iter()
+        .filter(|r| r.health.is_healthy())
+        .count();
+    eprintln!("proxies: {healthy} of {} healthy", pool.len());
+    pool.spawn_health_checks(probe, PROXY_CHECK_EVERY)
 }
 
 /// `a=3,b=1` → `[("a", 3), ("b", 1)]`; a name without `=` weighs 1.
