@@ -10,7 +10,7 @@ use crate::{
     node::ExecutionLayer,
     profile::{Rate, SendStrategy},
     report::Report,
-    session::{Progress, ProgressHook, SessionConfig, StartError, session_setters},
+    session::{SessionConfig, StartError, session_setters},
     task::TxBuilder,
 };
 
@@ -33,7 +33,6 @@ pub struct LoadGenBuilder {
     pub(super) poll: Duration,
     pub(super) preconf: Option<Arc<dyn PreconfSource>>,
     pub(super) receipts: bool,
-    pub(super) progress: Option<(Duration, ProgressHook)>,
 }
 
 impl LoadGenBuilder {
@@ -160,30 +159,13 @@ impl LoadGenBuilder {
         self
     }
 
-    /// Calls `hook` every `every` with what the run has done so far (from the start until the
-    /// report is built), and once more at the end: for progress lines and metric exporters.
-    /// Keep it cheap; it runs on the runtime.
-    pub fn on_progress(
-        mut self,
-        every: Duration,
-        hook: impl Fn(&Progress) + Send + Sync + 'static,
-    ) -> Self {
-        self.progress = Some((every.max(Duration::from_millis(10)), Arc::new(hook)));
-        self
-    }
-
     /// Checks the settings.
     ///
     /// # Errors
     /// A [`StartError`] that [is bad input](StartError::is_bad_input), naming what to fix.
     pub fn build(self) -> Result<LoadGen, StartError> {
+        self.session.check()?;
         let config = |what: &str| Err(StartError::config(what));
-        if self.session.rpc_url.is_none() {
-            return config("an RPC URL is required");
-        }
-        if self.session.wallets.is_empty() {
-            return config("at least one wallet is required");
-        }
         if self.tx.is_none() {
             return config("a transaction builder is required (`.tx(..)`)");
         }
@@ -303,7 +285,6 @@ impl LoadGen {
             poll: Duration::from_millis(50),
             preconf: None,
             receipts: true,
-            progress: None,
         }
     }
 

@@ -73,7 +73,7 @@ impl Watch {
             let breaker = control.breaker.clone();
             background::preconf(source, Arc::clone(&ledger), breaker, background.clone())
         });
-        let progress = s.progress.clone().map(|(every, hook)| {
+        let progress = s.session.progress.clone().map(|(every, hook)| {
             let (ledger, breaker) = (Arc::clone(&ledger), control.breaker.clone());
             let snapshot = move || background::snapshot(&ledger, start, breaker.state());
             spawn_progress(every, hook, start, snapshot, background.clone())
@@ -115,7 +115,7 @@ impl Watch {
         if let Some(task) = self.progress {
             let _ = task.await;
         }
-        if let Some((_, hook)) = &s.progress {
+        if let Some((_, hook)) = &s.session.progress {
             hook(&background::snapshot(
                 &self.ledger,
                 self.start,

@@ -5,6 +5,7 @@ use std::{fmt, time::Duration};
 use alloy::transports::http::reqwest::Url;
 use tokio_util::sync::CancellationToken;
 
+use super::{ProgressHook, StartError};
 use crate::{node::ExecutionLayer, node::MainnetPolicy, pool::WalletPoolConfig, wallet::Wallet};
 
 /// Where a run persists its records: the store and, to share one run between instances, its id.
@@ -46,6 +47,7 @@ pub struct SessionConfig {
     pub(crate) http_timeout: Duration,
     pub(crate) el: Option<ExecutionLayer>,
     pub(crate) pool: WalletPoolConfig,
+    pub(crate) progress: Option<(Duration, ProgressHook)>,
     #[cfg(feature = "store")]
     pub(crate) store: Option<StoreTarget>,
 }
@@ -155,6 +157,20 @@ impl SessionConfig {
         &self.cancel
     }
 
+    /// Checks what needs no node: a URL, at least one wallet, a positive HTTP timeout.
+    pub(crate) fn check(&self) -> Result<(), StartError> {
+        if self.rpc_url.is_none() {
+            return Err(StartError::config("an RPC URL is required"));
+        }
+        if self.wallets.is_empty() {
+            return Err(StartError::config("at least one wallet is required"));
+        }
+        if self.http_timeout.is_zero() {
+            return Err(StartError::config("the HTTP timeout must be longer than zero"));
+        }
+        Ok(())
+    }
+
     /// Whether a store is set.
     pub(crate) fn persists(&self) -> bool {
         #[cfg(feature = "store")]
@@ -179,6 +195,7 @@ impl Default for SessionConfig {
             http_timeout: Duration::from_secs(30),
             el: None,
             pool: WalletPoolConfig::default(),
+            progress: None,
             #[cfg(feature = "store")]
             store: None,
         }
@@ -247,6 +264,21 @@ macro_rules! session_setters {
         /// Timeout of each HTTP request to the node.
         pub const fn http_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.session.http_timeout = timeout;
+            self
+        }
+
+        /// Calls `hook` every `every` with what the run has done so far (tasks, transactions,
+        /// latencies, and for the open loop drops and the breaker; see
+        /// [`Progress`](crate::Progress)), from the start until the report is built, and once
+        /// more at the end: for progress lines and metric exporters. Keep it cheap; it runs on
+        /// the runtime.
+        pub fn on_progress(
+            mut self,
+            every: std::time::Duration,
+            hook: impl Fn(&$crate::session::Progress) + Send + Sync + 'static,
+        ) -> Self {
+            let every = every.max(std::time::Duration::from_millis(10));
+            self.session.progress = Some((every, std::sync::Arc::new(hook)));
             self
         }
 

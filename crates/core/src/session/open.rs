@@ -188,17 +188,8 @@ impl fmt::Debug for Session {
 
 /// The URLs, once every setting that needs no node is known good.
 fn check(config: &SessionConfig) -> Result<(Url, Url), StartError> {
-    let Some(rpc_url) = config.rpc_url.clone() else {
-        return Err(StartError::config("an RPC URL is required"));
-    };
-    if config.wallets.is_empty() {
-        return Err(StartError::config("at least one wallet is required"));
-    }
-    if config.http_timeout.is_zero() {
-        return Err(StartError::config(
-            "the HTTP timeout must be longer than zero",
-        ));
-    }
+    config.check()?;
+    let rpc_url = config.rpc_url.clone().expect("checked");
     let send_url = config.send_url.clone().unwrap_or_else(|| rpc_url.clone());
     Ok((rpc_url, send_url))
 }

@@ -5,7 +5,7 @@ use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
 use crate::{
     pool::WalletPoolConfig,
     report::Report,
-    session::{Progress, ProgressHook, SessionConfig, StartError, session_setters},
+    session::{SessionConfig, StartError, session_setters},
     task::TaskMix,
 };
 
@@ -46,7 +46,6 @@ pub struct SpammerBuilder {
     pub(super) task_timeout: Duration,
     pub(super) receipt_poll: Duration,
     pub(super) hook: Option<TaskHook>,
-    pub(super) progress: Option<(Duration, ProgressHook)>,
     #[cfg(feature = "proxy")]
     pub(super) proxies: Option<spam_proxy::ProxyPool>,
 }
@@ -84,19 +83,6 @@ impl SpammerBuilder {
     /// record). No hook by default.
     pub fn on_task(mut self, hook: impl Fn(&TaskEvent<'_>) + Send + Sync + 'static) -> Self {
         self.hook = Some(Arc::new(hook));
-        self
-    }
-
-    /// Calls `hook` every `every` with what the run has done so far (tasks, transactions,
-    /// latencies; see [`Progress`]), from the start until the report is built, and once more
-    /// at the end: for progress lines and metric exporters. Keep it cheap; it runs on the
-    /// runtime.
-    pub fn on_progress(
-        mut self,
-        every: Duration,
-        hook: impl Fn(&Progress) + Send + Sync + 'static,
-    ) -> Self {
-        self.progress = Some((every.max(Duration::from_millis(10)), Arc::new(hook)));
         self
     }
 
@@ -148,12 +134,7 @@ impl SpammerBuilder {
     /// A [`StartError`] that [is bad input](StartError::is_bad_input) without a URL, wallets
     /// or tasks, or for a run that would last no time.
     pub fn build(self) -> Result<Spammer, StartError> {
-        if self.session.rpc_url.is_none() {
-            return Err(StartError::config("an RPC URL is required"));
-        }
-        if self.session.wallets.is_empty() {
-            return Err(StartError::config("at least one wallet is required"));
-        }
+        self.session.check()?;
         if self.mix.is_none() {
             return Err(StartError::config("a task mix is required"));
         }
@@ -204,7 +185,6 @@ impl Spammer {
             task_timeout: Duration::from_secs(180),
             receipt_poll: Duration::from_millis(100),
             hook: None,
-            progress: None,
             #[cfg(feature = "proxy")]
             proxies: None,
         }

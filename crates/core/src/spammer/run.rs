@@ -36,7 +36,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     let running = session.begin(Instant::now(), s.workers.get(), config);
     let recorder = Arc::new(Mutex::new(Recorder::new(running.start)));
     let background = CancellationToken::new();
-    let progress = s.progress.clone().map(|(every, hook)| {
+    let progress = s.session.progress.clone().map(|(every, hook)| {
         let recorder = Arc::clone(&recorder);
         let start = running.start;
         let snapshot = move || Progress::closed_loop(&recorder.lock(), start.elapsed());
@@ -67,7 +67,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
         let _ = task.await;
     }
     let recorder = recorder.lock().clone();
-    if let Some((_, hook)) = &s.progress {
+    if let Some((_, hook)) = &s.session.progress {
         hook(&Progress::closed_loop(&recorder, elapsed));
     }
     Ok(finish(&session, running, &recorder, elapsed, egress.as_deref()).await)
