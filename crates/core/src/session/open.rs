@@ -168,7 +168,7 @@ impl Session {
             self.fees.clone(),
             self.chain_id,
         )
-        .with_retry(self.retry.clone())
+        .with_retry(self.retry)
         .with_cancel(self.config.cancel.clone())
         .with_counters(Arc::clone(&self.counters))
     }
