@@ -9,7 +9,8 @@ use std::{
 
 use proptest::prelude::*;
 use spam_core::breaker::{
-    BreakerConfig, BreakerState, CircuitBreaker, ConfigError, MAX_DURATION, ManualClock, Permit,
+    BreakerConfig, BreakerState, CircuitBreaker, ConfigError, MAX_DURATION, ManualBreakerClock,
+    Permit,
 };
 
 const WINDOW_MS: u64 = 1_000;
@@ -184,7 +185,7 @@ impl Reference {
 }
 
 fn run(events: Vec<Event>) {
-    let clock = ManualClock::default();
+    let clock = ManualBreakerClock::default();
     let config = BreakerConfig::builder()
         .window(Duration::from_millis(WINDOW_MS))
         .buckets(NonZeroU32::new(BUCKETS as u32).unwrap())

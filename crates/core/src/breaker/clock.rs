@@ -7,16 +7,16 @@ use std::{
 use parking_lot::Mutex;
 
 /// A source of the current time, injected so timing logic is tested without sleeping.
-pub trait Clock: fmt::Debug + Send + Sync + 'static {
+pub trait BreakerClock: fmt::Debug + Send + Sync + 'static {
     /// The current instant.
     fn now(&self) -> Instant;
 }
 
 /// The system's monotonic clock.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub struct SystemBreakerClock;
 
-impl Clock for SystemClock {
+impl BreakerClock for SystemBreakerClock {
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -27,19 +27,19 @@ impl Clock for SystemClock {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use spam_core::breaker::{Clock, ManualClock};
+/// use spam_core::breaker::{BreakerClock, ManualBreakerClock};
 ///
-/// let clock = ManualClock::default();
+/// let clock = ManualBreakerClock::default();
 /// let start = clock.now();
 /// clock.advance(Duration::from_secs(3));
 /// assert_eq!(clock.now() - start, Duration::from_secs(3));
 /// ```
 #[derive(Debug, Clone)]
-pub struct ManualClock {
+pub struct ManualBreakerClock {
     now: Arc<Mutex<Instant>>,
 }
 
-impl Default for ManualClock {
+impl Default for ManualBreakerClock {
     fn default() -> Self {
         Self {
             now: Arc::new(Mutex::new(Instant::now())),
@@ -47,14 +47,14 @@ impl Default for ManualClock {
     }
 }
 
-impl ManualClock {
+impl ManualBreakerClock {
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
         *self.now.lock() += by;
     }
 }
 
-impl Clock for ManualClock {
+impl BreakerClock for ManualBreakerClock {
     fn now(&self) -> Instant {
         *self.now.lock()
     }

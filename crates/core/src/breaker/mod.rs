@@ -1,6 +1,6 @@
 //! Circuit breaker: stop calling a node that is failing, probe, resume.
 //!
-//! [`CircuitBreaker`] is plain synchronous logic with an injected [`Clock`]; [`BreakerLayer`]
+//! [`CircuitBreaker`] is plain synchronous logic with an injected [`BreakerClock`]; [`BreakerLayer`]
 //! wraps an alloy transport with it.
 
 mod clock;
@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 
 use self::window::Window;
 pub use self::{
-    clock::{Clock, ManualClock, SystemClock},
+    clock::{BreakerClock, ManualBreakerClock, SystemBreakerClock},
     config::{BreakerConfig, BreakerConfigBuilder, ConfigError, MAX_DURATION},
     layer::{BreakerLayer, BreakerService, is_breaker_open},
     window::WindowStats,
@@ -76,7 +76,7 @@ type Hook = Box<dyn Fn(&Transition) + Send + Sync>;
 
 struct Shared {
     config: BreakerConfig,
-    clock: Box<dyn Clock>,
+    clock: Box<dyn BreakerClock>,
     machine: Mutex<Machine>,
     hook: Option<Hook>,
 }
@@ -91,9 +91,9 @@ struct Shared {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use spam_core::breaker::{BreakerConfig, BreakerState, CircuitBreaker, ManualClock};
+/// use spam_core::breaker::{BreakerConfig, BreakerState, CircuitBreaker, ManualBreakerClock};
 ///
-/// let clock = ManualClock::default();
+/// let clock = ManualBreakerClock::default();
 /// let config = BreakerConfig::builder().min_calls(4).open_for(Duration::from_secs(1)).build()?;
 /// let breaker = CircuitBreaker::with_clock(config, clock.clone());
 /// for _ in 0..4 {
@@ -116,11 +116,11 @@ pub struct CircuitBreaker {
 impl CircuitBreaker {
     /// A breaker on the system clock.
     pub fn new(config: BreakerConfig) -> Self {
-        Self::with_clock(config, SystemClock)
+        Self::with_clock(config, SystemBreakerClock)
     }
 
     /// A breaker on `clock`.
-    pub fn with_clock(config: BreakerConfig, clock: impl Clock) -> Self {
+    pub fn with_clock(config: BreakerConfig, clock: impl BreakerClock) -> Self {
         let window = Window::new(clock.now(), config.window, config.buckets.get());
         let machine = Machine {
             phase: Phase::Closed,

@@ -50,11 +50,11 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::breaker::{BreakerConfig, ManualClock};
+    use crate::breaker::{BreakerConfig, ManualBreakerClock};
 
     #[test]
     fn recovery_rate_while_open() {
-        let clock = ManualClock::default();
+        let clock = ManualBreakerClock::default();
         let config = BreakerConfig::builder().min_calls(2).build().unwrap();
         let breaker = CircuitBreaker::with_clock(config, clock);
         let gate = Gate::new(breaker.clone(), 10.0);

@@ -166,7 +166,9 @@ impl SessionConfig {
             return Err(StartError::config("at least one wallet is required"));
         }
         if self.http_timeout.is_zero() {
-            return Err(StartError::config("the HTTP timeout must be longer than zero"));
+            return Err(StartError::config(
+                "the HTTP timeout must be longer than zero",
+            ));
         }
         Ok(())
     }
