@@ -154,3 +154,57 @@ from_cause!(
     #[cfg(feature = "proxy")]
     spam_proxy::Error,
 );
+
+#[cfg(test)]
+mod tests {
+    use alloy::{
+        rpc::json_rpc::ErrorPayload,
+        transports::{RpcError, TransportErrorKind},
+    };
+
+    use super::*;
+
+    #[test]
+    fn settings_and_refusals_are_bad_input() {
+        let config = StartError::config("an RPC URL is required");
+        assert!(config.is_bad_input() && !config.is_unreachable());
+        assert_eq!(
+            config.to_string(),
+            "invalid settings: an RPC URL is required"
+        );
+        let refused = StartError::from(MainnetRefused {
+            chain_id: 1,
+            name: "Ethereum",
+        });
+        assert!(refused.is_bad_input());
+        assert!(matches!(refused.kind(), StartErrorKind::Mainnet(m) if m.chain_id == 1));
+        let unsupported = StartError::from(StartErrorKind::Unsupported {
+            el: ExecutionLayer::Anvil,
+            what: "preconfirmation feeds",
+        });
+        assert!(unsupported.is_bad_input());
+        assert!(StartError::from(PoolError::Empty).is_bad_input());
+    }
+
+    #[test]
+    fn transport_failures_are_unreachable_error_answers_are_not() {
+        let down = StartError::rpc("reading the chain id")(RpcError::Transport(
+            TransportErrorKind::Custom("connection refused".into()),
+        ));
+        assert!(down.is_unreachable() && !down.is_bad_input());
+        assert!(down.to_string().contains("reading the chain id failed"));
+        let answered = StartError::rpc("reading fees")(RpcError::ErrorResp(ErrorPayload {
+            code: -32601,
+            message: "method not found".into(),
+            data: None,
+        }));
+        assert!(!answered.is_unreachable() && !answered.is_bad_input());
+        let timed_out: TransportError =
+            RpcError::Transport(TransportErrorKind::Custom("timed out".into()));
+        let nonce = StartError::from(spam_nonce::Error::Source {
+            sender: Default::default(),
+            source: Box::new(timed_out),
+        });
+        assert!(nonce.is_unreachable());
+    }
+}
