@@ -1,16 +1,15 @@
 //! PostgreSQL: two writers (two engine instances) on one run, schema versions, schemas kept
 //! apart. Needs `DATABASE_URL`; prints "skipped" without it (fails under `CI=true`).
 
-mod common;
-
 use std::{sync::Arc, time::Duration};
 
-use common::PgSchema;
 use spam_store::{
     BlockRecord, Error, RunId, RunRecord, SCHEMA_VERSION, SqlStore, Store, TaskRecord, TxRecord,
     TxStatus, Writer, WriterConfig,
 };
 use sqlx::Executor;
+
+use crate::common::PgSchema;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_writers_one_run_all_rows_land() {

@@ -1,12 +1,11 @@
 //! The report reads give the same answer on every backend, and the expected one.
 
-mod common;
-
-use common::PgSchema;
 use spam_store::{
     AssetRecord, Batch, BlockRecord, MemoryStore, RunId, RunRecord, RunSummary, SqlStore, Store,
     TaskRecord, TxRecord, TxStatus,
 };
+
+use crate::common::PgSchema;
 
 const S: u64 = 1_000_000;
 const T0: u64 = 1_700_000_000 * S;

@@ -1,9 +1,6 @@
 //! Property tests: every record type reads back as written, on SQLite, PostgreSQL and the
 //! memory store; transaction merges and upserts behave the same on all of them.
 
-mod common;
-
-use common::*;
 use proptest::{
     collection::vec,
     prelude::*,
@@ -13,6 +10,8 @@ use spam_store::{
     AssetRecord, Batch, BlockRecord, Cursor, MemoryStore, RunRecord, SqlStore, Store, TaskRecord,
     TxRecord,
 };
+
+use crate::common::*;
 
 #[derive(Debug, Clone)]
 struct Case {

@@ -1,6 +1,6 @@
 //! Shared by the integration tests: record strategies, a PostgreSQL schema per test, SQLite
 //! files in temporary directories.
-#![allow(dead_code, unreachable_pub)]
+#![allow(unreachable_pub)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,7 +1,5 @@
 //! SQLite: a file locked by another connection for 2 s loses nothing; schema versions; WAL.
 
-mod common;
-
 use std::{sync::Arc, time::Duration};
 
 use spam_store::{

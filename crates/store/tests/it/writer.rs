@@ -1,8 +1,6 @@
 //! The buffered writer: batching by size and time, drops counted when full, retries, give up,
 //! flush on shutdown.
 
-mod common;
-
 use std::{
     num::NonZeroUsize,
     sync::{
@@ -18,6 +16,8 @@ use spam_store::{
     TaskRecord, TxRecord, Writer, WriterConfig,
 };
 use tokio::sync::Semaphore;
+
+use crate::common;
 
 fn task(run: RunId, i: u64) -> TaskRecord {
     TaskRecord::new(run, (i % 8) as u32, [1; 20], "transfer", i, 100)
