@@ -2,10 +2,10 @@
 //! mnemonic derivation checked against anvil's accounts and `cast wallet address`, and the
 //! errors a user sees for a wrong password, corrupt JSON, a bad mnemonic or a bad hex key.
 //!
-//! Tests that need an environment variable set it with a name no other test uses. Rust's std
-//! serialises its own environment access (`set_var`, `var`, `Command::spawn`), and nothing in
-//! this test binary reads the environment from C code (no DNS, no TLS), which is what makes
-//! `set_var` sound here.
+//! Tests that read environment variables never `set_var`: other tests of this binary run on
+//! threads of the same process, and C code there (DNS lookups of `localhost`, for one) reads
+//! the environment without Rust's lock. Such a test runs itself again in a child process of
+//! this binary, started with the variables set ([`in_child_with_env`]).
 
 use std::{
     path::{Path, PathBuf},
@@ -28,9 +28,41 @@ const ANVIL: [&str; 3] = [
 /// The dev mnemonic's key at index 0 (anvil's account 0).
 const KEY0: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
-fn set_env(var: &str, value: &str) {
-    // SAFETY: see the module docs; every test uses its own variable names.
-    unsafe { std::env::set_var(var, value) };
+/// Set in the child process [`in_child_with_env`] starts, to the test's name.
+const CHILD: &str = "SPAM_TEST_WALLET_SOURCES_CHILD";
+
+/// In the test binary's own process: runs the calling test again, alone, in a child process of
+/// this binary with `vars` set, asserts that it passed there, and returns `false` (the caller
+/// returns). In that child: returns `true` (the caller goes on, its variables set).
+fn in_child_with_env(vars: &[(&str, &str)]) -> bool {
+    // libtest runs each test on a thread named after it
+    let test = std::thread::current()
+        .name()
+        .expect("a test thread is named after its test")
+        .to_owned();
+    if std::env::var_os(CHILD).is_some_and(|name| name == *test) {
+        return true;
+    }
+    let out = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([test.as_str(), "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, &test)
+        .envs(vars.iter().copied())
+        .output()
+        .expect("the test binary runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    // shown when this test fails, or with --nocapture
+    print!("{stdout}");
+    eprint!("{stderr}");
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{test} in a child process with {:?} set: {}",
+        vars.iter().map(|(var, _)| var).collect::<Vec<_>>(),
+        out.status
+    );
+    false
 }
 
 /// Runs `cast wallet new <dir> --unsafe-password <pw> -n <count>`; returns (file, address)
@@ -73,6 +105,10 @@ fn addresses(wallets: &[Wallet]) -> Vec<Address> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loads_keystores_written_by_cast() {
+    let var = "SPAM_TEST_CAST_KEYSTORE_PASSWORD";
+    if !in_child_with_env(&[(var, PASSWORD)]) {
+        return;
+    }
     let Some(cast) = spam_devnet::cast_for_test() else {
         return;
     };
@@ -80,8 +116,6 @@ async fn loads_keystores_written_by_cast() {
     let mut created = cast_new(&cast, dir.path(), 3);
     created.sort();
 
-    let var = "SPAM_TEST_CAST_KEYSTORE_PASSWORD";
-    set_env(var, PASSWORD);
     let source = KeystoreDir::new(dir.path()).with_password_env(var);
     assert_eq!(source.files().unwrap().len(), 3);
     let wallets = WalletSource::from(source).load().await.unwrap();
@@ -95,6 +129,13 @@ async fn loads_keystores_written_by_cast() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keystore_errors_name_the_file_and_the_variable() {
+    let (wrong, corrupt) = (
+        "SPAM_TEST_WRONG_KEYSTORE_PASSWORD",
+        "SPAM_TEST_CORRUPT_KEYSTORE_PASSWORD",
+    );
+    if !in_child_with_env(&[(wrong, "hunter2"), (corrupt, PASSWORD)]) {
+        return;
+    }
     let Some(cast) = spam_devnet::cast_for_test() else {
         return;
     };
@@ -102,8 +143,7 @@ async fn keystore_errors_name_the_file_and_the_variable() {
     let created = cast_new(&cast, dir.path(), 1);
 
     // Wrong password: names the keystore, never the password tried.
-    let var = "SPAM_TEST_WRONG_KEYSTORE_PASSWORD";
-    set_env(var, "hunter2");
+    let var = wrong;
     let err = KeystoreDir::new(dir.path())
         .with_password_env(var)
         .load()
@@ -123,8 +163,7 @@ async fn keystore_errors_name_the_file_and_the_variable() {
     // Corrupt JSON next to a good file: names the broken file.
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, r#"{"crypto": {"cipher": "aes-128-ctr", "#).unwrap();
-    let var = "SPAM_TEST_CORRUPT_KEYSTORE_PASSWORD";
-    set_env(var, PASSWORD);
+    let var = corrupt;
     let err = KeystoreDir::new(dir.path())
         .with_password_env(var)
         .load()
@@ -174,8 +213,12 @@ fn dev_mnemonic_matches_anvil_and_cast() {
 
 #[test]
 fn mnemonic_from_env_and_bad_mnemonics() {
-    let var = "SPAM_TEST_GOOD_MNEMONIC";
-    set_env(var, spam_devnet::DEV_MNEMONIC);
+    let (good, bad) = ("SPAM_TEST_GOOD_MNEMONIC", "SPAM_TEST_BAD_MNEMONIC");
+    let bad_phrase = "test test test test test test test test test test test test";
+    if !in_child_with_env(&[(good, spam_devnet::DEV_MNEMONIC), (bad, bad_phrase)]) {
+        return;
+    }
+    let var = good;
     let wallets = MnemonicSource::from_env(var)
         .unwrap()
         .with_indices(0..1)
@@ -183,11 +226,7 @@ fn mnemonic_from_env_and_bad_mnemonics() {
         .unwrap();
     assert_eq!(wallets[0].address().to_string(), ANVIL[0]);
 
-    let var = "SPAM_TEST_BAD_MNEMONIC";
-    set_env(
-        var,
-        "test test test test test test test test test test test test",
-    );
+    let var = bad;
     let err = MnemonicSource::from_env(var).unwrap().load().unwrap_err();
     match &err {
         WalletError::BadMnemonic { origin, problem } => {
@@ -216,9 +255,17 @@ fn mnemonic_from_env_and_bad_mnemonics() {
 
 #[test]
 fn raw_keys_from_file_and_env_with_clear_errors() {
+    let key1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    let (good_var, bad_var) = ("SPAM_TEST_RAW_KEYS", "SPAM_TEST_BAD_RAW_KEYS");
+    let (good_keys, bad_keys) = (
+        format!("{KEY0},{key1}"),
+        format!("{KEY0}\n0x{}zz", &KEY0[..62]),
+    );
+    if !in_child_with_env(&[(good_var, &good_keys), (bad_var, &bad_keys)]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("keys.txt");
-    let key1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
     std::fs::write(&file, format!("# dev keys\n{KEY0}\n\n{key1}  # second\n")).unwrap();
     let wallets = RawKeys::from_file(&file).load().unwrap();
     assert_eq!(
@@ -251,12 +298,10 @@ fn raw_keys_from_file_and_env_with_clear_errors() {
     assert!(!format!("{shown} {err:?}").contains(&KEY0[..40]));
 
     // The environment: the variable and the entry.
-    let var = "SPAM_TEST_RAW_KEYS";
-    set_env(var, &format!("{KEY0},{key1}"));
+    let var = good_var;
     let wallets = RawKeys::from_env(var).load().unwrap();
     assert_eq!(wallets.len(), 2);
-    let var = "SPAM_TEST_BAD_RAW_KEYS";
-    set_env(var, &format!("{KEY0}\n0x{}zz", &KEY0[..62]));
+    let var = bad_var;
     let err = RawKeys::from_env(var).load().unwrap_err();
     match &err {
         WalletError::BadKey {
