@@ -13,9 +13,8 @@ use spam_core::{
     breaker::{BreakerConfig, BreakerLayer, BreakerState, CircuitBreaker, is_breaker_open},
     classify,
 };
-use support::{Reply, fake_node};
 
-mod support;
+use crate::support::{Reply, fake_node};
 
 fn breaker() -> CircuitBreaker {
     let config = BreakerConfig::builder()

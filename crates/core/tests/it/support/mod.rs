@@ -1,7 +1,7 @@
 //! An in-process JSON-RPC endpoint that injects faults a real node cannot produce on demand:
 //! a dropped connection after the request arrived, an HTTP error status, a stalled answer, or
 //! a chosen JSON-RPC answer. It counts the requests it received.
-#![allow(dead_code, unreachable_pub)] // each test file uses a different part
+#![allow(unreachable_pub)]
 
 use std::sync::{
     Arc,

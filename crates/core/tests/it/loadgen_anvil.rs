@@ -3,8 +3,6 @@
 //! instead of slowing down, a faulty sequencer that trips the breaker, batches and single
 //! sends that count the same, sync sends, and a preconfirmation feed.
 
-mod support;
-
 use std::{
     num::NonZeroU32,
     sync::{Arc, Mutex},
@@ -21,7 +19,8 @@ use spam_core::{
     SendStrategy, Thresholds, TxBuilder, Wallet, WsPreconfSource, breaker::BreakerConfig,
 };
 use spam_devnet::Devnet;
-use support::sequencer::{Faults, sequencer};
+
+use crate::support::sequencer::{Faults, sequencer};
 
 /// Where the run's transactions go, so the chain can be searched for them.
 const MARK: Address = address!("000000000000000000000000000000000000beef");

@@ -9,9 +9,8 @@ use alloy::{
     providers::{ProviderBuilder, RootProvider},
 };
 use spam_core::{ErrorClass, RetryPolicy, send_raw_transaction};
-use support::{Reply, fake_node};
 
-mod support;
+use crate::support::{Reply, fake_node};
 
 fn provider(url: &str) -> RootProvider {
     ProviderBuilder::new()
