@@ -1,6 +1,6 @@
 //! A run context on a fresh anvil, for calling tasks one by one and checking the chain.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(unreachable_pub)]
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,6 +18,8 @@ use spam_devnet::Devnet;
 use spam_nonce::{NonceManager, ProviderSource};
 
 pub struct Harness {
+    /// Keeps anvil running for as long as the harness lives.
+    #[allow(dead_code, reason = "held for its Drop: kills anvil")]
     pub devnet: Devnet,
     pub provider: RootProvider,
     pub run: Arc<RunContext>,

@@ -1,17 +1,16 @@
 //! Every task of the catalogue against anvil: each runs, and its effect is on chain. Prints
 //! the gas of each task's own transaction (`GAS <name> <gas>` lines with `--nocapture`).
 
-mod common;
-
 use alloy::{
     consensus::Transaction as _,
     primitives::{Address, B256, U256, keccak256},
     providers::Provider,
     sol_types::{SolCall, SolEvent},
 };
-use common::{Harness, print_gas};
 use spam_core::TaskError;
 use spam_tasks::contracts::{Counter, EventEmitter, Nft, Pool, StorageWriter, Token};
+
+use crate::common::{Harness, print_gas};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn core_tasks_transfer_deploy_and_count() {
