@@ -1,11 +1,9 @@
 //! Bad input through the real binary: one clear message, exit code 2, nothing written (no
 //! `spammer.db`, no report folder). None of these cases needs a node.
 
-mod common;
-
 use std::net::TcpListener;
 
-use common::{files_in, spammer_env};
+use crate::common::{files_in, spammer_env};
 
 /// A loopback URL nothing listens on.
 fn dead_url() -> String {

@@ -1,13 +1,12 @@
 //! `loadgen`, `run` and `report` through the real binary against the anvil it starts: exit
 //! codes, `report.json`, the store and reports rebuilt from it.
 
-mod common;
-
 use std::path::Path;
 
-use common::{files_in, spammer, spammer_env};
 use serde_json::Value;
 use spam_devnet::Devnet;
+
+use crate::common::{files_in, spammer, spammer_env};
 
 /// Whether anvil is installed (else the test returns early, as `for_test` allows).
 fn anvil() -> bool {

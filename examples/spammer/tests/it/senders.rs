@@ -1,8 +1,6 @@
 //! Senders from a key file instead of the dev mnemonic, through the real binary.
 
-mod common;
-
-use common::{files_in, spammer_env};
+use crate::common::{files_in, spammer_env};
 
 #[test]
 fn loadgen_sends_from_a_key_file() {

@@ -2,13 +2,12 @@
 //! naming the file, nothing written), which of file, variable and flag wins, the example file,
 //! and a run set up by a file alone.
 
-mod common;
-
 use std::{net::TcpListener, path::Path};
 
-use common::{files_in, spammer, spammer_env};
 use serde_json::Value;
 use spam_devnet::Devnet;
+
+use crate::common::{files_in, spammer, spammer_env};
 
 /// A loopback URL nothing listens on.
 fn dead_url() -> String {

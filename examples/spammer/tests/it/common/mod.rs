@@ -62,7 +62,6 @@ pub(crate) fn spammer_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ou
 }
 
 /// [`spammer_env`] without extra variables.
-#[allow(dead_code, reason = "not every test binary uses it")]
 pub(crate) fn spammer(dir: &Path, args: &[&str]) -> Out {
     spammer_env(dir, args, &[])
 }

@@ -1,8 +1,6 @@
 //! `--log-format json`: one JSON object per log line on stderr, filtered by SPAM_LOG.
 
-mod common;
-
-use common::{files_in, spammer_env};
+use crate::common::{files_in, spammer_env};
 
 #[test]
 fn json_log_lines() {

@@ -2,8 +2,6 @@
 //! lines on a piped stderr, `--quiet`, and the Prometheus endpoint of `--metrics-addr`, scraped
 //! during the run.
 
-mod common;
-
 use std::{
     io::{Read as _, Write as _},
     net::{SocketAddr, TcpListener, TcpStream},
@@ -11,8 +9,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Out, files_in, spammer_env};
 use spam_devnet::Devnet;
+
+use crate::common::{Out, files_in, spammer_env};
 
 /// Whether anvil is installed (else the test returns early, as `for_test` allows).
 fn anvil() -> bool {

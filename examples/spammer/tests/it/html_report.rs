@@ -5,8 +5,6 @@
 //! Skipped with a message when anvil or chromium is missing, except under `CI=true`, where a
 //! missing chromium fails (`scripts/setup.sh` installs it).
 
-mod common;
-
 use std::{
     collections::HashSet,
     path::{Path, PathBuf},
@@ -14,8 +12,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{files_in, spammer};
 use spam_devnet::Devnet;
+
+use crate::common::{files_in, spammer};
 
 /// Longest a screenshot may take before chromium is killed.
 const BROWSER_DEADLINE: Duration = Duration::from_secs(60);
