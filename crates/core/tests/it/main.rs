@@ -1,0 +1,29 @@
+//! Integration tests of spam-core: the engines, pool, breaker, retries, fees, wallets and
+//! reports, against models, in-process fault injectors and real anvil nodes.
+
+mod support;
+
+mod breaker_anvil;
+mod breaker_faults;
+mod breaker_model;
+mod embedding;
+mod error_classes;
+mod fees_anvil;
+mod loadgen_anvil;
+mod pool_fairness;
+mod pool_model;
+mod pool_stress;
+mod pool_wakeups;
+#[cfg(feature = "html")]
+mod report_html;
+mod report_output;
+mod report_props;
+mod report_thresholds;
+mod send_retry;
+mod session;
+mod spammer_anvil;
+mod spammer_proxies;
+mod store_reports;
+mod task_mix;
+mod wallet_funding;
+mod wallet_sources;

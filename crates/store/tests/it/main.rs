@@ -1,0 +1,9 @@
+//! Integration tests of spam-store: record round trips, the buffered writer, report reads, and
+//! the SQLite and PostgreSQL backends.
+
+mod common;
+mod postgres;
+mod roundtrip;
+mod sqlite;
+mod summary;
+mod writer;

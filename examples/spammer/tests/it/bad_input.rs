@@ -1,0 +1,226 @@
+//! Bad input through the real binary: one clear message, exit code 2, nothing written (no
+//! `spammer.db`, no report folder). None of these cases needs a node.
+
+use std::net::TcpListener;
+
+use crate::common::{files_in, spammer_env};
+
+/// A loopback URL nothing listens on.
+fn dead_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Runs `args` in an empty folder (with `env`) and checks: exit 2, `expected` in the message
+/// (each part), a single `error:` line, and the folder still empty.
+fn refused_env(args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = spammer_env(dir.path(), args, env);
+    assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+    for part in expected {
+        assert!(
+            out.stderr.contains(part),
+            "{args:?}: {part:?} in {}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1,
+        "one message: {}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{args:?} wrote {:?}",
+        files_in(dir.path())
+    );
+}
+
+fn refused(args: &[&str], expected: &[&str]) {
+    refused_env(args, &[], expected);
+}
+
+#[test]
+fn rates_that_cannot_be_paced() {
+    refused(&["loadgen", "--rate", "0"], &["--rate", "above 0 tx/s"]);
+    refused(
+        &["loadgen", "--rate", "-5"],
+        &["--rate", "above 0 tx/s", "`-5`"],
+    );
+    refused(&["loadgen", "--rate", "fast"], &["not a rate"]);
+    refused(&["loadgen", "--ramp", "10:100"], &["--ramp", "FROM:TO:DUR"]);
+    refused(&["loadgen", "--ramp", "10:100:soon"], &["not a duration"]);
+    refused(&["loadgen", "--ramp", "-1:100:5s"], &["0 or more tx/s"]);
+    refused(
+        &["loadgen", "--steps", "100:10s,300"],
+        &["--steps", "TPS:DUR"],
+    );
+    refused(
+        &["loadgen", "--spike", "10:100:20s:10s"],
+        &["--spike", "must not be longer"],
+    );
+    refused(
+        &["loadgen", "--rate", "10", "--ramp", "1:2:3s"],
+        &["cannot be used with"],
+    );
+    refused(
+        &["loadgen", "--duration", "0s"],
+        &["--duration", "longer than zero"],
+    );
+}
+
+#[test]
+fn unknown_names_list_the_valid_ones() {
+    refused(
+        &["loadgen", "--tx", "erc20_deploy"],
+        &[
+            "'erc20_deploy' for '--tx",
+            "transfer_self",
+            "large_calldata",
+        ],
+    );
+    refused(
+        &["loadgen", "--el", "nethermind"],
+        &[
+            "unknown execution layer",
+            "anvil",
+            "op-reth",
+            "gravity-reth",
+        ],
+    );
+    refused(
+        &[
+            "run",
+            "--tasks",
+            "transfer_self=1,teleport=2",
+            "--rpc-url",
+            &dead_url(),
+        ],
+        &["teleport"],
+    );
+}
+
+#[test]
+fn malformed_urls_and_counts() {
+    refused(
+        &["loadgen", "--rpc-url", "not a url"],
+        &["--rpc-url", "not a URL"],
+    );
+    refused(
+        &["loadgen", "--send-url", "ws://127.0.0.1:8546"],
+        &["--send-url", "http or https"],
+    );
+    refused(
+        &["loadgen", "--ws-url", "http://127.0.0.1:8545"],
+        &["--ws-url", "ws or wss"],
+    );
+    refused(&["run", "--rpc-url", "127.0.0.1:8545"], &["--rpc-url"]);
+    refused(&["loadgen", "--senders", "0"], &["--senders", "at least 1"]);
+    refused(&["run", "--workers", "0"], &["--workers", "at least 1"]);
+    refused(&["loadgen", "--batch", "0"], &["--batch", "at least 1"]);
+    refused(
+        &["loadgen", "--min-success", "1.5"],
+        &["--min-success", "from 0 to 1"],
+    );
+    refused(&["run", "--max-drop-rate", "-0.1"], &["--max-drop-rate"]);
+    refused(
+        &["loadgen", "--max-p99", "soon"],
+        &["--max-p99", "not a duration"],
+    );
+}
+
+#[test]
+fn an_unreachable_node_is_named() {
+    let url = dead_url();
+    for command in ["loadgen", "run"] {
+        refused(
+            &[command, "--rpc-url", &url, "--report-dir", "out"],
+            &[
+                &format!("--rpc-url {url}/ is unreachable"),
+                "Connection refused",
+            ],
+        );
+    }
+    // The same through the environment.
+    refused_env(
+        &["loadgen"],
+        &[("SPAM_RPC_URL", &url)],
+        &[&format!("--rpc-url {url}/ is unreachable")],
+    );
+    refused_env(&["loadgen"], &[("SPAM_RPC_URL", "nope")], &["not a URL"]);
+}
+
+#[test]
+fn report_needs_an_existing_store_and_run() {
+    refused(&["report", "--list"], &["--db spammer.db: no such file"]);
+    refused_env(
+        &["report"],
+        &[("SPAM_DB", "runs/none.db")],
+        &["--db runs/none.db: no such file"],
+    );
+    refused(
+        &["report", "--list", "--run", "3"],
+        &["cannot be used with"],
+    );
+}
+
+#[test]
+fn sender_sources_that_cannot_be_read() {
+    let keys = tempfile::tempdir().unwrap();
+    let bad_store = keys.path().join("store");
+    std::fs::create_dir(&bad_store).unwrap();
+    std::fs::write(bad_store.join("a.json"), r#"{"not":"a keystore"}"#).unwrap();
+    let bad_store = bad_store.to_str().unwrap();
+    // The password's variable is named, never its value.
+    refused(
+        &["loadgen", "--keystore-dir", bad_store],
+        &["--keystore-dir", "SPAM_KEYSTORE_PASSWORD", "is not set"],
+    );
+    refused_env(
+        &[
+            "run",
+            "--keystore-dir",
+            bad_store,
+            "--password-env",
+            "MY_PW",
+        ],
+        &[("MY_PW", "hunter2")],
+        &["a.json", "not a valid web3 secret storage file"],
+    );
+    let empty = keys.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    refused_env(
+        &["loadgen", "--keystore-dir", empty.to_str().unwrap()],
+        &[("SPAM_KEYSTORE_PASSWORD", "x")],
+        &["holds no keys"],
+    );
+    let file = keys.path().join("keys.txt");
+    std::fs::write(&file, "# senders\nzz-not-hex\n").unwrap();
+    refused(
+        &["run", "--keys-file", file.to_str().unwrap()],
+        &["--keys-file", "keys.txt:2", "not a valid private key"],
+    );
+    refused(
+        &["loadgen", "--keys-file", "/no/such/keys.txt"],
+        &["cannot read /no/such/keys.txt"],
+    );
+    refused(
+        &[
+            "run",
+            "--keys-file",
+            file.to_str().unwrap(),
+            "--keystore-dir",
+            bad_store,
+        ],
+        &["--keystore-dir", "cannot be used with"],
+    );
+}

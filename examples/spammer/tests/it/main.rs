@@ -1,0 +1,15 @@
+//! Integration tests of the `spammer` binary, run as a child process: bad input, every
+//! command, config files, logs, live output, reports (JSON, store, HTML in a browser), senders
+//! and proxies.
+
+mod common;
+
+mod bad_input;
+mod commands;
+mod config;
+mod html_report;
+mod live;
+mod logs;
+mod proxies_check;
+mod reports;
+mod senders;
