@@ -57,6 +57,15 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// Dropping the future rolls the transaction back: nothing of the batch lands.
     async fn write(&self, batch: &Batch) -> Result<(), Error>;
 
+    /// Closes the store: every connection is closed (waiting for those in use), so a SQLite
+    /// database checkpoints its WAL and leaves no `-wal`/`-shm` files beside it. Call it once
+    /// nothing writes any more, before the process exits; later calls fail or do nothing. The
+    /// default does nothing (a store with nothing to close).
+    ///
+    /// # Cancel safety
+    /// Safe: an interrupted close leaves connections to be closed when the store drops.
+    async fn close(&self) {}
+
     /// All runs, oldest start first.
     ///
     /// # Errors

@@ -214,8 +214,8 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     if let Some(el) = args.el {
         loadgen = loadgen.execution_layer(el);
     }
-    if let Some(store) = store {
-        loadgen = loadgen.store(store, None);
+    if let Some(store) = &store {
+        loadgen = loadgen.store(Arc::clone(store), None);
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
     // The snapshot the hook saw last, for the final line.
@@ -244,6 +244,10 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         humantime::format_duration(args.duration)
     );
     let result = loadgen.run().await;
+    // Closed before exit: SQLite checkpoints its WAL and leaves no -wal/-shm files.
+    if let Some(store) = &store {
+        store.close().await;
+    }
     if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).take() {
         live.finish(p.elapsed, &progress::loadgen_counts(&p), |rates| {
             progress::loadgen_line(&p, rates)

@@ -39,6 +39,13 @@ pub(crate) struct ReportArgs {
 
 pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&args.db, false).await?;
+    let result = show(&args, store.as_ref()).await;
+    store.close().await;
+    result
+}
+
+/// Lists the runs, or prints (and writes) the report of one.
+async fn show(args: &ReportArgs, store: &dyn spam_store::Store) -> anyhow::Result<ExitCode> {
     let runs = store.runs().await.context("reading the runs")?;
     if args.list {
         print!("{}", table(&runs));
@@ -52,7 +59,7 @@ pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
                 .id
         }
     };
-    let report = Report::from_store(store.as_ref(), id)
+    let report = Report::from_store(store, id)
         .await
         .map_err(|err| match err {
             FromStoreError::NotFound(id) => bad_input(format!("--run {id}: no such run")),

@@ -129,8 +129,8 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(pool) = proxies {
         spammer = spammer.proxies(pool);
     }
-    if let Some(store) = store {
-        spammer = spammer.store(store, None);
+    if let Some(store) = &store {
+        spammer = spammer.store(Arc::clone(store), None);
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
     if metrics_on {
@@ -164,6 +164,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .cancel_on(cancel.clone())
         .build()?;
     let result = spammer.run().await;
+    // Closed before exit: SQLite checkpoints its WAL and leaves no -wal/-shm files.
+    if let Some(store) = &store {
+        store.close().await;
+    }
     if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).take() {
         live.finish(p.elapsed, &progress::spammer_counts(&p), |rates| {
             progress::spammer_line(&p, rates)

@@ -8,7 +8,7 @@ use alloy::{
 /// What a node's answer means for the request that got it.
 ///
 /// Built from the messages of geth, reth, anvil, erigon, nethermind and besu (see the table test
-/// in `tests/error_classes.rs`). Use [`classify`] on an alloy error; never match message strings
+/// in `tests/it/error_classes.rs`). Use [`classify`] on an alloy error; never match message strings
 /// at call sites.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -200,10 +200,13 @@ impl PgSchema {
                 return None;
             }
         };
+        // Unique within the process (a counter) and across processes and runs (pid, time).
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let name = format!(
-            "spam_core_test_{}_{}",
+            "spam_core_test_{}_{}_{}",
             std::process::id(),
-            spam_store::now_micros() % 1_000_000_000
+            spam_store::now_micros() % 1_000_000_000,
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         Some(Self { url, name })
     }

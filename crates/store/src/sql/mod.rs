@@ -208,6 +208,10 @@ fn limit(limit: usize) -> usize {
 
 #[async_trait]
 impl Store for SqlStore {
+    async fn close(&self) {
+        SqlStore::close(self).await;
+    }
+
     async fn write(&self, batch: &Batch) -> Result<(), Error> {
         if batch.is_empty() {
             return Ok(());

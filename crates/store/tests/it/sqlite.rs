@@ -129,3 +129,32 @@ async fn unknown_schemes_and_missing_directories_fail_clearly() {
         .unwrap_err();
     assert!(matches!(err, Error::Database { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn closing_through_the_trait_leaves_only_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("closed.db");
+    let store: Arc<dyn Store> = Arc::new(SqlStore::sqlite(&path).await.unwrap());
+    let mut batch = spam_store::Batch::default();
+    batch.push(RunRecord::new(RunId::generate(), 0, 31337));
+    store.write(&batch).await.unwrap();
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(
+        names().len() > 1,
+        "WAL mode keeps -wal/-shm while open: {:?}",
+        names()
+    );
+    store.close().await;
+    assert_eq!(names(), ["closed.db"]);
+    // What was written is in the file itself.
+    let reopened = SqlStore::sqlite(&path).await.unwrap();
+    assert_eq!(reopened.runs().await.unwrap().len(), 1);
+    reopened.close().await;
+}
