@@ -307,3 +307,49 @@ async fn cancelling_stops_new_tasks_and_returns_after_the_grace_period() {
         report.errors
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_snapshots_grow_and_the_last_one_matches_the_report() {
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(4)) else {
+        return;
+    };
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::<spam_core::Progress>::new()));
+    let hook_seen = Arc::clone(&seen);
+    let report = Spammer::builder()
+        .rpc_url(devnet.endpoint().parse().unwrap())
+        .wallets(wallets(&devnet))
+        .tasks(TaskMix::single(Arc::new(TxTask(Transfer {
+            name: "transfer",
+            to_self: true,
+        }))))
+        .workers(NonZeroU32::new(4).unwrap())
+        .cooldown(Duration::ZERO)
+        .stop(Stop::Tasks(40))
+        .on_progress(Duration::from_millis(20), move |p| {
+            hook_seen.lock().push(p.clone());
+        })
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    let seen = seen.lock();
+    // At least the final snapshot; the periodic ones depend on how fast anvil answers.
+    let last = seen.last().expect("the hook runs at the end");
+    for pair in seen.windows(2) {
+        assert!(pair[0].tasks_ok + pair[0].tasks_failed <= pair[1].tasks_ok + pair[1].tasks_failed);
+        assert!(pair[0].sent <= pair[1].sent && pair[0].elapsed <= pair[1].elapsed);
+    }
+    assert_eq!(last.tasks_ok, report.totals.succeeded);
+    assert_eq!(last.tasks_failed, report.totals.failed);
+    assert_eq!(last.tasks_ok + last.tasks_failed, 40);
+    assert_eq!(last.sent, report.totals.txs_sent);
+    assert_eq!(last.included, report.totals.txs_included);
+    assert_eq!(last.task.count, 40);
+    assert_eq!(
+        (last.offered, last.dropped(), last.late),
+        (0, 0, 0),
+        "open-loop fields stay zero"
+    );
+    assert_eq!(last.rejected(), report.totals.failed);
+}
