@@ -2,24 +2,10 @@
 
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
-use alloy::{consensus::TypedTransaction, primitives::U256};
-use spam_core::{BuildRequest, Spammer, Stop, TaskMix, Thresholds, TxBuilder, TxTask, Wallet};
+use spam_core::{Spammer, Stop, TaskMix, Thresholds, TxTask, Wallet};
 use spam_devnet::Devnet;
 
-/// 1 wei to yourself: the smallest real transaction.
-#[derive(Debug)]
-struct SelfTransfer;
-
-impl TxBuilder for SelfTransfer {
-    fn name(&self) -> &str {
-        "self_transfer"
-    }
-
-    fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
-        r.fees
-            .transfer(r.chain_id, r.nonce, r.sender, U256::from(1))
-    }
-}
+use crate::support::SelfTransfer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_workers_for_ten_seconds_meet_the_thresholds() {

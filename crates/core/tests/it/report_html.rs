@@ -4,27 +4,11 @@
 
 use std::time::Duration;
 
-use alloy::{consensus::TypedTransaction, primitives::U256};
-use spam_core::{
-    BuildRequest, LoadGen, NonceStats, Rate, Recorder, Report, RunInfo, TxBuilder, Wallet,
-};
+use spam_core::{LoadGen, NonceStats, Rate, Recorder, Report, RunInfo, Wallet};
 use spam_devnet::Devnet;
+
+use crate::support::NamedSelfTransfer;
 use tokio::time::Instant;
-
-/// 1 wei to the sender itself.
-#[derive(Debug)]
-struct SelfTransfer;
-
-impl TxBuilder for SelfTransfer {
-    fn name(&self) -> &str {
-        "html_self_transfer"
-    }
-
-    fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
-        r.fees
-            .transfer(r.chain_id, r.nonce, r.sender, U256::from(1))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loadgen_run_writes_a_page_that_shows_it() {
@@ -34,7 +18,7 @@ async fn a_loadgen_run_writes_a_page_that_shows_it() {
     let report = LoadGen::builder()
         .rpc_url(devnet.endpoint().parse().unwrap())
         .wallets(devnet.signers().into_iter().map(Wallet::new).collect())
-        .tx(SelfTransfer)
+        .tx(NamedSelfTransfer("html_self_transfer"))
         .rate(Rate::constant(20.0))
         .duration(Duration::from_secs(2))
         .grace(Duration::from_secs(15))

@@ -3,27 +3,14 @@
 
 use std::{sync::Arc, time::Duration};
 
-use alloy::{consensus::TypedTransaction, primitives::U256, providers::Provider};
+use alloy::providers::Provider;
 use spam_core::{
-    BuildRequest, ExecutionLayer, LoadGen, MainnetPolicy, Session, SessionConfig, Spammer,
-    StartErrorKind, TaskContext, TxBuilder, TxTask, Wallet,
+    ExecutionLayer, LoadGen, MainnetPolicy, Session, SessionConfig, Spammer, StartErrorKind,
+    TaskContext, TxTask, Wallet,
 };
 use spam_devnet::Devnet;
 
-/// 1 wei to the sender itself.
-#[derive(Debug)]
-struct SelfTransfer;
-
-impl TxBuilder for SelfTransfer {
-    fn name(&self) -> &str {
-        "self_transfer"
-    }
-
-    fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
-        r.fees
-            .transfer(r.chain_id, r.nonce, r.sender, U256::from(1))
-    }
-}
+use crate::support::SelfTransfer;
 
 fn wallets(devnet: &Devnet, n: usize) -> Vec<Wallet> {
     devnet

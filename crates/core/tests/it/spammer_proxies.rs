@@ -5,11 +5,11 @@
 
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
-use alloy::{consensus::TypedTransaction, primitives::U256, providers::ext::TxPoolApi};
-use spam_core::{
-    BuildRequest, Spammer, Stop, Task, TaskMix, Thresholds, TxBuilder, TxTask, Wallet,
-};
+use alloy::providers::ext::TxPoolApi;
+use spam_core::{Spammer, Stop, Task, TaskMix, Thresholds, TxTask, Wallet};
 use spam_devnet::Devnet;
+
+use crate::support::NamedSelfTransfer;
 use spam_proxy::{
     Failure, FailureKind, PoolConfig, Probe, ProxyPool,
     testing::{MicroSocks, TinyProxy},
@@ -18,23 +18,12 @@ use spam_proxy::{
 const USER: &str = "spam";
 const PASS: &str = "s3cret-pw";
 
-/// 1 wei to the sender itself.
-#[derive(Debug)]
-struct SelfTransfer;
-
-impl TxBuilder for SelfTransfer {
-    fn name(&self) -> &str {
-        "transfer_self"
-    }
-
-    fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
-        r.fees
-            .transfer(r.chain_id, r.nonce, r.sender, U256::from(1))
-    }
-}
-
 fn mix() -> TaskMix {
-    TaskMix::new(vec![(Arc::new(TxTask(SelfTransfer)) as Arc<dyn Task>, 1)]).unwrap()
+    TaskMix::new(vec![(
+        Arc::new(TxTask(NamedSelfTransfer("transfer_self"))) as Arc<dyn Task>,
+        1,
+    )])
+    .unwrap()
 }
 
 fn wallets(devnet: &Devnet) -> Vec<Wallet> {

@@ -3,26 +3,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use alloy::{consensus::TypedTransaction, primitives::U256};
-use spam_core::{
-    BuildRequest, LoadGen, Rate, Report, Spammer, Stop, TaskMix, TxBuilder, TxTask, Wallet,
-};
+use spam_core::{LoadGen, Rate, Report, Spammer, Stop, TaskMix, TxTask, Wallet};
 use spam_devnet::Devnet;
+
+use crate::support::SelfTransfer;
 use spam_store::{MemoryStore, RunId, SqlOptions, SqlStore, Store};
-
-#[derive(Debug)]
-struct SelfTransfer;
-
-impl TxBuilder for SelfTransfer {
-    fn name(&self) -> &str {
-        "self_transfer"
-    }
-
-    fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
-        r.fees
-            .transfer(r.chain_id, r.nonce, r.sender, U256::from(1))
-    }
-}
 
 async fn run(devnet: &Devnet, store: Arc<dyn Store>) -> Report {
     LoadGen::builder()

@@ -116,3 +116,40 @@ pub async fn fake_node(script: Vec<Reply>) -> (String, Arc<AtomicUsize>) {
     (url, served)
 }
 pub mod sequencer;
+
+/// 1 wei to the sender itself: the smallest real transaction, as task `self_transfer`.
+#[derive(Debug, Clone, Copy)]
+pub struct SelfTransfer;
+
+/// [`SelfTransfer`] under another task name.
+#[derive(Debug, Clone, Copy)]
+pub struct NamedSelfTransfer(pub &'static str);
+
+fn self_transfer(r: spam_core::BuildRequest<'_>) -> alloy::consensus::TypedTransaction {
+    r.fees.transfer(
+        r.chain_id,
+        r.nonce,
+        r.sender,
+        alloy::primitives::U256::from(1),
+    )
+}
+
+impl spam_core::TxBuilder for SelfTransfer {
+    fn name(&self) -> &str {
+        "self_transfer"
+    }
+
+    fn build(&self, r: spam_core::BuildRequest<'_>) -> alloy::consensus::TypedTransaction {
+        self_transfer(r)
+    }
+}
+
+impl spam_core::TxBuilder for NamedSelfTransfer {
+    fn name(&self) -> &str {
+        self.0
+    }
+
+    fn build(&self, r: spam_core::BuildRequest<'_>) -> alloy::consensus::TypedTransaction {
+        self_transfer(r)
+    }
+}
