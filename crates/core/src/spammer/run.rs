@@ -68,7 +68,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     }
     let recorder = recorder.lock().clone();
     if let Some((_, hook)) = &s.session.progress {
-        hook(&Progress::closed_loop(&recorder, elapsed));
+        hook(&Progress::closed_loop(&recorder, running.start.elapsed()));
     }
     Ok(finish(&session, running, &recorder, elapsed, egress.as_deref()).await)
 }
