@@ -136,7 +136,7 @@ impl LoadGenBuilder {
         self
     }
 
-    /// The execution layer, for its [`Capabilities`] (default: detected from
+    /// The execution layer, for its [`Capabilities`](crate::Capabilities) (default: detected from
     /// `web3_clientVersion`).
     pub const fn execution_layer(mut self, el: ExecutionLayer) -> Self {
         self.session.el = Some(el);

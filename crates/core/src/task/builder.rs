@@ -49,7 +49,7 @@ impl<T: TxBuilder + ?Sized> TxBuilder for std::sync::Arc<T> {
 }
 
 /// Runs a [`TxBuilder`] as a [`Task`]: reserve a nonce, build, sign, send, wait for the
-/// receipt, and resolve the nonce by the answer's [`Action`].
+/// receipt, and resolve the nonce by the answer's [`Action`](crate::Action).
 ///
 /// Nonce handling: accepted (or *already known*) → commit; *nonce too low* with the node's
 /// next nonce → fast-forward; other nonce conflicts → resync; no clear answer → commit and
