@@ -215,7 +215,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         loadgen = loadgen.execution_layer(el);
     }
     if let Some(store) = &store {
-        loadgen = loadgen.store(Arc::clone(store), None);
+        loadgen = loadgen.store(store.store(), None);
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
     // The snapshot the hook saw last, for the final line.
@@ -244,9 +244,9 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         humantime::format_duration(args.duration)
     );
     let result = loadgen.run().await;
-    // Closed before exit: SQLite checkpoints its WAL and leaves no -wal/-shm files.
-    if let Some(store) = &store {
-        store.close().await;
+    // Closed before exit (no -wal/-shm files); a run that never started leaves no database.
+    if let Some(store) = store {
+        store.close(result.is_ok()).await;
     }
     if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).take() {
         live.finish(p.elapsed, &progress::loadgen_counts(&p), |rates| {

@@ -36,11 +36,72 @@ impl DbArgs {
     ///
     /// # Errors
     /// [`BadInput`](input::BadInput) when it cannot be opened.
-    pub(crate) async fn open(&self) -> anyhow::Result<Option<Arc<dyn Store>>> {
+    pub(crate) async fn open(&self) -> anyhow::Result<Option<RunStore>> {
         if self.no_db {
             return Ok(None);
         }
-        open_store(&self.db, true).await.map(Some)
+        // What this open creates, found before it creates it: the topmost missing folder, or
+        // the file itself.
+        let created = (!self.db.contains("://") && !self.db.starts_with("sqlite:"))
+            .then(|| Path::new(&self.db))
+            .and_then(|path| {
+                path.ancestors()
+                    .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+                    .last()
+            })
+            .map(Path::to_path_buf);
+        let store = open_store(&self.db, true).await?;
+        Ok(Some(RunStore { store, created }))
+    }
+}
+
+/// The store a run writes to, and what opening it created on disk.
+#[derive(Debug)]
+pub(crate) struct RunStore {
+    store: Arc<dyn Store>,
+    /// The SQLite file (or the topmost folder above it) that did not exist before the open.
+    created: Option<PathBuf>,
+}
+
+impl RunStore {
+    /// The store, for the engine's builder.
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
+    }
+
+    /// Closes the store (SQLite checkpoints its WAL: no `-wal`/`-shm` files stay). When the run
+    /// never started, nothing of it was written: a database this open created is removed with
+    /// its `-wal`/`-shm` files and any folder made for it, so a refused run leaves nothing.
+    pub(crate) async fn close(self, started: bool) {
+        self.store.close().await;
+        let Some(created) = self.created.filter(|_| !started) else {
+            return;
+        };
+        let paths: Vec<PathBuf> = if created.is_dir() {
+            vec![created]
+        } else {
+            ["", "-wal", "-shm", "-journal"]
+                .iter()
+                .map(|suffix| {
+                    let mut path = created.clone().into_os_string();
+                    path.push(suffix);
+                    PathBuf::from(path)
+                })
+                .collect()
+        };
+        for path in paths {
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            match removed {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::warn!(target: "spammer", path = %path.display(), %err, "could not remove the unused database");
+                }
+                _ => {}
+            }
+        }
     }
 }
 

@@ -130,7 +130,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         spammer = spammer.proxies(pool);
     }
     if let Some(store) = &store {
-        spammer = spammer.store(Arc::clone(store), None);
+        spammer = spammer.store(store.store(), None);
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
     if metrics_on {
@@ -161,12 +161,14 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         } else {
             MainnetPolicy::Refuse
         })
-        .cancel_on(cancel.clone())
-        .build()?;
-    let result = spammer.run().await;
-    // Closed before exit: SQLite checkpoints its WAL and leaves no -wal/-shm files.
-    if let Some(store) = &store {
-        store.close().await;
+        .cancel_on(cancel.clone());
+    let result = match spammer.build() {
+        Ok(spammer) => spammer.run().await,
+        Err(err) => Err(err),
+    };
+    // Closed before exit (no -wal/-shm files); a run that never started leaves no database.
+    if let Some(store) = store {
+        store.close(result.is_ok()).await;
     }
     if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).take() {
         live.finish(p.elapsed, &progress::spammer_counts(&p), |rates| {

@@ -1,5 +1,6 @@
 //! Bad input through the real binary: one clear message, exit code 2, nothing written (no
-//! `spammer.db`, no report folder). None of these cases needs a node.
+//! `spammer.db`, no report folder). Only the last case needs a node: an anvil serving a public
+//! mainnet's chain id.
 
 use std::net::TcpListener;
 
@@ -223,4 +224,51 @@ fn sender_sources_that_cannot_be_read() {
         ],
         &["--keystore-dir", "cannot be used with"],
     );
+}
+
+#[test]
+fn a_mainnet_chain_id_is_refused_and_leaves_no_database() {
+    let Some(devnet) = spam_devnet::for_test(
+        spam_devnet::Devnet::builder()
+            .accounts(2)
+            .arg("--chain-id")
+            .arg("1"),
+    ) else {
+        return;
+    };
+    let url = devnet.endpoint();
+    for engine in ["run", "loadgen"] {
+        refused(
+            &[
+                engine,
+                "--rpc-url",
+                url.as_str(),
+                "--duration",
+                "1s",
+                "--report-dir",
+                "out",
+                "--db",
+                "runs/spammer.db",
+            ],
+            &["chain id 1 is Ethereum", "--allow-mainnet"],
+        );
+    }
+    // A database that was there before stays, with nothing of the refused run in it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::common::spammer(dir.path(), &["loadgen", "--rpc-url", url.as_str()]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+    std::fs::write(dir.path().join("keep.db"), b"").unwrap();
+    let out = crate::common::spammer(
+        dir.path(),
+        &["loadgen", "--rpc-url", url.as_str(), "--db", "keep.db"],
+    );
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(files_in(dir.path()), ["keep.db"]);
+    let list = crate::common::spammer(dir.path(), &["report", "--list", "--db", "keep.db"]);
+    assert!(list.stdout.contains("(no runs)"), "{list:?}");
 }
