@@ -11,6 +11,7 @@ mod open;
 #[cfg(feature = "store")]
 mod persist;
 mod progress;
+mod reconcile;
 mod settle;
 
 #[cfg(feature = "store")]
@@ -21,4 +22,9 @@ pub use self::{
     open::Session,
     progress::{Progress, ProgressHook},
 };
-pub(crate) use self::{config::session_setters, finish::Running, progress::spawn_progress};
+pub(crate) use self::{
+    config::session_setters,
+    finish::Running,
+    progress::spawn_progress,
+    reconcile::{Fate, Reconciled, Reconciler, Unsettled},
+};

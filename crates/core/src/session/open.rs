@@ -9,7 +9,7 @@ use alloy::{
 };
 use spam_nonce::{NonceManager, ProviderSource};
 
-use super::{SessionConfig, StartError};
+use super::{Reconciler, SessionConfig, StartError};
 use crate::{
     fees::{FeeOracle, FeeOracleConfig},
     node::{Capabilities, ExecutionLayer, check_chain_id},
@@ -171,6 +171,19 @@ impl Session {
         .with_retry(self.retry)
         .with_cancel(self.config.cancel.clone())
         .with_counters(Arc::clone(&self.counters))
+    }
+
+    /// Reconciles senders mid-run over the send URL (see [`Reconciler`]); each request is
+    /// bounded by `timeout`.
+    pub(crate) fn reconciler(&self, timeout: Duration) -> Reconciler {
+        Reconciler::new(
+            self.sender.clone(),
+            self.nonces.clone(),
+            self.fees.clone(),
+            self.chain_id,
+            &self.wallets,
+            timeout,
+        )
     }
 }
 
