@@ -28,9 +28,9 @@ pub use crate::{
     pool::{Lease, LeaseStrategy, PoolError, PoolStats, WalletPool, WalletPoolConfig},
     profile::{Rate, RateError, Schedule, SendStrategy, Step},
     report::{
-        BlockStats, BlockSummary, BreakerEvent, LatencySummary, NonceStats, OpenLoopStats,
-        PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats, TaskStats,
-        ThresholdError, Thresholds, Verdict,
+        BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, LatencySummary, NonceStats,
+        OpenLoopStats, PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats,
+        TaskStats, ThresholdError, Thresholds, Verdict,
     },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,

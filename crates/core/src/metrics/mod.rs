@@ -151,6 +151,14 @@ impl Recorder {
         self.series.at(self.second(sent)).txs_sent += 1;
     }
 
+    /// A transaction of `task` was sent at `sent` and no answer was ever read (the send was
+    /// cut off by a timeout or the run's stop): counted like [`tx_sent`](Self::tx_sent), with
+    /// no send latency.
+    pub(crate) fn tx_sent_unanswered(&mut self, task: &str, sent: Instant) {
+        self.metrics(task).counts.txs_sent += 1;
+        self.series.at(self.second(sent)).txs_sent += 1;
+    }
+
     /// A transaction of `task` sent at `sent` was seen in a block at `included`, using
     /// `gas_used`.
     ///

@@ -76,6 +76,9 @@ impl fmt::Display for Report {
         if let Some(open) = &self.open_loop {
             write!(f, "\n{}", OpenLoopSummary(open))?;
         }
+        if let Some(closed) = &self.closed_loop {
+            write!(f, "\n{}", super::closed_loop::ClosedLoopSummary(closed))?;
+        }
         Ok(())
     }
 }

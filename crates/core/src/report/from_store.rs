@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use spam_store::{LatencyStats, RunId, RunSummary, Store, TaskSummary};
 
 use super::{
-    LatencySummary, NonceStats, OpenLoopStats, ProxySummary, Report, RunInfo, SecondStats,
-    StoreStats, TaskStats, round,
+    ClosedLoopStats, LatencySummary, NonceStats, OpenLoopStats, ProxySummary, Report, RunInfo,
+    SecondStats, StoreStats, TaskStats, round,
 };
 
 /// Why a report could not be rebuilt.
@@ -31,6 +31,8 @@ struct Saved {
     series_len: usize,
     nonces: NonceStats,
     open_loop: Option<OpenLoopStats>,
+    #[serde(default)]
+    closed_loop: Option<ClosedLoopStats>,
     /// Per second: offered, dropped, late.
     open_series: Vec<[u64; 3]>,
     /// Per second: task p50, p99, inclusion p50, p99 (ms).
@@ -47,6 +49,7 @@ impl Report {
             series_len: self.series.len(),
             nonces: self.nonces,
             open_loop: self.open_loop.clone(),
+            closed_loop: self.closed_loop.clone(),
             open_series: self
                 .series
                 .iter()
@@ -160,6 +163,7 @@ impl Report {
             series,
             nonces: saved.nonces,
             open_loop: saved.open_loop,
+            closed_loop: saved.closed_loop,
             proxies: saved.proxies,
             store: Some(StoreStats {
                 run_id: run.id.get(),

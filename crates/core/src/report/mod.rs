@@ -1,6 +1,7 @@
 //! [`Report`]: what a run did, built from a merged [`Recorder`]; serde, terminal summary,
 //! pass/fail against [`Thresholds`].
 
+mod closed_loop;
 mod display;
 #[cfg(feature = "store")]
 mod from_store;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "store")]
 pub use self::from_store::FromStoreError;
 pub use self::{
+    closed_loop::ClosedLoopStats,
     open_loop::{BlockStats, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
     proxies::ProxySummary,
     stats::{LatencySummary, NonceStats, RunInfo, SecondStats, StoreStats, TaskStats},
@@ -87,6 +89,10 @@ pub struct Report {
     /// The open-loop figures, for a [`LoadGen`](crate::LoadGen) run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_loop: Option<OpenLoopStats>,
+    /// The closed-loop figures, for a [`Spammer`](crate::Spammer) run: every transaction's
+    /// fate on the final chain, retries, reconciliations, the breaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_loop: Option<ClosedLoopStats>,
     /// Per proxy, in list order, for a run whose RPC went through a proxy pool
     /// ([`SpammerBuilder::proxies`](crate::SpammerBuilder::proxies)); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -147,6 +153,7 @@ impl Report {
             series,
             nonces,
             open_loop: None,
+            closed_loop: None,
             proxies: Vec::new(),
             store: None,
         }

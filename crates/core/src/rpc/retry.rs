@@ -113,10 +113,28 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, TransportError>>,
     {
+        self.retry_observed(call, &()).await
+    }
+
+    /// [`retry`](Self::retry) under `observer`, which may stop the retries early and is told
+    /// of each retry.
+    pub(crate) async fn retry_observed<T, F, Fut>(
+        &self,
+        call: F,
+        observer: &impl RetryObserver,
+    ) -> Result<T, TransportError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
         call.retry(self.backoff())
             .sleep(tokio::time::sleep)
-            .when(|err| classify(err).is_retryable())
+            .when(|err| {
+                let class = classify(err);
+                class.is_retryable() && observer.may_retry(&class)
+            })
             .adjust(|err, delay| lengthen(delay, classify(err).retry_after()))
+            .notify(|err, _| observer.retried(&classify(err)))
             .await
     }
 }
@@ -124,6 +142,25 @@ impl RetryPolicy {
 /// A node's hint lengthens a planned delay; it never revives an exhausted backoff.
 fn lengthen(planned: Option<Duration>, hint: Option<Duration>) -> Option<Duration> {
     planned.map(|delay| hint.map_or(delay, |hint| hint.max(delay)))
+}
+
+/// Watches the retries of one call (e.g. to count them, or to stop when the node is out).
+pub(crate) trait RetryObserver: Sync {
+    /// Whether to retry after an attempt failed with `class`, a retryable one. Called for every
+    /// failed attempt, the last one included.
+    fn may_retry(&self, class: &ErrorClass) -> bool;
+
+    /// An attempt failed with `class` and is retried.
+    fn retried(&self, class: &ErrorClass);
+}
+
+/// No observer: every retryable error is retried, nothing is counted.
+impl RetryObserver for () {
+    fn may_retry(&self, _: &ErrorClass) -> bool {
+        true
+    }
+
+    fn retried(&self, _: &ErrorClass) {}
 }
 
 /// A transaction send that failed, with the class of the last answer.
@@ -185,6 +222,20 @@ where
     P: Provider<N>,
     N: Network,
 {
+    send_raw_observed(provider, raw, policy, &()).await
+}
+
+/// [`send_raw_transaction`] with its retries under `observer`.
+pub(crate) async fn send_raw_observed<P, N>(
+    provider: &P,
+    raw: &[u8],
+    policy: &RetryPolicy,
+    observer: &impl RetryObserver,
+) -> Result<TxHash, SendError>
+where
+    P: Provider<N>,
+    N: Network,
+{
     let hash = tx_hash_of(raw);
     let attempts = AtomicU32::new(0);
     let maybe_delivered = AtomicBool::new(false);
@@ -203,21 +254,24 @@ where
             },
         }
     };
-    policy.retry(once).await.map_err(|source| {
-        let class = classify(&source);
-        SendError {
-            hash,
-            maybe_delivered: maybe_delivered.load(Ordering::Relaxed) || class.outcome_unknown(),
-            class,
-            attempts: attempts.load(Ordering::Relaxed),
-            source,
-        }
-    })
+    policy
+        .retry_observed(once, observer)
+        .await
+        .map_err(|source| {
+            let class = classify(&source);
+            SendError {
+                hash,
+                maybe_delivered: maybe_delivered.load(Ordering::Relaxed) || class.outcome_unknown(),
+                class,
+                attempts: attempts.load(Ordering::Relaxed),
+                source,
+            }
+        })
 }
 
 /// The hash of a signed transaction in its network encoding. An EIP-4844 transaction is sent
 /// with its blob sidecar, which its hash leaves out, so it is decoded first.
-fn tx_hash_of(raw: &[u8]) -> TxHash {
+pub(crate) fn tx_hash_of(raw: &[u8]) -> TxHash {
     if raw.first() == Some(&0x03)
         && let Ok(envelope) = TxEnvelope::network_decode(&mut &raw[..])
     {

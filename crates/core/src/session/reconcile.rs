@@ -12,8 +12,9 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use alloy::{
     eips::eip2718::Encodable2718,
-    primitives::{Address, Bytes, TxHash, U256, U64},
+    primitives::{Address, Bytes, TxHash, U64, U256},
     providers::{Provider, RootProvider},
+    rpc::client::BatchRequest,
 };
 
 use spam_nonce::NonceManager;
@@ -83,7 +84,12 @@ impl Reconciler {
             nonces,
             fees,
             chain_id,
-            wallets: Arc::new(wallets.iter().map(|w| (w.address(), Arc::clone(w))).collect()),
+            wallets: Arc::new(
+                wallets
+                    .iter()
+                    .map(|w| (w.address(), Arc::clone(w)))
+                    .collect(),
+            ),
             timeout,
         }
     }
@@ -123,8 +129,9 @@ impl Reconciler {
 
     /// `(latest, pending)` nonces of `sender`, read in one batch.
     async fn nonces(&self, sender: Address) -> Option<(u64, u64)> {
-        let client = self.provider.client();
-        let mut batch = client.new_batch();
+        // A batch on the provider's client (`new_batch` is on `RpcClient`, not on the
+        // `ClientRef` a provider hands out).
+        let mut batch = BatchRequest::new(self.provider.client());
         let latest = batch
             .add_call::<_, U64>("eth_getTransactionCount", &(sender, "latest"))
             .ok()?;
@@ -161,11 +168,8 @@ impl Reconciler {
 
     /// Sends `tx`'s bytes again.
     async fn rebroadcast(&self, tx: &Unsettled) -> Fate {
-        let sent = tokio::time::timeout(
-            self.timeout,
-            self.provider.send_raw_transaction(&tx.raw),
-        )
-        .await;
+        let sent =
+            tokio::time::timeout(self.timeout, self.provider.send_raw_transaction(&tx.raw)).await;
         match sent {
             Ok(Ok(_)) => Fate::Rebroadcast,
             Ok(Err(err)) => match classify(&err) {
@@ -208,8 +212,7 @@ impl Reconciler {
             };
             let sent = tokio::time::timeout(
                 self.timeout,
-                self.provider
-                    .send_raw_transaction(&envelope.encoded_2718()),
+                self.provider.send_raw_transaction(&envelope.encoded_2718()),
             )
             .await;
             match sent {

@@ -3,6 +3,7 @@
 use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
 
 use crate::{
+    breaker::BreakerConfig,
     pool::WalletPoolConfig,
     report::Report,
     session::{SessionConfig, StartError, session_setters},
@@ -45,6 +46,9 @@ pub struct SpammerBuilder {
     pub(super) stop: Stop,
     pub(super) task_timeout: Duration,
     pub(super) receipt_poll: Duration,
+    pub(super) breaker: BreakerConfig,
+    pub(super) recovery_tps: f64,
+    pub(super) reconcile_after: Option<Duration>,
     pub(super) hook: Option<TaskHook>,
     #[cfg(feature = "proxy")]
     pub(super) proxies: Option<spam_proxy::ProxyPool>,
@@ -128,6 +132,39 @@ impl SpammerBuilder {
         self
     }
 
+    /// The circuit breaker in front of the node (default [`BreakerConfig::default`]).
+    ///
+    /// Every call a task makes to the node (sends, receipt reads) passes it. A call counts as
+    /// failed when two attempts in a row, or its last one, found the node out (no answer, a
+    /// dropped connection, an HTTP failure status); a refusal (nonce, fee, revert) is an
+    /// answer. While the breaker is not closed no task starts, running tasks' calls wait, and
+    /// the node is probed at [`recovery_tps`](Self::recovery_tps); once it closes, every sender
+    /// with transactions in flight is reconciled before new tasks start. Transitions are in
+    /// [`ClosedLoopStats::breaker`](crate::ClosedLoopStats::breaker).
+    pub fn breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// How many times a second, at most, the run asks a node that is out whether it answers
+    /// again, while the breaker is not closed (default 10).
+    pub const fn recovery_tps(mut self, tps: f64) -> Self {
+        self.recovery_tps = tps;
+        self
+    }
+
+    /// How long a task waits for a receipt before its sender is reconciled: the node is asked
+    /// for the sender's nonces, the exact bytes it lost (a restart, a lost answer) are sent
+    /// again, and a transaction whose nonce went to another ends the task as `"superseded"`.
+    /// The wait then goes on, with the bound doubled up to four times this.
+    ///
+    /// Default: three block intervals, read from the last blocks' timestamps when the run
+    /// starts, and at least 2 s.
+    pub const fn reconcile_after(mut self, after: Duration) -> Self {
+        self.reconcile_after = Some(after);
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
@@ -168,6 +205,14 @@ impl fmt::Debug for SpammerBuilder {
 /// follows from latency, like a population of users. At the end, nonce holes are filled with
 /// zero-value self-transfers and the run waits (up to the grace period) until every sender's
 /// transactions are mined.
+///
+/// No transaction is lost or miscounted when the node fails: every one sent is kept with its
+/// bytes until its fate on the final chain is known; a receipt that does not come within
+/// [`reconcile_after`](SpammerBuilder::reconcile_after) has its sender reconciled (the bytes
+/// the node lost are sent again); a [breaker](SpammerBuilder::breaker) pauses the run while
+/// the node is out, and every sender is reconciled when it answers again. The report's
+/// [`ClosedLoopStats`](crate::ClosedLoopStats) count each transaction once, by its fate on
+/// the final chain.
 #[derive(Debug)]
 pub struct Spammer {
     pub(super) settings: SpammerBuilder,
@@ -175,7 +220,8 @@ pub struct Spammer {
 
 impl Spammer {
     /// Settings with defaults: 8 workers, 10 s, task timeout 180 s, HTTP timeout 30 s,
-    /// grace 30 s, cooldown 4 s, seed 0, mainnets refused.
+    /// grace 30 s, cooldown 4 s, seed 0, mainnets refused, the default breaker, 10 probes a
+    /// second while it is open, receipt waits reconciled after three block intervals.
     pub fn builder() -> SpammerBuilder {
         SpammerBuilder {
             session: SessionConfig::default(),
@@ -184,6 +230,9 @@ impl Spammer {
             stop: Stop::After(Duration::from_secs(10)),
             task_timeout: Duration::from_secs(180),
             receipt_poll: Duration::from_millis(100),
+            breaker: BreakerConfig::default(),
+            recovery_tps: 10.0,
+            reconcile_after: None,
             hook: None,
             #[cfg(feature = "proxy")]
             proxies: None,

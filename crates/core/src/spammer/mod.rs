@@ -9,6 +9,7 @@ mod egress;
 mod egress;
 mod run;
 mod sink;
+mod watch;
 mod worker;
 
 pub use self::builder::{Spammer, SpammerBuilder, Stop, TaskEvent, TaskHook};

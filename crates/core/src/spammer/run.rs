@@ -11,13 +11,18 @@ use super::{
     SpammerBuilder, Stop,
     egress::Egress,
     sink::TaskSink,
+    watch,
     worker::{Budget, Worker},
 };
 use crate::{
+    breaker::BreakerState,
     metrics::Recorder,
-    report::Report,
+    report::{ClosedLoopStats, Report},
     session::{Progress, Running, Session, StartError, spawn_progress},
-    task::{RunContext, TaskMix},
+    task::{
+        RunContext, TaskMix,
+        inflight::{Cause, Guard, InFlight, Ledger, tally},
+    },
 };
 
 pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
@@ -25,26 +30,46 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     let session = Session::open(s.session.clone()).await?;
     let egress = egress(&mut s, &session)?;
     let hard_stop = CancellationToken::new();
-    let config = settings(&s, &session, &mix, egress.as_deref());
+    let reconcile_after = match s.reconcile_after {
+        Some(after) => after,
+        None => watch::reconcile_after(&session.sender).await,
+    };
+    let config = settings(&s, &session, &mix, egress.as_deref(), reconcile_after);
+    let running = session.begin(Instant::now(), s.workers.get(), config.clone());
+    let recorder = Arc::new(Mutex::new(Recorder::new(running.start)));
+    let (breaker, transitions) = watch::breaker(s.breaker.clone(), running.start);
+    let inflight = Arc::new(InFlight::new(
+        Ledger::new(Arc::clone(&recorder)),
+        Guard::new(breaker),
+        session.reconciler(session.config.http_timeout),
+        reconcile_after,
+        Arc::clone(&session.counters),
+    ));
     let run = Arc::new(
         session
             .run_context()
             .with_receipt_poll(s.receipt_poll)
             .with_cancel(hard_stop.clone())
-            .with_config(config.clone()),
+            .with_config(config)
+            .with_inflight(Arc::clone(&inflight)),
     );
-    let running = session.begin(Instant::now(), s.workers.get(), config);
-    let recorder = Arc::new(Mutex::new(Recorder::new(running.start)));
     let background = CancellationToken::new();
     let progress = s.session.progress.clone().map(|(every, hook)| {
-        let recorder = Arc::clone(&recorder);
+        let (recorder, inflight) = (Arc::clone(&recorder), Arc::clone(&inflight));
         let start = running.start;
-        let snapshot = move || Progress::closed_loop(&recorder.lock(), start.elapsed());
+        let snapshot = move || snapshot(&recorder, &inflight, start.elapsed());
         spawn_progress(every, hook, start, snapshot, background.clone())
     });
     let rebalancer = egress
         .as_ref()
         .map(|e| e.spawn_rebalancer(session.pool.clone()));
+    let watching = CancellationToken::new();
+    let watcher = watch::spawn(
+        Arc::clone(&inflight),
+        session.sender.clone(),
+        s.recovery_tps,
+        watching.clone(),
+    );
     let crew = Crew {
         s: &s,
         session: &session,
@@ -58,31 +83,87 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     crew.work(running.start).await;
     let elapsed = running.start.elapsed();
     drop(rebalancer);
+    watching.cancel();
+    let _ = watcher.await;
 
-    session
-        .settle(&HashMap::new(), s.receipt_poll, session.config.grace)
-        .await;
+    settle(&session, &inflight, s.receipt_poll).await;
     background.cancel();
     if let Some(task) = progress {
         let _ = task.await;
     }
-    let recorder = recorder.lock().clone();
     if let Some((_, hook)) = &s.session.progress {
-        hook(&Progress::closed_loop(&recorder, running.start.elapsed()));
+        hook(&snapshot(&recorder, &inflight, running.start.elapsed()));
     }
-    Ok(finish(&session, running, &recorder, elapsed, egress.as_deref()).await)
+    let recorder = recorder.lock().clone();
+    let closed_loop = closed_loop(&inflight, &transitions);
+    Ok(finish(
+        &session,
+        running,
+        &recorder,
+        elapsed,
+        egress.as_deref(),
+        closed_loop,
+    )
+    .await)
 }
 
-/// The report, with the proxies' figures when the run had a pool.
+/// The end of the load: the bytes the node lost are sent again, nonce gaps are filled and the
+/// run waits for the chain (each up to the grace period; neither when the node is out), then
+/// every transaction still in flight is looked up on the final chain.
+async fn settle(session: &Session, inflight: &InFlight, poll: Duration) {
+    let grace = session.config.grace;
+    let node_out = inflight.guard.breaker().state() != BreakerState::Closed;
+    if node_out {
+        tracing::warn!(target: "spam::engine", "the node is out at the end: no settling");
+    } else {
+        let _ = tokio::time::timeout(grace, inflight.reconcile_all(Cause::EndOfRun)).await;
+    }
+    let within = if node_out { Duration::ZERO } else { grace };
+    session.settle(&HashMap::new(), poll, within).await;
+    tally(&inflight.ledger, &session.sender, grace).await;
+}
+
+/// A progress snapshot: the recorder's final figures, plus what the ledger holds (seen in a
+/// block but not final yet counts as included), and the breaker.
+fn snapshot(recorder: &Mutex<Recorder>, inflight: &InFlight, elapsed: Duration) -> Progress {
+    let mut progress = Progress::closed_loop(&recorder.lock(), elapsed);
+    let (seen, unseen) = inflight.ledger.provisional();
+    progress.included += seen;
+    progress.in_flight = unseen;
+    progress.breaker = inflight.guard.breaker().state();
+    progress
+}
+
+/// The closed-loop figures of the report.
+fn closed_loop(inflight: &InFlight, transitions: &watch::Transitions) -> ClosedLoopStats {
+    let c = inflight.ledger.counts();
+    ClosedLoopStats {
+        sent: c.sent,
+        accepted: c.sent - c.refused,
+        refused: c.refused,
+        included: c.included,
+        landed_unseen: c.landed_unseen,
+        superseded: c.superseded,
+        pending_at_end: c.pending_at_end,
+        rebroadcasts: c.rebroadcasts,
+        reconciliations: inflight.reconciliations(),
+        retries: inflight.guard.retries(),
+        breaker: transitions.events(),
+    }
+}
+
+/// The report, with the closed-loop figures, and the proxies' when the run had a pool.
 async fn finish(
     session: &Session,
     running: Running,
     recorder: &Recorder,
     elapsed: Duration,
     egress: Option<&Egress>,
+    closed_loop: ClosedLoopStats,
 ) -> Report {
     session
         .finish(running, recorder, elapsed, |report| {
+            report.closed_loop = Some(closed_loop);
             if let Some(egress) = egress {
                 report.proxies = egress.summaries();
             }
@@ -110,6 +191,7 @@ fn settings(
     session: &Session,
     mix: &TaskMix,
     egress: Option<&Egress>,
+    reconcile_after: Duration,
 ) -> serde_json::Value {
     serde_json::json!({
         "engine": "spammer",
@@ -118,6 +200,8 @@ fn settings(
         "http_timeout_ms": session.config.http_timeout.as_millis() as u64,
         "grace_ms": session.config.grace.as_millis() as u64,
         "cooldown_ms": session.pool.config().cooldown().as_millis() as u64,
+        "reconcile_after_ms": reconcile_after.as_millis() as u64,
+        "recovery_tps": s.recovery_tps,
         "wallets": session.wallets.len(),
         "proxies": egress.map_or(0, Egress::len),
         "tasks": mix.tasks().map(|(t, w)| (t.name().to_string(), w)).collect::<Vec<_>>(),

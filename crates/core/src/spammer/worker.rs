@@ -75,6 +75,12 @@ impl Worker {
         let mut rng =
             StdRng::seed_from_u64(self.seed ^ (self.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         while !self.soft_stop.is_cancelled() {
+            // No task starts while the node is out or its senders are being reconciled.
+            if let Some(inflight) = &self.run.inflight
+                && !inflight.guard.unpaused(&self.soft_stop).await
+            {
+                break;
+            }
             let lease = tokio::select! {
                 lease = self.pool.acquire() => lease,
                 () = self.soft_stop.cancelled() => break,
@@ -95,7 +101,8 @@ impl Worker {
     /// Runs `task` with the leased wallet under the task timeout, on a tokio task of its own
     /// so that a panic is caught and counted; the hard stop aborts it.
     async fn execute(&self, task: Arc<dyn Task>, lease: &Lease<Arc<Wallet>>, seed: u64) -> Done {
-        let mut ctx = TaskContext::new(Arc::clone(&self.run), Arc::clone(lease), self.id, seed);
+        let mut ctx = TaskContext::new(Arc::clone(&self.run), Arc::clone(lease), self.id, seed)
+            .with_task(Arc::from(task.name()));
         if let Some(egress) = &self.egress {
             ctx = ctx.with_provider(egress.provider(lease.index()));
         }
@@ -142,16 +149,10 @@ impl Worker {
     fn record(&self, done: &Done, wallet: Address) {
         let outcome = done.label.as_deref().map_or(Ok(()), Err);
         let name = done.name.as_str();
-        {
-            let mut recorder = self.recorder.lock();
-            for tx in &done.txs {
-                recorder.tx_sent(name, tx.sent, tx.acked);
-                if let Some((included, gas)) = tx.included {
-                    recorder.tx_included(name, tx.sent, included, gas);
-                }
-            }
-            recorder.task(name, done.started, done.finished, outcome);
-        }
+        // Its transactions are counted by the run's ledger, once their fate is known.
+        self.recorder
+            .lock()
+            .task(name, done.started, done.finished, outcome);
         if let Some(sink) = &self.sink {
             sink.finished(
                 self.id,

@@ -3,9 +3,8 @@ use std::fmt;
 use alloy::{consensus::TypedTransaction, eips::eip2718::Encodable2718, primitives::Address};
 use async_trait::async_trait;
 use rand::rngs::StdRng;
-use tokio::time::Instant;
 
-use super::{Task, TaskContext, TaskError, TaskOutcome, TxTiming};
+use super::{Task, TaskContext, TaskError, TaskOutcome};
 use crate::fees::Fees;
 
 /// What a [`TxBuilder`] gets to build one transaction.
@@ -52,8 +51,9 @@ impl<T: TxBuilder + ?Sized> TxBuilder for std::sync::Arc<T> {
 /// receipt, and resolve the nonce by the answer's [`Action`](crate::Action).
 ///
 /// Nonce handling: accepted (or *already known*) → commit; *nonce too low* with the node's
-/// next nonce → fast-forward; other nonce conflicts → resync; no clear answer → commit and
-/// resync (the transaction may be in the pool, so its nonce must not go to another); any other
+/// next nonce → fast-forward; other nonce conflicts → resync; no clear answer → commit (the
+/// transaction may be in the pool, so its nonce must not go to another; under an engine the
+/// receipt wait resolves it, else the nonce is resynced and the task fails); any other
 /// refusal → roll back. A reverted transaction used its nonce and counts as `"reverted"`.
 #[derive(Debug, Clone)]
 pub struct TxTask<B>(pub B);
@@ -82,17 +82,9 @@ impl<B: TxBuilder> Task for TxTask<B> {
             rng: &mut ctx.rng(),
         });
         let raw = wallet.sign(tx)?.encoded_2718();
-        let sent = Instant::now();
+        // Both record the transaction's timing (sent, answered, included).
         let hash = ctx.send_raw(reservation, &raw).await?;
-        let acked = Instant::now();
-        let (included, gas_used, success) = ctx.wait_receipt(hash).await?;
-        ctx.record_tx(TxTiming {
-            hash,
-            nonce,
-            sent,
-            acked,
-            included: Some((included, gas_used)),
-        });
+        let (_, gas_used, success) = ctx.wait_receipt(hash).await?;
         if !success {
             return Err(TaskError::Reverted { hash });
         }

@@ -19,7 +19,8 @@ use spam_nonce::NonceManager;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::{fees::FeeOracle, rpc::RetryPolicy, task::TaskError, wallet::Wallet};
+use super::inflight::InFlight;
+use crate::{fees::FeeOracle, rpc::RetryPolicy, wallet::Wallet};
 
 /// A contract or token a task created, recorded so later tasks (and later runs) reuse it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -86,6 +87,8 @@ pub struct RunContext {
     pub(crate) assets: Mutex<Vec<CreatedAsset>>,
     pub(crate) nonce_counters: Arc<NonceCounters>,
     pub(crate) config: serde_json::Value,
+    /// The engine's ledger, breaker and reconciliation, when an engine runs the tasks.
+    pub(crate) inflight: Option<Arc<InFlight>>,
 }
 
 impl RunContext {
@@ -107,6 +110,7 @@ impl RunContext {
             assets: Mutex::new(Vec::new()),
             nonce_counters: Arc::default(),
             config: serde_json::Value::Null,
+            inflight: None,
         }
     }
 
@@ -131,6 +135,12 @@ impl RunContext {
     /// Shares `counters` with the run's other parts (the session counts its own repairs there).
     pub(crate) fn with_counters(mut self, counters: Arc<NonceCounters>) -> Self {
         self.nonce_counters = counters;
+        self
+    }
+
+    /// Tracks every transaction tasks send, gates their calls and reconciles their senders.
+    pub(crate) fn with_inflight(mut self, inflight: Arc<InFlight>) -> Self {
+        self.inflight = Some(inflight);
         self
     }
 
@@ -179,13 +189,15 @@ pub struct TxTiming {
 /// What a running task gets: its leased wallet, the node, the shared nonce manager and fee
 /// oracle, a seeded RNG, its worker id and the run's cancellation token.
 pub struct TaskContext {
-    run: Arc<RunContext>,
-    wallet: Arc<Wallet>,
+    pub(super) run: Arc<RunContext>,
+    pub(super) wallet: Arc<Wallet>,
     /// The wallet's own way to the node (its proxy), when it has one.
     provider: Option<RootProvider>,
     worker: usize,
+    /// The task's name, for the run's transaction accounting.
+    pub(super) task: Arc<str>,
     rng: Mutex<StdRng>,
-    txs: Mutex<Vec<TxTiming>>,
+    pub(super) txs: Mutex<Vec<TxTiming>>,
 }
 
 impl TaskContext {
@@ -196,6 +208,7 @@ impl TaskContext {
             wallet,
             provider: None,
             worker,
+            task: Arc::from("task"),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             txs: Mutex::new(Vec::new()),
         }
@@ -207,6 +220,12 @@ impl TaskContext {
     #[must_use]
     pub fn with_provider(mut self, provider: RootProvider) -> Self {
         self.provider = Some(provider);
+        self
+    }
+
+    /// Names the task this context runs, for the run's transaction accounting.
+    pub(crate) fn with_task(mut self, task: Arc<str>) -> Self {
+        self.task = task;
         self
     }
 
@@ -282,68 +301,35 @@ impl TaskContext {
     }
 
     /// Records the timing of one transaction (the engine turns them into latencies).
+    ///
+    /// [`send_raw`](Self::send_raw) and [`wait_receipt`](Self::wait_receipt) record their
+    /// transactions themselves; recording one of those again replaces its timing. A
+    /// transaction sent another way is accounted for by the engine from this record.
     pub fn record_tx(&self, timing: TxTiming) {
-        self.txs.lock().push(timing);
-    }
-
-    /// Sends signed bytes whose nonce `reservation` holds: commits it when the node has the
-    /// transaction, else resolves it by the failure's [`Action`](crate::Action) (fast-forward,
-    /// resync, roll back — counted in the report's nonce stats). For tasks with a send path of
-    /// their own; [`TxTask`](crate::TxTask) uses it too.
-    ///
-    /// # Errors
-    /// [`TaskError::Send`] with the class of the node's answer.
-    ///
-    /// # Cancel safety
-    /// Not cancel safe in effect: a dropped call may already have delivered the transaction,
-    /// and its reservation then rolls back on drop. Let the task's timeout or the run's
-    /// cancellation end the task instead of dropping this future mid-send.
-    pub async fn send_raw(
-        &self,
-        reservation: spam_nonce::Reservation,
-        raw: &[u8],
-    ) -> Result<TxHash, TaskError> {
-        match crate::send_raw_transaction(self.provider(), raw, self.retry()).await {
-            Ok(hash) => {
-                let _ = reservation.commit();
-                Ok(hash)
+        {
+            let mut txs = self.txs.lock();
+            if let Some(known) = txs.iter_mut().find(|t| t.hash == timing.hash) {
+                *known = timing;
+                return;
             }
-            Err(err) => {
-                let step =
-                    crate::rpc::resolve_failed_send(self.nonces(), reservation, err.action()).await;
-                self.run().count(step);
-                Err(err.into())
-            }
+            txs.push(timing);
         }
-    }
-
-    /// Waits for `hash`'s receipt until it shows up or the run is cancelled: first after 5 ms,
-    /// then doubling up to the run's receipt poll interval, so a fast chain's inclusion latency
-    /// is measured to a few milliseconds and a slow one is not flooded with requests. Returns
-    /// when it was seen, the gas it used and whether it succeeded.
-    ///
-    /// # Errors
-    /// A failed read, or [`TaskError::Cancelled`].
-    ///
-    /// # Cancel safety
-    /// Cancel safe: it only reads.
-    pub async fn wait_receipt(&self, hash: TxHash) -> Result<(Instant, u64, bool), TaskError> {
-        use alloy::providers::Provider;
-        let mut delay = Duration::from_millis(5).min(self.receipt_poll());
-        loop {
-            let receipt = self
-                .retry()
-                .retry(|| self.provider().get_transaction_receipt(hash))
-                .await
-                .map_err(|e| TaskError::rpc("receipt", e))?;
-            if let Some(receipt) = receipt {
-                return Ok((Instant::now(), receipt.gas_used, receipt.status()));
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = self.cancelled().cancelled() => return Err(TaskError::Cancelled),
-            }
-            delay = (delay * 2).min(self.receipt_poll());
+        if let Some(inflight) = &self.run.inflight {
+            inflight.ledger.adopt(super::inflight::Entry {
+                hash: timing.hash,
+                sender: self.wallet.address(),
+                nonce: timing.nonce,
+                raw: None,
+                task: Arc::clone(&self.task),
+                sent: timing.sent,
+                acked: Some(timing.acked),
+                seen: timing.included.map(|(at, gas)| super::inflight::Seen {
+                    block: None,
+                    at,
+                    gas,
+                }),
+                task_saw: timing.included.is_some(),
+            });
         }
     }
 

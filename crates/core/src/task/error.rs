@@ -34,6 +34,13 @@ pub enum TaskError {
         /// Its hash.
         hash: TxHash,
     },
+    /// Another transaction used the nonce of this one, which can therefore never be included
+    /// (found when its receipt did not come and its sender was reconciled).
+    #[error("transaction {hash} was superseded: its nonce went to another transaction")]
+    Superseded {
+        /// Its hash.
+        hash: TxHash,
+    },
     /// The task ran longer than the engine allowed.
     #[error("task timed out after {0:?}")]
     Timeout(Duration),
@@ -67,6 +74,7 @@ impl TaskError {
             Self::Send(err) => err.class.to_string(),
             Self::Wallet(_) => "signing".into(),
             Self::Reverted { .. } => "reverted".into(),
+            Self::Superseded { .. } => "superseded".into(),
             Self::Timeout(_) => "task timeout".into(),
             Self::Panicked(_) => "panic".into(),
             Self::Cancelled => "cancelled".into(),

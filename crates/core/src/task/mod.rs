@@ -8,7 +8,9 @@
 mod builder;
 mod context;
 mod error;
+pub(crate) mod inflight;
 mod registry;
+mod send;
 mod sequence;
 
 use std::fmt;

@@ -1,0 +1,132 @@
+//! The closed-loop part of a [`Report`](crate::Report): every transaction the tasks sent and
+//! its fate on the final chain, reconciliations, retries and the breaker.
+
+use std::{collections::BTreeMap, fmt};
+
+use serde::{Deserialize, Serialize};
+
+use super::BreakerEvent;
+
+/// What the transactions of a closed-loop ([`Spammer`](crate::Spammer)) run became.
+///
+/// # Accounting
+///
+/// Exact, and a report whose sums do not match is a bug:
+/// - `sent == accepted + refused` (each distinct transaction handed to the node once);
+/// - `accepted == included + superseded + pending_at_end`;
+/// - `accepted == totals.txs_sent` and `included == totals.txs_included` (the per-task and
+///   per-second figures count the same transactions);
+/// - our transactions on the final chain `== included + nonces.holes_filled` (gap fillers are
+///   the only other transactions the run sends), when no one else sends from the run's
+///   wallets.
+///
+/// A transaction counts as included only once it is on the final chain: mid-run once it is
+/// 16 blocks deep and was seen 30 s ago, else when the end-of-run check finds it in a block.
+/// One a node forgot in a restart is sent again, not counted. One whose task failed, timed
+/// out or was cancelled counts when it lands, also in `landed_unseen`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClosedLoopStats {
+    /// Distinct transactions the tasks handed to the node.
+    pub sent: u64,
+    /// Those the node took, or may have (no readable answer).
+    pub accepted: u64,
+    /// Those the node refused; per class in the report's `errors` (as failed tasks).
+    pub refused: u64,
+    /// Accepted transactions on the final chain.
+    pub included: u64,
+    /// Included transactions whose task never saw the receipt (it failed, timed out or was
+    /// cancelled before).
+    pub landed_unseen: u64,
+    /// Accepted transactions whose nonce another transaction used.
+    pub superseded: u64,
+    /// Accepted transactions not on chain at the end whose nonce is unused (still pending, or
+    /// lost and not sent again).
+    pub pending_at_end: u64,
+    /// Transactions sent again because the node had lost them.
+    pub rebroadcasts: u64,
+    /// Senders reconciled, per cause (`receipt stalled`, `node recovered`, `end of run`).
+    pub reconciliations: BTreeMap<String, u64>,
+    /// Calls retried, per error class of the attempt that was retried (the call itself may
+    /// have succeeded).
+    pub retries: BTreeMap<String, u64>,
+    /// Circuit breaker transitions, in order.
+    pub breaker: Vec<BreakerEvent>,
+}
+
+impl ClosedLoopStats {
+    /// Retries of all classes.
+    pub fn total_retries(&self) -> u64 {
+        self.retries.values().sum()
+    }
+}
+
+/// The closed-loop section of the terminal summary.
+pub(super) struct ClosedLoopSummary<'a>(pub(super) &'a ClosedLoopStats);
+
+impl fmt::Display for ClosedLoopSummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.0;
+        writeln!(
+            f,
+            "closed loop: sent {} = accepted {} + refused {}; accepted = included {} (landed unseen {}) + superseded {} + pending at end {}",
+            c.sent,
+            c.accepted,
+            c.refused,
+            c.included,
+            c.landed_unseen,
+            c.superseded,
+            c.pending_at_end,
+        )?;
+        let per = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if c.retries.is_empty() {
+            write!(f, "  retries: none")?;
+        } else {
+            write!(f, "  retries: {} ({})", c.total_retries(), per(&c.retries))?;
+        }
+        if c.rebroadcasts > 0 || !c.reconciliations.is_empty() {
+            write!(
+                f,
+                "\n  reconciled: {}; {} re-broadcasts",
+                per(&c.reconciliations),
+                c.rebroadcasts
+            )?;
+        }
+        if !c.breaker.is_empty() {
+            let events: Vec<String> = c
+                .breaker
+                .iter()
+                .map(|e| format!("{} → {} at {:.1} s", e.from, e.to, e.at_ms as f64 / 1e3))
+                .collect();
+            write!(f, "\n  breaker: {}", events.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_spells_out_the_identities_and_retries() {
+        let stats = ClosedLoopStats {
+            sent: 10,
+            accepted: 9,
+            refused: 1,
+            included: 8,
+            landed_unseen: 2,
+            pending_at_end: 1,
+            retries: BTreeMap::from([("http 503".to_string(), 332)]),
+            ..ClosedLoopStats::default()
+        };
+        let text = ClosedLoopSummary(&stats).to_string();
+        assert!(text.contains("sent 10 = accepted 9 + refused 1"), "{text}");
+        assert!(text.contains("retries: 332 (http 503 332)"), "{text}");
+    }
+}

@@ -1,0 +1,343 @@
+//! The closed loop's way to the node: a call waits while the run is paused (the node is out, or
+//! being reconciled after an outage), passes the circuit breaker, has its retries counted per
+//! error class, and tells the breaker whether the node answered.
+
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use alloy::{
+    primitives::TxHash,
+    providers::{Provider, RootProvider},
+    transports::{RpcError, TransportError},
+};
+use parking_lot::Mutex;
+use tokio::{sync::watch, time::Duration};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    breaker::{CircuitBreaker, Permit},
+    rpc::{
+        ErrorClass, RetryCounts, RetryObserver, RetryPolicy, SendError, classify, send_raw_observed,
+    },
+};
+
+/// How long a call refused by the breaker waits before asking again.
+const RECHECK: Duration = Duration::from_millis(200);
+
+/// Whether an error says the node is unwell (no answer, a dropped connection, an HTTP failure
+/// status) rather than that a working node refused the request.
+fn node_failure(class: &ErrorClass) -> bool {
+    matches!(class, ErrorClass::Connection | ErrorClass::Timeout)
+}
+
+/// The run's breaker, pause switch and retry counts, shared by its tasks.
+#[derive(Debug)]
+pub(crate) struct Guard {
+    breaker: CircuitBreaker,
+    retries: RetryCounts,
+    paused: watch::Sender<bool>,
+}
+
+impl Guard {
+    pub(crate) fn new(breaker: CircuitBreaker) -> Self {
+        Self {
+            breaker,
+            retries: RetryCounts::default(),
+            paused: watch::Sender::new(false),
+        }
+    }
+
+    pub(crate) const fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
+    /// Retries so far, per error-class label.
+    pub(crate) fn retries(&self) -> BTreeMap<String, u64> {
+        self.retries.snapshot()
+    }
+
+    /// Stops (or lets again) tasks and their calls from going out.
+    pub(crate) fn pause(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        *self.paused.borrow()
+    }
+
+    /// Waits until the run is not paused; `false` when `cancel` fired first.
+    pub(crate) async fn unpaused(&self, cancel: &CancellationToken) -> bool {
+        let mut paused = self.paused.subscribe();
+        tokio::select! {
+            // The sender lives as long as `self`: waiting cannot fail.
+            ok = paused.wait_for(|p| !*p) => ok.is_ok(),
+            () = cancel.cancelled() => false,
+        }
+    }
+
+    /// Waits for leave to call the node: the run not paused and a permit from the breaker.
+    /// `None` when `cancel` fired first.
+    ///
+    /// Cancel safety: cancel safe, nothing was sent.
+    pub(crate) async fn admit(&self, cancel: &CancellationToken) -> Option<Admitted<'_>> {
+        let mut waited = false;
+        loop {
+            if self.is_paused() {
+                waited = true;
+                if !self.unpaused(cancel).await {
+                    return None;
+                }
+            }
+            match self.breaker.try_acquire() {
+                Ok(permit) => {
+                    return Some(Admitted {
+                        verdict: Verdict::new(self, permit),
+                        waited,
+                    });
+                }
+                Err(open) => {
+                    waited = true;
+                    let wait = open.retry_in.map_or(RECHECK, |d| d.min(RECHECK));
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = cancel.cancelled() => return None,
+                    }
+                }
+            }
+        }
+    }
+
+    /// One `eth_blockNumber`, without retries, when the breaker lets it through (a probe while
+    /// it is half-open); `None` when it refused. Never waits for the pause.
+    pub(crate) async fn probe(
+        &self,
+        provider: &RootProvider,
+    ) -> Option<Result<u64, TransportError>> {
+        let verdict = Verdict::new(self, self.breaker.try_acquire().ok()?);
+        let result = provider.get_block_number().await;
+        verdict.finish(result.as_ref().err());
+        Some(result)
+    }
+}
+
+/// Leave to make one call (with its retries).
+#[derive(Debug)]
+pub(crate) struct Admitted<'a> {
+    verdict: Verdict<'a>,
+    waited: bool,
+}
+
+impl Admitted<'_> {
+    /// Whether the call had to wait for the pause or the breaker.
+    pub(crate) const fn waited(&self) -> bool {
+        self.waited
+    }
+
+    /// A read, retried by `policy`.
+    pub(crate) async fn read<T, F, Fut>(
+        self,
+        policy: &RetryPolicy,
+        call: F,
+    ) -> Result<T, TransportError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
+        let verdict = self.verdict;
+        let result = policy.retry_observed(call, &verdict).await;
+        verdict.finish(result.as_ref().err());
+        result
+    }
+
+    /// `eth_sendRawTransaction` of `raw`, retried by `policy` as
+    /// [`send_raw_transaction`](crate::send_raw_transaction) does.
+    pub(crate) async fn send(
+        self,
+        provider: &RootProvider,
+        raw: &[u8],
+        policy: &RetryPolicy,
+    ) -> Result<TxHash, SendError> {
+        let verdict = self.verdict;
+        let result = send_raw_observed(provider, raw, policy, &verdict).await;
+        verdict.finish(result.as_ref().err().map(|e| &e.source));
+        result
+    }
+}
+
+/// What one call tells the breaker. It failed when two attempts in a row failed for a node
+/// reason (and is then not retried further), or when its last attempt did: a lone transient
+/// error that the next attempt fixes (a 503 now and then) is no failure, and a dead node is
+/// seen after two quick attempts rather than after the whole backoff, so the breaker trips
+/// within about a second. A refusal (nonce, fee, revert) is an answer: a success.
+#[derive(Debug)]
+struct Verdict<'a> {
+    guard: &'a Guard,
+    permit: Mutex<Option<Permit>>,
+    streak: AtomicU32,
+}
+
+impl<'a> Verdict<'a> {
+    fn new(guard: &'a Guard, permit: Permit) -> Self {
+        Self {
+            guard,
+            permit: Mutex::new(Some(permit)),
+            streak: AtomicU32::new(0),
+        }
+    }
+
+    /// The call ended with `err` (or succeeded).
+    fn finish(self, err: Option<&TransportError>) {
+        let Some(permit) = self.permit.into_inner() else {
+            return; // already counted as failed
+        };
+        match err {
+            None | Some(RpcError::ErrorResp(_)) => permit.success(),
+            Some(err) if node_failure(&classify(err)) => permit.failure(),
+            Some(_) => drop(permit), // not about the node's health: counts as neither
+        }
+    }
+}
+
+impl RetryObserver for Verdict<'_> {
+    fn may_retry(&self, class: &ErrorClass) -> bool {
+        if !node_failure(class) {
+            self.streak.store(0, Ordering::Relaxed);
+            return true;
+        }
+        if self.streak.fetch_add(1, Ordering::Relaxed) + 1 < 2 {
+            return true;
+        }
+        if let Some(permit) = self.permit.lock().take() {
+            permit.failure();
+        }
+        false
+    }
+
+    fn retried(&self, class: &ErrorClass) {
+        self.guard.retries.count(class);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use alloy::transports::TransportErrorKind;
+
+    use super::*;
+    use crate::breaker::{BreakerConfig, BreakerState, ManualBreakerClock};
+
+    fn guard(min_calls: u32) -> Guard {
+        let config = BreakerConfig::builder()
+            .min_calls(min_calls)
+            .failure_rate(0.05)
+            .build()
+            .unwrap();
+        Guard::new(CircuitBreaker::with_clock(
+            config,
+            ManualBreakerClock::default(),
+        ))
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy::default()
+            .with_attempts(NonZeroU32::new(5).unwrap())
+            .with_delays(Duration::ZERO, Duration::ZERO)
+            .with_jitter(false)
+    }
+
+    fn http(status: u16) -> TransportError {
+        TransportErrorKind::http_error(status, String::new())
+    }
+
+    /// Runs one read whose attempts answer `script` in order (`None`: success).
+    async fn read(guard: &Guard, script: &[Option<u16>]) -> Result<(), TransportError> {
+        let attempt = AtomicU32::new(0);
+        let call = guard.admit(&CancellationToken::new()).await.unwrap();
+        call.read(&policy(), || {
+            let n = attempt.fetch_add(1, Ordering::Relaxed) as usize;
+            let answer = script[n.min(script.len() - 1)];
+            async move { answer.map_or(Ok(()), |s| Err(http(s))) }
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_lone_503_is_a_retry_not_a_failure() {
+        let g = guard(1);
+        for _ in 0..20 {
+            read(&g, &[Some(503), None]).await.unwrap();
+        }
+        assert_eq!(g.breaker().state(), BreakerState::Closed);
+        assert_eq!(g.breaker().stats().failures, 0);
+        assert_eq!(g.retries()[&ErrorClass::Connection.to_string()], 20);
+    }
+
+    #[tokio::test]
+    async fn two_node_failures_in_a_row_fail_the_call_once() {
+        let g = guard(1);
+        assert!(read(&g, &[Some(503), Some(502), None]).await.is_err());
+        assert_eq!(g.breaker().state(), BreakerState::Open);
+        let g = guard(100);
+        assert!(read(&g, &[Some(503)]).await.is_err());
+        let stats = g.breaker().stats();
+        assert_eq!(
+            (stats.calls, stats.failures),
+            (1, 1),
+            "one call, one failure"
+        );
+        assert_eq!(
+            g.retries()[&ErrorClass::Connection.to_string()],
+            1,
+            "given up after the second attempt"
+        );
+        // a rate limit is no node failure: the whole backoff
+        let g = guard(100);
+        assert!(read(&g, &[Some(429)]).await.is_err());
+        assert_eq!(g.retries()["rate limited"], 4);
+        assert_eq!(g.breaker().stats().failures, 0);
+    }
+
+    #[tokio::test]
+    async fn refusals_are_answers() {
+        let g = guard(1);
+        let call = g.admit(&CancellationToken::new()).await.unwrap();
+        let refused: Result<(), _> = call
+            .read(&policy(), || async {
+                Err(TransportError::ErrorResp(
+                    alloy::rpc::json_rpc::ErrorPayload {
+                        code: -32000,
+                        message: "nonce too low".into(),
+                        data: None,
+                    },
+                ))
+            })
+            .await;
+        assert!(refused.is_err());
+        let stats = g.breaker().stats();
+        assert_eq!((stats.calls, stats.failures), (1, 0));
+        assert!(g.retries().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_wait_while_paused_and_stop_on_cancel() {
+        let g = guard(1);
+        g.pause(true);
+        let cancel = CancellationToken::new();
+        let waiting = g.admit(&cancel);
+        tokio::pin!(waiting);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(5), &mut waiting)
+                .await
+                .is_err()
+        );
+        g.pause(false);
+        assert!(waiting.await.unwrap().waited());
+        g.pause(true);
+        cancel.cancel();
+        assert!(g.admit(&cancel).await.is_none());
+    }
+}

@@ -1,0 +1,250 @@
+//! A task's send path: [`TaskContext::send_raw`] and [`TaskContext::wait_receipt`].
+//!
+//! Under an engine (the [`Spammer`](crate::Spammer)) every call passes the run's breaker and
+//! pause, every transaction sent stays in the run's ledger with its bytes until its fate on
+//! the final chain is known, and a receipt that does not come in time has the sender
+//! reconciled: the bytes the node lost are sent again, and a transaction whose nonce went to
+//! another ends the wait with [`TaskError::Superseded`].
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::TxHash, providers::Provider, rpc::types::TransactionReceipt,
+    transports::TransportError,
+};
+use tokio::time::Instant;
+
+use super::{
+    TaskContext, TaskError, TxTiming,
+    inflight::{Cause, Entry, InFlight, Seen},
+};
+use crate::{
+    rpc::{classify, resolve_failed_send, tx_hash_of},
+    session::Fate,
+};
+
+impl TaskContext {
+    /// Sends signed bytes whose nonce `reservation` holds: commits it when the node has the
+    /// transaction, else resolves it by the failure's [`Action`](crate::Action) (fast-forward,
+    /// resync, roll back — counted in the report's nonce stats). For tasks with a send path of
+    /// their own; [`TxTask`](crate::TxTask) uses it too. The transaction's timing is recorded
+    /// (see [`record_tx`](Self::record_tx)).
+    ///
+    /// Under an engine the send waits while the run is paused or the circuit breaker is open,
+    /// and the transaction is kept in the run's ledger (with its bytes) until its fate on the
+    /// chain is known. A send whose outcome is unknown (no readable answer after the retries)
+    /// is then no error: the nonce stays used, the hash is returned, and
+    /// [`wait_receipt`](Self::wait_receipt) resolves it, sending the same bytes again if the
+    /// node lacks them.
+    ///
+    /// # Errors
+    /// [`TaskError::Send`] with the class of the node's answer; [`TaskError::Cancelled`] when
+    /// the run stopped while the send waited for the breaker (nothing was sent).
+    ///
+    /// # Cancel safety
+    /// Not cancel safe in effect: a dropped call may already have delivered the transaction,
+    /// and its reservation then rolls back on drop. Let the task's timeout or the run's
+    /// cancellation end the task instead of dropping this future mid-send. (Under an engine the
+    /// transaction stays in the run's ledger, so it is still counted if it lands.)
+    ///
+    /// # Replay safety
+    /// Retries and re-broadcasts send these exact bytes again (same hash); a node that already
+    /// has them answers *already known*, which counts as success.
+    pub async fn send_raw(
+        &self,
+        reservation: spam_nonce::Reservation,
+        raw: &[u8],
+    ) -> Result<TxHash, TaskError> {
+        let Some(inflight) = self.run.inflight.as_deref() else {
+            return self.send_untracked(reservation, raw).await;
+        };
+        let Some(call) = inflight.guard.admit(self.cancelled()).await else {
+            return Err(TaskError::Cancelled); // nothing sent: the reservation rolls back
+        };
+        let (hash, nonce) = (tx_hash_of(raw), reservation.nonce());
+        let sent = Instant::now();
+        let fresh = inflight.ledger.sending(Entry {
+            hash,
+            sender: reservation.sender(),
+            nonce,
+            raw: Some(raw.to_vec().into()),
+            task: Arc::clone(&self.task),
+            sent,
+            acked: None,
+            seen: None,
+            task_saw: false,
+        });
+        let result = call.send(self.provider(), raw, self.retry()).await;
+        let acked = Instant::now();
+        match result {
+            Ok(_) => {}
+            // The node may hold it: the nonce stays used, the bytes stay in the ledger, and
+            // the receipt wait sends them again if the node lacks them.
+            Err(err) if err.outcome_unknown() => {
+                tracing::debug!(target: "spam::task", %hash, %err, "send outcome unknown, kept in flight");
+            }
+            Err(err) => {
+                if fresh {
+                    inflight.ledger.refused(hash);
+                }
+                let step = resolve_failed_send(self.nonces(), reservation, err.action()).await;
+                self.run().count(step);
+                return Err(err.into());
+            }
+        }
+        let _ = reservation.commit();
+        if fresh {
+            inflight.ledger.accepted(hash, acked);
+        }
+        self.timed(hash, nonce, sent, acked);
+        Ok(hash)
+    }
+
+    /// The send path without an engine: every failure is the caller's.
+    async fn send_untracked(
+        &self,
+        reservation: spam_nonce::Reservation,
+        raw: &[u8],
+    ) -> Result<TxHash, TaskError> {
+        let sent = Instant::now();
+        match crate::send_raw_transaction(self.provider(), raw, self.retry()).await {
+            Ok(hash) => {
+                let nonce = reservation.nonce();
+                let _ = reservation.commit();
+                self.timed(hash, nonce, sent, Instant::now());
+                Ok(hash)
+            }
+            Err(err) => {
+                let step = resolve_failed_send(self.nonces(), reservation, err.action()).await;
+                self.run().count(step);
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Waits for `hash`'s receipt until it shows up or the run is cancelled: first after 5 ms,
+    /// then doubling up to the run's receipt poll interval, so a fast chain's inclusion latency
+    /// is measured to a few milliseconds and a slow one is not flooded with requests. Returns
+    /// when it was seen, the gas it used and whether it succeeded.
+    ///
+    /// Under an engine the wait is bounded and re-resolved: when no receipt came within the
+    /// run's [`reconcile_after`](crate::SpammerBuilder::reconcile_after) bound, the sender is
+    /// reconciled (the exact bytes the node lost are sent again) and the wait goes on with a
+    /// longer bound, up to four times the first. Reads that find the node out (no answer,
+    /// HTTP failure) do not end the wait, and no read goes out while the run is paused.
+    ///
+    /// # Errors
+    /// A failed read (without an engine: any; under one: a refusal, not an outage),
+    /// [`TaskError::Superseded`] when another transaction took the nonce, or
+    /// [`TaskError::Cancelled`].
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads, and a re-broadcast sends known bytes.
+    pub async fn wait_receipt(&self, hash: TxHash) -> Result<(Instant, u64, bool), TaskError> {
+        let inflight = self.run.inflight.as_deref();
+        let tracked = inflight.is_some_and(|f| f.ledger.contains(&hash));
+        let first = inflight.map(|f| f.reconcile_after);
+        let mut bound = first;
+        let mut due = bound.map(|b| Instant::now() + b);
+        let mut delay = Duration::from_millis(5).min(self.receipt_poll());
+        loop {
+            let (read, waited) = self.read_receipt(inflight, hash).await?;
+            if let (true, Some(due), Some(bound)) = (waited, due.as_mut(), bound) {
+                *due = (*due).max(Instant::now() + bound); // the pause is not the chain's delay
+            }
+            match read {
+                Ok(Some(receipt)) => return Ok(self.included(inflight, hash, &receipt)),
+                Ok(None) => {}
+                Err(err) if inflight.is_some() && transient(&err) => {}
+                Err(err) => return Err(TaskError::rpc("receipt", err)),
+            }
+            if let (Some(f), Some(at), Some(first)) = (inflight, due, first)
+                && Instant::now() >= at
+                && !f.guard.is_paused()
+            {
+                let sender = f
+                    .ledger
+                    .sender_of(&hash)
+                    .unwrap_or_else(|| self.wallet.address());
+                let fates = f.reconcile(sender, Cause::Stalled).await.fates;
+                if fates.get(&hash) == Some(&Fate::Superseded)
+                    || (tracked && !f.ledger.contains(&hash))
+                {
+                    return Err(TaskError::Superseded { hash });
+                }
+                let longer = bound.map_or(first, |b| (b * 2).min(first * 4));
+                bound = Some(longer);
+                due = Some(Instant::now() + longer);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.cancelled().cancelled() => return Err(TaskError::Cancelled),
+            }
+            delay = (delay * 2).min(self.receipt_poll());
+        }
+    }
+
+    /// One receipt read, through the engine's guard when there is one; says whether it had to
+    /// wait for the pause or the breaker.
+    async fn read_receipt(
+        &self,
+        inflight: Option<&InFlight>,
+        hash: TxHash,
+    ) -> Result<(Result<Option<TransactionReceipt>, TransportError>, bool), TaskError> {
+        let read = || self.provider().get_transaction_receipt(hash);
+        let Some(inflight) = inflight else {
+            return Ok((self.retry().retry(read).await, false));
+        };
+        let call = inflight
+            .guard
+            .admit(self.cancelled())
+            .await
+            .ok_or(TaskError::Cancelled)?;
+        let waited = call.waited();
+        Ok((call.read(self.retry(), read).await, waited))
+    }
+
+    /// Records that a block holds `hash`, and returns what [`wait_receipt`](Self::wait_receipt)
+    /// returns.
+    fn included(
+        &self,
+        inflight: Option<&InFlight>,
+        hash: TxHash,
+        receipt: &TransactionReceipt,
+    ) -> (Instant, u64, bool) {
+        let at = Instant::now();
+        let gas = receipt.gas_used;
+        if let Some(f) = inflight {
+            let seen = Seen {
+                block: receipt.block_number,
+                at,
+                gas,
+            };
+            f.ledger.seen(hash, seen, true);
+        }
+        if let Some(t) = self.txs.lock().iter_mut().find(|t| t.hash == hash) {
+            t.included = Some((at, gas));
+        }
+        (at, gas, receipt.status())
+    }
+
+    /// Records the timing of a transaction the node took (or may have).
+    fn timed(&self, hash: TxHash, nonce: u64, sent: Instant, acked: Instant) {
+        let mut txs = self.txs.lock();
+        if !txs.iter().any(|t| t.hash == hash) {
+            txs.push(TxTiming {
+                hash,
+                nonce,
+                sent,
+                acked,
+                included: None,
+            });
+        }
+    }
+}
+
+/// A read failure that says nothing about the transaction: the node is out or slow.
+fn transient(err: &TransportError) -> bool {
+    let class = classify(err);
+    class.is_retryable() || class.outcome_unknown()
+}
