@@ -13,7 +13,7 @@ use super::BreakerEvent;
 ///
 /// Exact, and a report whose sums do not match is a bug:
 /// - `sent == accepted + refused` (each distinct transaction handed to the node once);
-/// - `accepted == included + superseded + pending_at_end`;
+/// - `accepted == included + superseded + pending_at_end + unverified`;
 /// - `accepted == totals.txs_sent` and `included == totals.txs_included` (the per-task and
 ///   per-second figures count the same transactions);
 /// - our transactions on the final chain `== included + nonces.holes_filled` (gap fillers are
@@ -43,6 +43,11 @@ pub struct ClosedLoopStats {
     /// Accepted transactions not on chain at the end whose nonce is unused (still pending, or
     /// lost and not sent again).
     pub pending_at_end: u64,
+    /// Accepted transactions whose fate the end-of-run check could not learn: the node did not
+    /// answer (their tasks may have seen them in a block; on the final chain they may be or
+    /// not). Zero whenever the node answers at the end.
+    #[serde(default)]
+    pub unverified: u64,
     /// Transactions sent again because the node had lost them.
     pub rebroadcasts: u64,
     /// Senders reconciled, per cause (`receipt stalled`, `node recovered`, `end of run`).
@@ -69,7 +74,7 @@ impl fmt::Display for ClosedLoopSummary<'_> {
         let c = self.0;
         writeln!(
             f,
-            "closed loop: sent {} = accepted {} + refused {}; accepted = included {} (landed unseen {}) + superseded {} + pending at end {}",
+            "closed loop: sent {} = accepted {} + refused {}; accepted = included {} (landed unseen {}) + superseded {} + pending at end {} + unverified {}",
             c.sent,
             c.accepted,
             c.refused,
@@ -77,6 +82,7 @@ impl fmt::Display for ClosedLoopSummary<'_> {
             c.landed_unseen,
             c.superseded,
             c.pending_at_end,
+            c.unverified,
         )?;
         let per = |m: &BTreeMap<String, u64>| {
             m.iter()

@@ -21,7 +21,7 @@ use spam_nonce::NonceManager;
 
 use crate::{
     fees::FeeOracle,
-    rpc::{ErrorClass, classify},
+    rpc::{ErrorClass, RetryPolicy, classify},
     wallet::Wallet,
 };
 
@@ -67,6 +67,7 @@ pub(crate) struct Reconciler {
     chain_id: u64,
     wallets: Arc<HashMap<Address, Arc<Wallet>>>,
     timeout: Duration,
+    retry: RetryPolicy,
 }
 
 impl Reconciler {
@@ -91,6 +92,7 @@ impl Reconciler {
                     .collect(),
             ),
             timeout,
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -127,24 +129,24 @@ impl Reconciler {
         out
     }
 
-    /// `(latest, pending)` nonces of `sender`, read in one batch.
+    /// `(latest, pending)` nonces of `sender`, read in one batch (retried on transient errors:
+    /// a lone 503 must not leave a sender unreconciled).
     async fn nonces(&self, sender: Address) -> Option<(u64, u64)> {
-        // A batch on the provider's client (`new_batch` is on `RpcClient`, not on the
-        // `ClientRef` a provider hands out).
-        let mut batch = BatchRequest::new(self.provider.client());
-        let latest = batch
-            .add_call::<_, U64>("eth_getTransactionCount", &(sender, "latest"))
-            .ok()?;
-        let pending = batch
-            .add_call::<_, U64>("eth_getTransactionCount", &(sender, "pending"))
-            .ok()?;
-        tokio::time::timeout(self.timeout, async {
-            batch.send().await.ok()?;
-            Some((latest.await.ok()?.to(), pending.await.ok()?.to()))
-        })
-        .await
-        .ok()
-        .flatten()
+        let once = || async {
+            // A batch on the provider's client (`new_batch` is on `RpcClient`, not on the
+            // `ClientRef` a provider hands out).
+            let mut batch = BatchRequest::new(self.provider.client());
+            let latest =
+                batch.add_call::<_, U64>("eth_getTransactionCount", &(sender, "latest"))?;
+            let pending =
+                batch.add_call::<_, U64>("eth_getTransactionCount", &(sender, "pending"))?;
+            batch.send().await?;
+            Ok((latest.await?.to::<u64>(), pending.await?.to::<u64>()))
+        };
+        tokio::time::timeout(self.timeout, self.retry.retry(once))
+            .await
+            .ok()?
+            .ok()
     }
 
     /// A transaction below the node's pending nonce: held when the node knows its hash, else
@@ -152,9 +154,11 @@ impl Reconciler {
     async fn look_up(&self, tx: &Unsettled) -> Fate {
         let found: Result<Option<serde_json::Value>, _> = tokio::time::timeout(
             self.timeout,
-            self.provider
-                .client()
-                .request("eth_getTransactionByHash", (tx.hash,)),
+            self.retry.retry(|| {
+                self.provider
+                    .client()
+                    .request("eth_getTransactionByHash", (tx.hash,))
+            }),
         )
         .await
         .map_err(drop)
@@ -168,8 +172,11 @@ impl Reconciler {
 
     /// Sends `tx`'s bytes again.
     async fn rebroadcast(&self, tx: &Unsettled) -> Fate {
-        let sent =
-            tokio::time::timeout(self.timeout, self.provider.send_raw_transaction(&tx.raw)).await;
+        // The same bytes: safe to retry, and *already known* after a lost answer means held.
+        let send = self
+            .retry
+            .retry(|| self.provider.send_raw_transaction(&tx.raw));
+        let sent = tokio::time::timeout(self.timeout, send).await;
         match sent {
             Ok(Ok(_)) => Fate::Rebroadcast,
             Ok(Err(err)) => match classify(&err) {

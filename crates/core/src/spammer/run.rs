@@ -145,6 +145,7 @@ fn closed_loop(inflight: &InFlight, transitions: &watch::Transitions) -> ClosedL
         landed_unseen: c.landed_unseen,
         superseded: c.superseded,
         pending_at_end: c.pending_at_end,
+        unverified: c.unverified,
         rebroadcasts: c.rebroadcasts,
         reconciliations: inflight.reconciliations(),
         retries: inflight.guard.retries(),

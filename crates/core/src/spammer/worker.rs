@@ -74,6 +74,7 @@ impl Worker {
         // Each worker draws from its own stream of the run's seed: reproducible picks.
         let mut rng =
             StdRng::seed_from_u64(self.seed ^ (self.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut backoff = NodeBackoff::default();
         while !self.soft_stop.is_cancelled() {
             // No task starts while the node is out or its senders are being reconciled.
             if let Some(inflight) = &self.run.inflight
@@ -94,6 +95,12 @@ impl Worker {
             drop(lease);
             if matches!(done.result, Err(TaskError::Cancelled)) && self.hard_stop.is_cancelled() {
                 break;
+            }
+            if let Some(wait) = backoff.after(&done.result) {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = self.soft_stop.cancelled() => break,
+                }
             }
         }
     }
@@ -173,6 +180,29 @@ impl Worker {
                 txs_sent: done.txs.len(),
             });
         }
+    }
+}
+
+/// A worker's wait after a task that failed because the node is out: 100 ms, doubling up to
+/// 1 s, gone after a task that did not. A dead node does not become thousands of failed tasks
+/// a second before the breaker opens, whatever the tasks read on their own.
+#[derive(Debug, Default)]
+struct NodeBackoff {
+    next: Option<Duration>,
+}
+
+impl NodeBackoff {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn after(&mut self, result: &Result<TaskOutcome, TaskError>) -> Option<Duration> {
+        if !matches!(result, Err(err) if err.is_node_failure()) {
+            self.next = None;
+            return None;
+        }
+        let wait = self.next.unwrap_or(Self::FIRST);
+        self.next = Some((wait * 2).min(Self::MAX));
+        Some(wait)
     }
 }
 

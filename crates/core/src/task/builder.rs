@@ -67,11 +67,7 @@ impl<B: TxBuilder> Task for TxTask<B> {
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {
         let wallet = ctx.wallet();
         let sender = wallet.address();
-        let fees = ctx
-            .fees()
-            .current()
-            .await
-            .map_err(|e| TaskError::rpc("fees", e))?;
+        let fees = ctx.read("fees", || ctx.fees().current()).await?;
         let reservation = ctx.nonces().reserve(sender).await?;
         let nonce = reservation.nonce();
         let tx = self.0.build(BuildRequest {

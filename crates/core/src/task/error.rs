@@ -65,6 +65,17 @@ impl TaskError {
         }
     }
 
+    /// Whether the task failed because the node is out (no answer, a dropped connection, an
+    /// HTTP failure status), not because of anything the task did.
+    pub(crate) fn is_node_failure(&self) -> bool {
+        match self {
+            Self::Rpc { class, .. } | Self::Send(SendError { class, .. }) => {
+                crate::task::inflight::node_failure(class)
+            }
+            _ => false,
+        }
+    }
+
     /// The error class the report counts, e.g. `"nonce too low"`, `"timeout"`, `"panic"`.
     pub fn label(&self) -> String {
         match self {

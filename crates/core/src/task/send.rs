@@ -6,7 +6,7 @@
 //! reconciled: the bytes the node lost are sent again, and a transaction whose nonce went to
 //! another ends the wait with [`TaskError::Superseded`].
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use alloy::{
     primitives::TxHash, providers::Provider, rpc::types::TransactionReceipt,
@@ -122,6 +122,45 @@ impl TaskContext {
         }
     }
 
+    /// Reads from the node with the run's retries (`what` names it in errors, e.g. `"fees"`).
+    ///
+    /// Under an engine the read waits while the run is paused and passes the circuit breaker,
+    /// and its retries are counted in the report, like the engine's own reads: custom tasks
+    /// should read through it.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn demo(ctx: &spam_core::TaskContext) -> Result<(), spam_core::TaskError> {
+    /// let fees = ctx.read("fees", || ctx.fees().current()).await?;
+    /// # let _ = fees;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`TaskError::Rpc`] with the class of the last error, or [`TaskError::Cancelled`] when the
+    /// run stopped while the read waited.
+    ///
+    /// # Cancel safety
+    /// As cancel safe as `call`.
+    pub async fn read<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, TaskError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
+        let read = match self.run.inflight.as_deref() {
+            None => self.retry().retry(call).await,
+            Some(inflight) => {
+                let admitted = inflight.guard.admit(self.cancelled()).await;
+                admitted
+                    .ok_or(TaskError::Cancelled)?
+                    .read(self.retry(), call)
+                    .await
+            }
+        };
+        read.map_err(|e| TaskError::rpc(what, e))
+    }
+
     /// Waits for `hash`'s receipt until it shows up or the run is cancelled: first after 5 ms,
     /// then doubling up to the run's receipt poll interval, so a fast chain's inclusion latency
     /// is measured to a few milliseconds and a slow one is not flooded with requests. Returns
@@ -130,7 +169,8 @@ impl TaskContext {
     /// Under an engine the wait is bounded and re-resolved: when no receipt came within the
     /// run's [`reconcile_after`](crate::SpammerBuilder::reconcile_after) bound, the sender is
     /// reconciled (the exact bytes the node lost are sent again) and the wait goes on with a
-    /// longer bound, up to four times the first. Reads that find the node out (no answer,
+    /// longer bound, up to four times the first (the first again when the node did not answer
+    /// the reconciliation). Reads that find the node out (no answer,
     /// HTTP failure) do not end the wait, and no read goes out while the run is paused.
     ///
     /// # Errors
@@ -166,15 +206,20 @@ impl TaskContext {
                     .ledger
                     .sender_of(&hash)
                     .unwrap_or_else(|| self.wallet.address());
-                let fates = f.reconcile(sender, Cause::Stalled).await.fates;
-                if fates.get(&hash) == Some(&Fate::Superseded)
+                let reconciled = f.reconcile(sender, Cause::Stalled).await;
+                if reconciled.fates.get(&hash) == Some(&Fate::Superseded)
                     || (tracked && !f.ledger.contains(&hash))
                 {
                     return Err(TaskError::Superseded { hash });
                 }
-                let longer = bound.map_or(first, |b| (b * 2).min(first * 4));
-                bound = Some(longer);
-                due = Some(Instant::now() + longer);
+                // Longer after each answered reconciliation (a slow chain is not hammered);
+                // one the node did not answer is tried again after the first bound.
+                let next = match bound {
+                    Some(b) if reconciled.reached => (b * 2).min(first * 4),
+                    _ => first,
+                };
+                bound = Some(next);
+                due = Some(Instant::now() + next);
             }
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}

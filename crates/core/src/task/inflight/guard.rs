@@ -29,7 +29,7 @@ const RECHECK: Duration = Duration::from_millis(200);
 
 /// Whether an error says the node is unwell (no answer, a dropped connection, an HTTP failure
 /// status) rather than that a working node refused the request.
-fn node_failure(class: &ErrorClass) -> bool {
+pub(crate) fn node_failure(class: &ErrorClass) -> bool {
     matches!(class, ErrorClass::Connection | ErrorClass::Timeout)
 }
 

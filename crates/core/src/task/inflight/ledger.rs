@@ -3,8 +3,8 @@
 //! transaction a restarted node forgot, and a transaction whose task gave up still counts
 //! when it lands.
 //!
-//! Each transaction enters once (by hash) and leaves once, as refused, included, superseded or
-//! pending at the end; see [`ClosedLoopStats`](crate::ClosedLoopStats) for the identities this
+//! Each transaction enters once (by hash) and leaves once, as refused, included, superseded,
+//! pending at the end or unverified; see [`ClosedLoopStats`](crate::ClosedLoopStats) for the identities this
 //! keeps. The recorder is told when a transaction is answered and when it leaves; the two
 //! locks are never held together.
 
@@ -66,6 +66,8 @@ pub(crate) enum Outcome {
     Superseded,
     /// Not on chain at the end, its nonce unused (in the pool, or lost).
     PendingAtEnd,
+    /// The node did not answer the end-of-run check.
+    Unverified,
 }
 
 /// The ledger's counters; their meaning is [`ClosedLoopStats`](crate::ClosedLoopStats)'s.
@@ -77,6 +79,7 @@ pub(crate) struct LedgerCounts {
     pub(crate) landed_unseen: u64,
     pub(crate) superseded: u64,
     pub(crate) pending_at_end: u64,
+    pub(crate) unverified: u64,
     pub(crate) rebroadcasts: u64,
 }
 
@@ -286,6 +289,7 @@ impl Ledger {
             }
             Outcome::Superseded => counts.superseded += 1,
             Outcome::PendingAtEnd => counts.pending_at_end += 1,
+            Outcome::Unverified => counts.unverified += 1,
         }
         Note::Left(entry, outcome)
     }
@@ -442,14 +446,18 @@ mod tests {
             for e in l.drain() {
                 let outcome = match e.seen {
                     Some(seen) => Outcome::Included(seen),
-                    None if e.nonce % 2 == 0 => Outcome::Superseded,
-                    None => Outcome::PendingAtEnd,
+                    None if e.nonce % 3 == 0 => Outcome::Superseded,
+                    None if e.nonce % 3 == 1 => Outcome::PendingAtEnd,
+                    None => Outcome::Unverified,
                 };
                 l.close(e, outcome);
             }
             let c = l.counts();
             prop_assert_eq!(c.refused, refused);
-            prop_assert_eq!(c.sent, c.refused + c.included + c.superseded + c.pending_at_end);
+            prop_assert_eq!(
+                c.sent,
+                c.refused + c.included + c.superseded + c.pending_at_end + c.unverified
+            );
             prop_assert!(c.landed_unseen <= c.included);
             let r = recorder.lock();
             let (sent, included) = r.tasks().get("t").map_or((0, 0), |t| (t.counts.txs_sent, t.counts.txs_included));

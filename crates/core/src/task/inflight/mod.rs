@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use parking_lot::Mutex;
 
 pub(crate) use self::{
-    guard::Guard,
+    guard::{Guard, node_failure},
     ledger::{Entry, Ledger, Seen},
     tally::tally,
 };
@@ -87,15 +87,15 @@ impl InFlight {
 
     /// Reconciles `sender`'s transactions in flight: the bytes the node lost are sent again,
     /// the nonces it lacks below them filled, the superseded ones leave the ledger. After an
-    /// outage (any cause but a stalled wait) the transactions a block held are checked too: a
-    /// node restarted from an older state lost those blocks.
+    /// outage the transactions a block held are checked too: a node restarted from an older
+    /// state lost those blocks (at the end, the final check looks them up anyway).
     ///
     /// Cancel safety: cancel safe in effect (every send is a replay of known bytes, or a filler
     /// on a reserved nonce); a dropped call leaves the ledger as it was.
     pub(crate) async fn reconcile(&self, sender: Address, cause: Cause) -> Reconciled {
         let lock = Arc::clone(self.locks.lock().entry(sender).or_default());
         let _one_at_a_time = lock.lock().await;
-        let txs = self.ledger.unsettled(sender, cause != Cause::Stalled);
+        let txs = self.ledger.unsettled(sender, cause == Cause::Recovered);
         if txs.is_empty() {
             return Reconciled::default();
         }

@@ -1,5 +1,5 @@
 //! The end of a closed-loop run: every transaction still in the ledger is looked up on the
-//! final chain and leaves it as included, superseded or pending at the end.
+//! final chain and leaves it as included, superseded, pending at the end or unverified.
 
 use std::collections::HashMap;
 
@@ -9,6 +9,8 @@ use alloy::{
     rpc::client::BatchRequest,
 };
 use tokio::time::{Duration, Instant};
+
+use crate::rpc::RetryPolicy;
 
 use super::{
     Entry, Ledger,
@@ -32,7 +34,7 @@ enum Found {
 }
 
 /// Looks up every transaction left in `ledger` over `provider` (the send URL) and counts its
-/// fate; gives up on what is not answered within `within` (counted as pending at the end).
+/// fate; what is not answered within `within` counts as unverified.
 /// Afterwards the ledger is empty and its counters add up.
 pub(crate) async fn tally(ledger: &Ledger, provider: &RootProvider, within: Duration) {
     let deadline = Instant::now() + within;
@@ -45,7 +47,8 @@ pub(crate) async fn tally(ledger: &Ledger, provider: &RootProvider, within: Dura
                 Found::Mined(block) => {
                     Outcome::Included(seen_in(provider, entry, block, deadline).await)
                 }
-                Found::Pending | Found::Failed => Outcome::PendingAtEnd,
+                Found::Pending => Outcome::PendingAtEnd,
+                Found::Failed => Outcome::Unverified,
                 Found::Absent => {
                     let used = match latest.get(&entry.sender) {
                         Some(nonce) => *nonce,
@@ -55,10 +58,10 @@ pub(crate) async fn tally(ledger: &Ledger, provider: &RootProvider, within: Dura
                             nonce
                         }
                     };
-                    if used.is_some_and(|next| entry.nonce < next) {
-                        Outcome::Superseded
-                    } else {
-                        Outcome::PendingAtEnd
+                    match used {
+                        Some(next) if entry.nonce < next => Outcome::Superseded,
+                        Some(_) => Outcome::PendingAtEnd,
+                        None => Outcome::Unverified,
                     }
                 }
             };
@@ -67,21 +70,19 @@ pub(crate) async fn tally(ledger: &Ledger, provider: &RootProvider, within: Dura
     }
 }
 
-/// `eth_getTransactionByHash` of each entry, in one batch.
+/// `eth_getTransactionByHash` of each entry, in one batch (retried as a whole on transient
+/// errors).
 async fn look_up(provider: &RootProvider, entries: &[Entry], deadline: Instant) -> Vec<Found> {
-    let failed = vec![Found::Failed; entries.len()];
-    let mut batch = BatchRequest::new(provider.client());
-    let mut waiters = Vec::with_capacity(entries.len());
-    for entry in entries {
-        match batch
-            .add_call::<_, Option<serde_json::Value>>("eth_getTransactionByHash", &(entry.hash,))
-        {
-            Ok(waiter) => waiters.push(waiter),
-            Err(_) => return failed,
+    let once = || async {
+        let mut batch = BatchRequest::new(provider.client());
+        let mut waiters = Vec::with_capacity(entries.len());
+        for entry in entries {
+            waiters.push(batch.add_call::<_, Option<serde_json::Value>>(
+                "eth_getTransactionByHash",
+                &(entry.hash,),
+            )?);
         }
-    }
-    let answered = tokio::time::timeout_at(deadline, async {
-        batch.send().await.ok()?;
+        batch.send().await?;
         let mut found = Vec::with_capacity(waiters.len());
         for waiter in waiters {
             found.push(match waiter.await {
@@ -93,10 +94,13 @@ async fn look_up(provider: &RootProvider, entries: &[Entry], deadline: Instant) 
                 Err(_) => Found::Failed,
             });
         }
-        Some(found)
-    })
-    .await;
-    answered.ok().flatten().unwrap_or(failed)
+        Ok(found)
+    };
+    tokio::time::timeout_at(deadline, RetryPolicy::default().retry(once))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| vec![Found::Failed; entries.len()])
 }
 
 fn block_number(value: &serde_json::Value) -> Option<u64> {
@@ -114,7 +118,9 @@ async fn seen_in(provider: &RootProvider, entry: &Entry, block: u64, deadline: I
             ..seen
         };
     }
-    let gas = tokio::time::timeout_at(deadline, provider.get_transaction_receipt(entry.hash))
+    let retry = RetryPolicy::default();
+    let read = retry.retry(|| provider.get_transaction_receipt(entry.hash));
+    let gas = tokio::time::timeout_at(deadline, read)
         .await
         .ok()
         .and_then(Result::ok)
@@ -129,8 +135,7 @@ async fn seen_in(provider: &RootProvider, entry: &Entry, block: u64, deadline: I
 
 /// The sender's mined nonce, when the node answers.
 async fn latest_nonce(provider: &RootProvider, sender: Address, deadline: Instant) -> Option<u64> {
-    tokio::time::timeout_at(deadline, provider.get_transaction_count(sender).latest())
-        .await
-        .ok()?
-        .ok()
+    let retry = RetryPolicy::default();
+    let read = retry.retry(|| async { provider.get_transaction_count(sender).latest().await });
+    tokio::time::timeout_at(deadline, read).await.ok()?.ok()
 }

@@ -24,6 +24,40 @@ pub struct Faults {
     pub fail_every: Option<usize>,
     /// Every n-th accepted transaction is announced `revoked` instead of `preconfirmed`.
     pub revoke_every: Option<usize>,
+    /// Faults a test switches on and off while it runs (a dead node, HTTP 503s on any request).
+    pub switches: Option<&'static Switches>,
+}
+
+/// Faults switched while a test runs, and what they saw. Leak one (`Box::leak`) to share it.
+#[derive(Debug, Default)]
+pub struct Switches {
+    /// While set, every request's connection is closed unanswered: a dead node.
+    pub down: std::sync::atomic::AtomicBool,
+    /// Requests that arrived while `down`.
+    pub while_down: AtomicUsize,
+    /// While non-zero, every n-th request (any method) is answered HTTP 503, not forwarded.
+    pub status_503_every: AtomicUsize,
+    /// Requests counted for `status_503_every`.
+    pub counted: AtomicUsize,
+    /// Requests answered 503 by `status_503_every`.
+    pub answered_503: AtomicUsize,
+}
+
+impl Switches {
+    /// What to do with the request that just arrived: `Some(None)` close it unanswered,
+    /// `Some(Some(503))` answer 503, `None` go on.
+    fn fault(&self) -> Option<Option<u16>> {
+        if self.down.load(Ordering::SeqCst) {
+            self.while_down.fetch_add(1, Ordering::SeqCst);
+            return Some(None);
+        }
+        let every = self.status_503_every.load(Ordering::SeqCst);
+        if every > 0 && (self.counted.fetch_add(1, Ordering::SeqCst) + 1).is_multiple_of(every) {
+            self.answered_503.fetch_add(1, Ordering::SeqCst);
+            return Some(Some(503));
+        }
+        None
+    }
 }
 
 #[derive(Debug)]
@@ -102,6 +136,17 @@ impl Connection {
             };
             let is_send = body.contains("\"eth_sendRawTransaction\"");
             let mut fail = None;
+            match self.faults.switches.and_then(Switches::fault) {
+                Some(None) => return,
+                Some(Some(status)) => {
+                    let head = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+                    if socket.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                None => {}
+            }
             if is_send {
                 let n = self.sends.fetch_add(1, Ordering::SeqCst) + 1;
                 if let Some(every) = self.faults.fail_every
