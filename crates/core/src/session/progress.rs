@@ -19,9 +19,12 @@ pub type ProgressHook = Arc<dyn Fn(&Progress) + Send + Sync>;
 /// and [`SpammerBuilder::on_progress`](crate::SpammerBuilder::on_progress). Counts are totals
 /// since the start.
 ///
-/// Both engines fill the task and transaction counts; the open-loop fields (offered, dropped,
-/// late, in flight, lag, breaker) have the meanings of [`OpenLoopStats`](crate::OpenLoopStats)
-/// and stay zero (breaker closed) for the closed-loop [`Spammer`](crate::Spammer).
+/// Both engines fill the task and transaction counts, the transactions in flight and the
+/// breaker's state; the open-loop fields (offered, dropped, late, lag) have the meanings of
+/// [`OpenLoopStats`](crate::OpenLoopStats) and stay zero for the closed-loop
+/// [`Spammer`](crate::Spammer). The Spammer's `included` counts a transaction as soon as a
+/// block holds it; its report counts it once it is on the final chain, so they agree at the
+/// end.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Progress {
@@ -44,11 +47,11 @@ pub struct Progress {
     /// Transactions seen in a block.
     pub included: u64,
     /// Transactions sent and not settled yet (open loop: unanswered, or accepted and not yet
-    /// seen).
+    /// seen; closed loop: not yet seen in a block).
     pub in_flight: u64,
     /// Transactions sent later than the late threshold (open loop).
     pub late: u64,
-    /// The circuit breaker's state (open loop).
+    /// The circuit breaker's state.
     pub breaker: BreakerState,
     /// Task start to finish (closed loop); intended time to sent (open loop) is [`lag`](Self::lag).
     pub task: LatencySummary,
