@@ -108,18 +108,17 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
 }
 
 /// The end of the load: the bytes the node lost are sent again, nonce gaps are filled and the
-/// run waits for the chain (each up to the grace period; neither when the node is out), then
-/// every transaction still in flight is looked up on the final chain.
+/// run waits for the chain (each up to the grace period; none of it when the node is out),
+/// then every transaction still in flight is looked up on the final chain (up to the grace
+/// period).
 async fn settle(session: &Session, inflight: &InFlight, poll: Duration) {
     let grace = session.config.grace;
-    let node_out = inflight.guard.breaker().state() != BreakerState::Closed;
-    if node_out {
-        tracing::warn!(target: "spam::engine", "the node is out at the end: no settling");
-    } else {
+    if inflight.guard.breaker().state() == BreakerState::Closed {
         let _ = tokio::time::timeout(grace, inflight.reconcile_all(Cause::EndOfRun)).await;
+        session.settle(&HashMap::new(), poll, grace).await;
+    } else {
+        tracing::warn!(target: "spam::engine", "the node is out at the end: no settling");
     }
-    let within = if node_out { Duration::ZERO } else { grace };
-    session.settle(&HashMap::new(), poll, within).await;
     tally(&inflight.ledger, &session.sender, grace).await;
 }
 

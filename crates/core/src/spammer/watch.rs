@@ -141,7 +141,7 @@ pub(super) fn spawn(
             }
             if Instant::now() >= confirm_at {
                 confirm_at = Instant::now() + CONFIRM_EVERY;
-                if let Some(Ok(latest)) = inflight.guard.probe(&provider).await {
+                if let Some(latest) = inflight.guard.probe(&provider).await {
                     inflight.ledger.confirm(latest, Instant::now());
                 }
             }

@@ -227,3 +227,28 @@ fn panic_message(join: tokio::task::JoinError) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_after_node_failures_and_resets() {
+        let out = || -> Result<TaskOutcome, TaskError> {
+            Err(TaskError::rpc(
+                "receipt",
+                alloy::transports::TransportErrorKind::http_error(503, String::new()),
+            ))
+        };
+        let mut backoff = NodeBackoff::default();
+        let waits: Vec<_> = (0..6).map(|_| backoff.after(&out()).unwrap()).collect();
+        let ms = Duration::from_millis;
+        assert_eq!(
+            waits,
+            [ms(100), ms(200), ms(400), ms(800), ms(1_000), ms(1_000)]
+        );
+        assert_eq!(backoff.after(&Err(TaskError::Cancelled)), None);
+        assert_eq!(backoff.after(&out()), Some(ms(100)), "reset");
+        assert_eq!(backoff.after(&Ok(TaskOutcome::default())), None);
+    }
+}

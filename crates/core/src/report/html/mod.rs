@@ -3,6 +3,7 @@
 //! value they splice in; the charts are SVG from plotters, which escapes its text.
 
 mod charts;
+mod closed_loop;
 mod figures;
 mod format;
 mod page;
@@ -173,6 +174,23 @@ mod tests {
             5,
             "2 per second, tasks, 2 latency"
         );
+    }
+
+    #[test]
+    fn closed_loop_identities_are_checked() {
+        let mut report = fixture("run-report.json");
+        let mut stats = crate::ClosedLoopStats::default();
+        (stats.sent, stats.accepted, stats.refused) = (10, 9, 1);
+        (stats.included, stats.pending_at_end) = (8, 1);
+        stats.retries.insert("http 503".into(), 332);
+        report.closed_loop = Some(stats);
+        let html = render(&report);
+        assert_balanced(&html);
+        assert!(html.contains("transactions sent 10 = accepted 9 + refused 1"));
+        assert!(html.contains("332 http 503"));
+        assert!(!html.contains("does not hold"));
+        report.closed_loop.as_mut().unwrap().included = 7;
+        assert!(render(&report).contains("does not hold"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use maud::{Markup, html};
 
+use super::closed_loop::{closed_loop_identities, closed_loop_rows};
 use super::{
     format::{count, gwei, ms, percent, share, si, utc},
     page::{note, pairs, table},
@@ -114,6 +115,10 @@ pub(super) fn accounting(report: &Report) -> Markup {
         identities.extend(open_loop_identities(ol));
         rows.extend(open_loop_rows(ol));
     }
+    if let Some(cl) = &report.closed_loop {
+        identities.extend(closed_loop_identities(cl));
+        rows.extend(closed_loop_rows(cl));
+    }
     html! {
         ul.identities { @for line in identities { (line) } }
         (pairs(rows))
@@ -204,7 +209,7 @@ fn open_loop_rows(ol: &OpenLoopStats) -> [(&'static str, String); 5] {
 }
 
 /// One `<li>`: `text`, marked as holding when `left == right`.
-fn identity(left: u64, text: &str, right: u64) -> Markup {
+pub(super) fn identity(left: u64, text: &str, right: u64) -> Markup {
     let (class, mark) = if left == right {
         ("ok", "holds")
     } else {

@@ -26,6 +26,8 @@ use crate::{
 
 /// How long a call refused by the breaker waits before asking again.
 const RECHECK: Duration = Duration::from_millis(200);
+/// How long a probe waits for the node's answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether an error says the node is unwell (no answer, a dropped connection, an HTTP failure
 /// status) rather than that a working node refused the request.
@@ -111,15 +113,22 @@ impl Guard {
     }
 
     /// One `eth_blockNumber`, without retries, when the breaker lets it through (a probe while
-    /// it is half-open); `None` when it refused. Never waits for the pause.
-    pub(crate) async fn probe(
-        &self,
-        provider: &RootProvider,
-    ) -> Option<Result<u64, TransportError>> {
+    /// it is half-open): the chain head when the node answered within [`PROBE_TIMEOUT`] (a
+    /// node that does not answer by then failed the probe). Never waits for the pause.
+    pub(crate) async fn probe(&self, provider: &RootProvider) -> Option<u64> {
         let verdict = Verdict::new(self, self.breaker.try_acquire().ok()?);
-        let result = provider.get_block_number().await;
-        verdict.finish(result.as_ref().err());
-        Some(result)
+        match tokio::time::timeout(PROBE_TIMEOUT, provider.get_block_number()).await {
+            Ok(result) => {
+                verdict.finish(result.as_ref().err());
+                result.ok()
+            }
+            Err(_) => {
+                if let Some(permit) = verdict.permit.into_inner() {
+                    permit.failure();
+                }
+                None
+            }
+        }
     }
 }
 
