@@ -12,7 +12,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use alloy::{
     eips::eip2718::Encodable2718,
-    primitives::{Address, Bytes, TxHash, U256, U64},
+    primitives::{Address, Bytes, TxHash, U64, U256},
     providers::{Provider, RootProvider},
 };
 
@@ -83,7 +83,12 @@ impl Reconciler {
             nonces,
             fees,
             chain_id,
-            wallets: Arc::new(wallets.iter().map(|w| (w.address(), Arc::clone(w))).collect()),
+            wallets: Arc::new(
+                wallets
+                    .iter()
+                    .map(|w| (w.address(), Arc::clone(w)))
+                    .collect(),
+            ),
             timeout,
         }
     }
@@ -124,7 +129,7 @@ impl Reconciler {
     /// `(latest, pending)` nonces of `sender`, read in one batch.
     async fn nonces(&self, sender: Address) -> Option<(u64, u64)> {
         let client = self.provider.client();
-        let mut batch = client.new_batch();
+        let mut batch = alloy::rpc::client::BatchRequest::new(&client);
         let latest = batch
             .add_call::<_, U64>("eth_getTransactionCount", &(sender, "latest"))
             .ok()?;
@@ -161,11 +166,8 @@ impl Reconciler {
 
     /// Sends `tx`'s bytes again.
     async fn rebroadcast(&self, tx: &Unsettled) -> Fate {
-        let sent = tokio::time::timeout(
-            self.timeout,
-            self.provider.send_raw_transaction(&tx.raw),
-        )
-        .await;
+        let sent =
+            tokio::time::timeout(self.timeout, self.provider.send_raw_transaction(&tx.raw)).await;
         match sent {
             Ok(Ok(_)) => Fate::Rebroadcast,
             Ok(Err(err)) => match classify(&err) {
@@ -208,8 +210,7 @@ impl Reconciler {
             };
             let sent = tokio::time::timeout(
                 self.timeout,
-                self.provider
-                    .send_raw_transaction(&envelope.encoded_2718()),
+                self.provider.send_raw_transaction(&envelope.encoded_2718()),
             )
             .await;
             match sent {
