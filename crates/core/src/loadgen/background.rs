@@ -156,7 +156,7 @@ pub(super) fn snapshot(ledger: &Ledger, start: Instant, breaker: BreakerState) -
     Progress {
         elapsed: start.elapsed(),
         tasks_ok: c.accepted,
-        tasks_failed: c.rejected,
+        tasks_failed: c.rejected + c.unanswered,
         offered: c.offered,
         dropped_by_reason: c
             .dropped

@@ -129,7 +129,7 @@ impl Reconciler {
     /// `(latest, pending)` nonces of `sender`, read in one batch.
     async fn nonces(&self, sender: Address) -> Option<(u64, u64)> {
         let client = self.provider.client();
-        let mut batch = alloy::rpc::client::BatchRequest::new(&client);
+        let mut batch = alloy::rpc::client::BatchRequest::new(client);
         let latest = batch
             .add_call::<_, U64>("eth_getTransactionCount", &(sender, "latest"))
             .ok()?;

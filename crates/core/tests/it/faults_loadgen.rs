@@ -21,6 +21,7 @@ async fn behind_faulty_sequencer(faults: Faults) -> Option<(Devnet, Report, usiz
     let devnet = spam_devnet::for_test(Devnet::builder().accounts(10).block_time(0.5))?;
     let from = devnet.provider().get_block_number().await.unwrap();
     let seq = sequencer(devnet.endpoint(), faults).await;
+    let started = Instant::now();
     let report = loadgen(&devnet)
         .send_url(seq.http_url.parse().unwrap())
         .rate(Rate::constant(300.0))
@@ -29,10 +30,21 @@ async fn behind_faulty_sequencer(faults: Faults) -> Option<(Devnet, Report, usiz
         .run()
         .await
         .unwrap();
+    assert_on_time(started, 8);
     let failed = seq
         .failed_requests
         .load(std::sync::atomic::Ordering::SeqCst);
     Some((devnet, report, failed, from))
+}
+
+/// The run ended within its sending window, the 15 s grace of `loadgen` and a generous
+/// slack for a busy machine (signing, the final scan, settling).
+fn assert_on_time(started: Instant, secs: u64) {
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(secs + 15 + 20),
+        "a {secs} s run took {took:?}"
+    );
 }
 
 /// What every faulty run must show: identities, ≥ 85% of the offered load sent, the chain
@@ -141,7 +153,7 @@ async fn node_restart_with_state() {
     let devnet = anvil_with_state(port, &state).expect("anvil restarts");
     let answering_ms = t0.elapsed().as_millis() as u64;
     let report = running.await.unwrap().unwrap();
-
+    assert_on_time(t0, 14);
     assert_accounting(&report);
     let o = report.open_loop.as_ref().unwrap();
     // The run's clock starts a little after `t0`, so its times are at most the test's.
@@ -188,12 +200,14 @@ async fn overload(times: f64) {
         return;
     };
     let from = devnet.provider().get_block_number().await.unwrap();
+    let started = Instant::now();
     let report = loadgen(&devnet)
         .rate(Rate::constant(100.0 * times))
         .duration(Duration::from_secs(8))
         .run()
         .await
         .unwrap();
+    assert_on_time(started, 8);
     assert_accounting(&report);
     let o = report.open_loop.as_ref().unwrap();
     // Blocks seen from the second one to the end of the sending window.
