@@ -7,6 +7,12 @@
 //!     sustains (≤ 1% dropped, ≥ 99% of offered included, none pending) and its included TPS,
 //!     intended→sent lag p99 and CPU µs per transaction.
 //!
+//! `overload` mode: the hand-written ceiling on a fresh anvil, then LoadGen with its default
+//! settings (and, for comparison, batches of 100 without receipts) offered 2× and 4× that
+//! ceiling for 15 s, each on a fresh anvil: included tx/s and its ratio to the ceiling, the
+//! longest stretch of blocks without our transactions while the load was on, drops, and what
+//! the stuck-sender repair did.
+//!
 //! `soak` mode: one long live-signing run (default 1 000 000 transactions) against anvil,
 //! sampling this process's RSS; prints CPU µs per transaction and peak RSS.
 
@@ -103,7 +109,8 @@ async fn main() -> Result<()> {
     match mode.as_str() {
         "ceiling" => ceiling().await,
         "soak" => soak().await,
-        other => Err(format!("unknown mode {other:?}: ceiling | soak").into()),
+        "overload" => overload().await,
+        other => Err(format!("unknown mode {other:?}: ceiling | overload | soak").into()),
     }
 }
 
@@ -376,6 +383,67 @@ async fn run(
         .grace(Duration::from_secs(15))
         .run()
         .await?)
+}
+
+/// LoadGen far above the node's capacity: does it hold the node there?
+async fn overload() -> Result<()> {
+    let accounts = arg("--accounts", 200) as u32;
+    let secs = arg("--secs", 15);
+    let baseline = {
+        let devnet = start_anvil(accounts)?;
+        let wallets: Vec<Wallet> = devnet.signers().into_iter().map(Wallet::new).collect();
+        hand_written(&devnet, &wallets, arg("--per-account", 400)).await?
+    };
+    println!("hand-written ceiling: {baseline:.0} tx/s (fresh anvil, 1 s blocks)");
+    println!(
+        "{:<10} {:>7} {:>9} {:>8} {:>6} {:>6} {:>10} {:>9}  dropped",
+        "flags", "offered", "incl tx/s", "window s", "ratio", "empty", "unanswered", "rebcast"
+    );
+    for factor in [2.0, 4.0] {
+        for tuned in [false, true] {
+            let devnet = start_anvil(accounts)?;
+            let wallets: Vec<Wallet> = devnet.signers().into_iter().map(Wallet::new).collect();
+            let mut load = LoadGen::builder()
+                .rpc_url(devnet.endpoint().parse()?)
+                .wallets(wallets)
+                .tx(Transfer)
+                .rate(Rate::constant((baseline * factor).round()))
+                .duration(Duration::from_secs(secs));
+            if tuned {
+                load = load.batch(BATCH, Duration::from_millis(2)).receipts(false);
+            }
+            let report = load.run().await?;
+            let o = report.open_loop.as_ref().expect("open loop");
+            println!(
+                "{:<10} {:>7.0} {:>9.0} {:>8.1} {:>6.2} {:>6} {:>10} {:>9}  {:?}",
+                if tuned { "batch 100" } else { "defaults" },
+                baseline * factor,
+                o.included_tps,
+                o.inclusion_window_secs,
+                o.included_tps / baseline,
+                longest_empty_stretch(o, secs),
+                o.unanswered,
+                o.rebroadcasts,
+                o.dropped_by_reason,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The most consecutive blocks without our transactions between the first block holding
+/// ours and the end of the sending window.
+fn longest_empty_stretch(o: &spam_core::OpenLoopStats, secs: u64) -> u64 {
+    let (mut longest, mut current, mut started) = (0, 0, false);
+    for b in o.blocks.list.iter().filter(|b| b.seen_ms <= secs * 1_000) {
+        started |= b.own_txs > 0;
+        if !started {
+            continue;
+        }
+        current = if b.own_txs == 0 { current + 1 } else { 0 };
+        longest = longest.max(current);
+    }
+    longest
 }
 
 /// One long live run; samples RSS every 5 s.

@@ -258,7 +258,7 @@ pub(crate) fn loadgen_counts(p: &Progress) -> [u64; 3] {
 pub(crate) fn loadgen_line(p: &Progress, rates: &Rates) -> String {
     let rate = |i: usize| format!("{:.0}/s ({:.0})", rates.now[i], rates.overall[i]);
     format!(
-        "offered {}  sent {}  included {}  dropped {}  rejected {}  in flight {}  breaker {}  \
+        "offered {}  sent {}  included {}  dropped {}  failed {}  in flight {}  breaker {}  \
          ack {}  inclusion {}",
         rate(0),
         rate(1),

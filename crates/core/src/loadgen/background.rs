@@ -1,11 +1,9 @@
-//! What runs beside the pacer: the breaker (its transitions and the resyncer it wakes), the
-//! preconfirmation listener, and the progress snapshots. Each task stops on the run's
-//! background token.
+//! What runs beside the pacer: the breaker (and its transitions), the preconfirmation
+//! listener, and the progress snapshots. Each task stops on the run's background token.
 
-use std::sync::{Arc, atomic::Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
-use spam_nonce::NonceManager;
 use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -13,45 +11,38 @@ use super::{
     LoadGenBuilder, PreconfEvent, PreconfSource, PreconfStatus, gate::Gate, ledger::Ledger,
 };
 use crate::{
-    breaker::{BreakerConfig, BreakerState, CircuitBreaker},
+    breaker::{BreakerState, CircuitBreaker},
     metrics::Latency,
     report::{BreakerEvent, LatencySummary, PreconfStats},
-    session::{Progress, Session},
-    task::NonceCounters,
-    wallet::Wallet,
+    session::Progress,
 };
 
-/// The run's circuit breaker, the gate it drives and the resyncer it wakes.
+/// The run's circuit breaker and the gate it drives.
 pub(super) struct Control {
     pub(super) breaker: CircuitBreaker,
     pub(super) gate: Arc<Gate>,
     transitions: Arc<Transitions>,
-    resyncer: JoinHandle<()>,
 }
 
 impl Control {
-    /// A breaker on `s`'s settings whose opening resyncs every sender of `session`, and the
-    /// gate that holds the recovery rate while it is not closed.
-    pub(super) fn start(s: &LoadGenBuilder, session: &Session, stop: CancellationToken) -> Self {
-        let (breaker, transitions, resyncer) = breaker(
-            s.breaker.clone(),
-            session.nonces.clone(),
-            session.wallets.clone(),
-            Arc::clone(&session.counters),
-            stop,
-        );
+    /// A breaker on `s`'s settings whose transitions are recorded, and the gate that holds
+    /// the recovery rate while it is not closed. (What an outage did to the senders is
+    /// repaired by the reconciliation that follows it, see `repair`.)
+    pub(super) fn start(s: &LoadGenBuilder) -> Self {
+        let transitions = Arc::new(Transitions::default());
+        let breaker = CircuitBreaker::new(s.breaker.clone()).on_transition({
+            let transitions = Arc::clone(&transitions);
+            move |t| transitions.0.lock().push((Instant::now(), t.from, t.to))
+        });
         Self {
             gate: Arc::new(Gate::new(breaker.clone(), s.recovery_tps)),
             breaker,
             transitions,
-            resyncer,
         }
     }
 
-    /// Waits for the resyncer (stopped by the background token) and returns the breaker's
-    /// transitions, timed from `start`.
-    pub(super) async fn stop(self, start: Instant) -> Vec<BreakerEvent> {
-        let _ = self.resyncer.await;
+    /// The breaker's transitions, timed from `start`.
+    pub(super) fn events(&self, start: Instant) -> Vec<BreakerEvent> {
         self.transitions.events(start)
     }
 }
@@ -74,44 +65,6 @@ impl Transitions {
             })
             .collect()
     }
-}
-
-/// A breaker whose transitions are recorded and whose opening resyncs every sender (on a
-/// task of its own, so the hook stays synchronous).
-fn breaker(
-    config: BreakerConfig,
-    nonces: NonceManager,
-    wallets: Vec<Arc<Wallet>>,
-    counters: Arc<NonceCounters>,
-    stop: CancellationToken,
-) -> (CircuitBreaker, Arc<Transitions>, JoinHandle<()>) {
-    let transitions = Arc::new(Transitions::default());
-    let (opened, mut open_rx) = mpsc::unbounded_channel::<()>();
-    let breaker = CircuitBreaker::new(config).on_transition({
-        let transitions = Arc::clone(&transitions);
-        move |t| {
-            transitions.0.lock().push((Instant::now(), t.from, t.to));
-            if t.to == BreakerState::Open {
-                let _ = opened.send(());
-            }
-        }
-    });
-    let resyncer = tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                opened = open_rx.recv() => if opened.is_none() { return },
-                () = stop.cancelled() => return,
-            }
-            while open_rx.try_recv().is_ok() {}
-            tracing::info!(target: "spam::loadgen", "breaker opened: resyncing all senders");
-            for wallet in &wallets {
-                if nonces.resync(wallet.address()).await.is_ok() {
-                    counters.resyncs.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-    });
-    (breaker, transitions, resyncer)
 }
 
 /// A preconfirmation feed being followed.
@@ -203,7 +156,7 @@ pub(super) fn snapshot(ledger: &Ledger, start: Instant, breaker: BreakerState) -
     Progress {
         elapsed: start.elapsed(),
         tasks_ok: c.accepted,
-        tasks_failed: c.rejected,
+        tasks_failed: c.rejected + c.unanswered,
         offered: c.offered,
         dropped_by_reason: c
             .dropped

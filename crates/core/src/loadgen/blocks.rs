@@ -74,6 +74,13 @@ impl BlockBook {
         self.last = Some(b);
     }
 
+    /// The mean time between the blocks seen so far, by when they were seen; `None` before two.
+    pub(crate) fn mean_interval(&self) -> Option<std::time::Duration> {
+        let (first, last) = (self.first?, self.last?);
+        let gaps = u32::try_from(self.summary.count.checked_sub(1)?).ok()?;
+        (gaps > 0).then(|| last.seen.saturating_duration_since(first.seen) / gaps)
+    }
+
     /// The summary, with means and rates.
     pub(crate) fn summary(&self) -> BlockSummary {
         let mut s = self.summary.clone();

@@ -86,7 +86,10 @@ impl LoadGenBuilder {
     }
 
     /// Most transactions sent and not yet answered, over all senders (default 10 000); a tick
-    /// beyond it is dropped.
+    /// beyond it is dropped. The cap in force adapts below this: it halves when sends time
+    /// out (at most once a second) and grows back as they are answered, so a node that
+    /// pauses does not collect thousands of requests that all time out together; the report
+    /// gives its low point (`in_flight_cap_low`).
     pub const fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max;
         self
@@ -94,6 +97,11 @@ impl LoadGenBuilder {
 
     /// Most transactions per sender signed or sent and not yet included (default 64; nodes
     /// keep 16–100 pending per sender). A tick finding every sender at its cap is dropped.
+    ///
+    /// A sender whose lowest unsettled transaction is neither included nor found in the node
+    /// for three block times (at least 1 s) is reconciled: the node is asked for its nonces,
+    /// the exact bytes it lost are sent again, holes are filled and transactions whose nonce
+    /// another took are let go — so no sender sits at this cap behind a lost transaction.
     pub const fn max_in_flight_per_wallet(mut self, max: NonZeroU32) -> Self {
         self.max_in_flight_per_wallet = max;
         self

@@ -1,16 +1,20 @@
-//! The accounting of an open-loop run: every tick ends up dropped or sent, every send accepted
-//! or rejected, every accepted transaction included, pending at the end or superseded.
+//! The accounting of an open-loop run, and its in-flight set: every tick ends up dropped or
+//! sent; every send accepted, rejected or unanswered; every accepted or unanswered
+//! transaction included, pending at the end or superseded.
 //!
 //! Counters live under one lock with the recorder, so the identities hold at every instant
-//! that no event is half-recorded; the in-flight map is a `DashMap` keyed by hash, and an entry
-//! is removed exactly when its transaction reaches a final state.
+//! that no event is half-recorded. The in-flight set is a `DashMap` keyed by hash that keeps
+//! each transaction's signed bytes until it is seen in a block or its nonce is taken by
+//! another: what a stuck sender's reconciliation re-broadcasts. An entry is removed exactly
+//! when its transaction reaches a final state; its sender's lease (the per-wallet cap) goes
+//! with it, so the set is bounded by the in-flight caps.
 
 use std::{
     collections::{BTreeMap, HashMap},
     sync::Arc,
 };
 
-use alloy::primitives::{Address, TxHash};
+use alloy::primitives::{Address, Bytes, TxHash};
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use tokio::time::{Duration, Instant};
@@ -19,7 +23,7 @@ use super::{
     blocks::BlockSeen,
     sink::{SendInfo, Sink},
 };
-use crate::{metrics::Latency, metrics::Recorder, pool::Lease, wallet::Wallet};
+use crate::{metrics::Latency, metrics::Recorder, pool::Lease, session::Unsettled, wallet::Wallet};
 
 /// Why a tick was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,6 +40,8 @@ pub(crate) enum DropReason {
     Prepare,
     /// The pacer itself fell behind and the run ended before it reached the tick.
     PacerBehind,
+    /// Held while every sender was reconciled after an outage.
+    Reconciling,
 }
 
 impl DropReason {
@@ -47,6 +53,7 @@ impl DropReason {
             Self::BreakerOpen => "breaker open",
             Self::Prepare => "nonce or signing failed",
             Self::PacerBehind => "pacer behind at the end",
+            Self::Reconciling => "held while reconciling after an outage",
         }
     }
 }
@@ -58,8 +65,9 @@ pub(crate) enum Stage {
     Sent { seen: Option<(Instant, u64)> },
     /// Accepted, waiting for a block.
     Accepted,
-    /// Rejected with an unknown outcome (timeout, lost answer): it may still land.
-    Unknown,
+    /// Sent without a readable answer (timeout, lost answer, HTTP error of a gateway): it may
+    /// be in the pool; the block scan or a reconciliation settles it.
+    Unanswered,
 }
 
 /// A sent transaction not yet in a final state.
@@ -67,8 +75,12 @@ pub(crate) enum Stage {
 pub(crate) struct InFlight {
     pub(crate) info: SendInfo,
     pub(crate) stage: Stage,
+    /// The signed bytes, for a re-broadcast.
+    pub(crate) raw: Bytes,
+    /// When it was last sent, re-broadcast or found held by the node.
+    pub(crate) touched: Instant,
     /// Holds one of the sender's in-flight permits until the transaction is settled.
-    pub(crate) lease: Option<Lease<Arc<Wallet>>>,
+    pub(crate) _lease: Option<Lease<Arc<Wallet>>>,
     /// Later sends of the same transaction still waiting for their answer.
     pub(crate) copies: u32,
 }
@@ -81,7 +93,17 @@ pub(crate) struct Counters {
     pub(crate) sent: u64,
     pub(crate) accepted: u64,
     pub(crate) rejected: u64,
+    pub(crate) unanswered: u64,
     pub(crate) included: u64,
+    /// Taken by another transaction's nonce, found while the run was on.
+    pub(crate) superseded: u64,
+    pub(crate) rebroadcasts: u64,
+    /// Senders reconciled, by cause.
+    pub(crate) reconciliations: BTreeMap<&'static str, u64>,
+    /// Sends tried again after a transient error, by its class.
+    pub(crate) retries: BTreeMap<String, u64>,
+    /// When the last of our transactions was seen in a block.
+    pub(crate) last_inclusion: Option<Instant>,
     pub(crate) landed_after_error: u64,
     pub(crate) duplicates: u64,
     pub(crate) late: u64,
@@ -149,7 +171,7 @@ impl Ledger {
     /// A tick whose transaction goes out now; registers it before the request leaves, so a
     /// block that holds it before the answer arrives is matched. A transaction with the hash
     /// of one still in flight (rebuilt identically after a resync) is a copy of it.
-    pub(crate) fn sent(&self, info: SendInfo, lease: Option<Lease<Arc<Wallet>>>) {
+    pub(crate) fn sent(&self, info: SendInfo, raw: Bytes, lease: Option<Lease<Arc<Wallet>>>) {
         let lag = info.sent.saturating_duration_since(info.intended);
         let late = lag > self.late_after;
         {
@@ -168,7 +190,9 @@ impl Ledger {
                 slot.insert(InFlight {
                     info,
                     stage: Stage::Sent { seen: None },
-                    lease,
+                    raw,
+                    touched: info.sent,
+                    _lease: lease,
                     copies: 0,
                 });
             }
@@ -209,28 +233,25 @@ impl Ledger {
         }
     }
 
-    /// The node refused the transaction (`unknown`: or may have it, the answer was lost).
-    pub(crate) fn rejected(&self, info: &SendInfo, acked: Instant, label: &str, unknown: bool) {
-        let (seen, remove) = match self.in_flight.get_mut(&info.hash) {
+    /// The node refused the transaction: it will not land (its nonce was resolved by the
+    /// refusal). One seen in a block before the answer (an earlier copy landed) counts as
+    /// landed after an error.
+    pub(crate) fn rejected(&self, info: &SendInfo, acked: Instant, label: &str) {
+        let seen = match self.in_flight.get_mut(&info.hash) {
             Some(mut entry) if entry.copies > 0 => {
                 entry.copies -= 1;
-                (false, false)
+                None
             }
-            Some(mut entry) => {
-                let seen = matches!(entry.stage, Stage::Sent { seen: Some(_) });
-                entry.stage = Stage::Unknown;
-                entry.lease = None;
-                (seen, seen || !unknown)
-            }
-            None => (false, false),
+            Some(entry) => Some(matches!(entry.stage, Stage::Sent { seen: Some(_) })),
+            None => None,
         };
-        if remove {
+        if seen.is_some() {
             self.in_flight.remove(&info.hash);
         }
         {
             let mut b = self.books.lock();
             b.counters.rejected += 1;
-            b.counters.landed_after_error += u64::from(seen);
+            b.counters.landed_after_error += u64::from(seen == Some(true));
             b.recorder
                 .task(&self.task, info.intended, acked, Err(label));
             b.recorder.tx_sent(&self.task, info.sent, acked);
@@ -238,6 +259,117 @@ impl Ledger {
         if let Some(sink) = &self.sink {
             sink.answered(info, acked, Some(label));
         }
+    }
+
+    /// No readable answer (`label` says why): the transaction stays in flight, with its
+    /// sender's lease, until the block scan sees it or a reconciliation settles it.
+    pub(crate) fn unanswered(&self, info: &SendInfo, acked: Instant, label: &str) {
+        let (seen, duplicate) = match self.in_flight.get_mut(&info.hash) {
+            Some(mut entry) if entry.copies > 0 => {
+                entry.copies -= 1;
+                (None, true)
+            }
+            Some(mut entry) => {
+                let seen = match entry.stage {
+                    Stage::Sent { seen } => seen,
+                    _ => None,
+                };
+                // An earlier copy was accepted: the node has it.
+                if !matches!(entry.stage, Stage::Accepted) {
+                    entry.stage = Stage::Unanswered;
+                }
+                (seen, false)
+            }
+            // Its twin settled already: the chain holds the transaction once.
+            None => (None, true),
+        };
+        {
+            let mut b = self.books.lock();
+            b.counters.unanswered += 1;
+            b.counters.duplicates += u64::from(duplicate);
+            b.recorder
+                .task(&self.task, info.intended, acked, Err(label));
+            b.recorder.tx_sent(&self.task, info.sent, acked);
+        }
+        if let Some(sink) = &self.sink {
+            sink.answered(info, acked, Some(label));
+        }
+        if let Some((at, block)) = seen {
+            let _ = self.settle_included(info.hash, at, Some(block));
+        }
+    }
+
+    /// A send of `class` is tried again.
+    pub(crate) fn retried(&self, class: &str) {
+        *self
+            .books
+            .lock()
+            .counters
+            .retries
+            .entry(class.to_owned())
+            .or_default() += 1;
+    }
+
+    /// A sender was reconciled for `cause`.
+    pub(crate) fn reconciled(&self, cause: &'static str) {
+        *self
+            .books
+            .lock()
+            .counters
+            .reconciliations
+            .entry(cause)
+            .or_default() += 1;
+    }
+
+    /// The node had `hash` (pending or mined) at `at`, or took its bytes again (`rebroadcast`).
+    pub(crate) fn touched(&self, hash: &TxHash, at: Instant, rebroadcast: bool) {
+        if let Some(mut entry) = self.in_flight.get_mut(hash) {
+            entry.touched = at;
+        }
+        if rebroadcast {
+            self.books.lock().counters.rebroadcasts += 1;
+        }
+    }
+
+    /// Another transaction took `hash`'s nonce: it can never land.
+    pub(crate) fn superseded(&self, hash: &TxHash) {
+        if self.in_flight.remove(hash).is_some() {
+            self.books.lock().counters.superseded += 1;
+        }
+    }
+
+    /// The unsettled transactions (accepted or unanswered) of each sender whose lowest one was
+    /// last touched before `before` (`None`: of every sender that has any).
+    pub(crate) fn unsettled(&self, before: Option<Instant>) -> Vec<(Address, Vec<Unsettled>)> {
+        let settled_stage = |e: &InFlight| matches!(e.stage, Stage::Sent { .. });
+        let mut lowest: HashMap<Address, (u64, Instant)> = HashMap::new();
+        for e in self.in_flight.iter() {
+            if settled_stage(&e) {
+                continue;
+            }
+            let low = lowest
+                .entry(e.info.sender)
+                .or_insert((e.info.nonce, e.touched));
+            if e.info.nonce < low.0 {
+                *low = (e.info.nonce, e.touched);
+            }
+        }
+        lowest.retain(|_, (_, touched)| before.is_none_or(|b| *touched < b));
+        if lowest.is_empty() {
+            return Vec::new();
+        }
+        let mut by_sender: HashMap<Address, Vec<Unsettled>> = HashMap::new();
+        for e in self.in_flight.iter() {
+            if settled_stage(&e) || !lowest.contains_key(&e.info.sender) {
+                continue;
+            }
+            by_sender.entry(e.info.sender).or_default().push(Unsettled {
+                hash: e.info.hash,
+                nonce: e.info.nonce,
+                raw: e.raw.clone(),
+            });
+        }
+        by_sender.into_iter().collect()
     }
 
     /// A block holding `hash` was seen at `at`; returns the send when it was one of ours.
@@ -248,15 +380,9 @@ impl Ledger {
             Stage::Sent { ref mut seen } => {
                 seen.get_or_insert((at, block));
             }
-            Stage::Accepted => {
+            Stage::Accepted | Stage::Unanswered => {
                 drop(entry);
                 let _ = self.settle_included(*hash, at, Some(block));
-            }
-            Stage::Unknown => {
-                drop(entry);
-                if self.in_flight.remove(hash).is_some() {
-                    self.books.lock().counters.landed_after_error += 1;
-                }
             }
         }
         Some(info)
@@ -275,6 +401,7 @@ impl Ledger {
         {
             let mut b = self.books.lock();
             b.counters.included += 1;
+            b.counters.last_inclusion = b.counters.last_inclusion.max(Some(at));
             b.recorder
                 .tx_included(&self.task, entry.info.intended, at, 0);
         }
@@ -317,20 +444,21 @@ impl Ledger {
         self.in_flight.get(hash).map(|e| e.info.intended)
     }
 
-    /// Accepted transactions still waiting for a block.
+    /// Accepted or unanswered transactions still waiting for a block.
     pub(crate) fn awaiting_inclusion(&self) -> usize {
         self.in_flight
             .iter()
-            .filter(|e| matches!(e.stage, Stage::Accepted))
+            .filter(|e| !matches!(e.stage, Stage::Sent { .. }))
             .count()
     }
 
-    /// Takes the accepted transactions that never showed up: `(sender, nonce)` each.
+    /// Takes the accepted or unanswered transactions that never showed up: `(sender, nonce)`
+    /// each.
     pub(crate) fn take_unincluded(&self) -> Vec<(Address, u64)> {
         let keys: Vec<TxHash> = self
             .in_flight
             .iter()
-            .filter(|e| matches!(e.stage, Stage::Accepted))
+            .filter(|e| !matches!(e.stage, Stage::Sent { .. }))
             .map(|e| *e.key())
             .collect();
         keys.iter()
@@ -380,7 +508,7 @@ mod tests {
     fn block_before_answer_counts_once() {
         let (l, t0) = ledger();
         let s = send(1, t0);
-        l.sent(s, None);
+        l.sent(s, Bytes::new(), None);
         assert!(
             l.seen_in_block(&s.hash, t0 + Duration::from_millis(3), 7)
                 .is_some()
@@ -397,32 +525,53 @@ mod tests {
     }
 
     #[test]
-    fn unknown_outcomes_that_land_are_counted_apart() {
+    fn unanswered_sends_stay_in_flight_and_count_as_included_when_they_land() {
         let (l, t0) = ledger();
         let (a, b) = (send(1, t0), send(2, t0));
-        l.sent(a, None);
-        l.sent(b, None);
-        l.rejected(&a, t0, "timeout", true);
-        l.rejected(&b, t0, "nonce too low", false);
+        l.sent(a, Bytes::from_static(b"a"), None);
+        l.sent(b, Bytes::new(), None);
+        l.unanswered(&a, t0, "timeout");
+        l.rejected(&b, t0, "nonce too low");
         assert_eq!(l.in_flight.len(), 1);
+        let stuck = l.unsettled(Some(t0 + Duration::from_millis(1)));
+        assert_eq!(stuck.len(), 1);
+        assert_eq!(stuck[0].1[0].raw, Bytes::from_static(b"a"));
+        assert!(
+            l.unsettled(Some(t0)).is_empty(),
+            "touched at t0: not stuck yet"
+        );
         assert!(l.seen_in_block(&a.hash, t0, 1).is_some());
         let c = l.books().counters.clone();
-        assert_eq!((c.rejected, c.included, c.landed_after_error), (2, 0, 1));
+        assert_eq!((c.rejected, c.unanswered, c.included), (1, 1, 1));
+        assert_eq!(c.landed_after_error, 0);
         assert!(l.in_flight.is_empty());
+    }
+
+    #[test]
+    fn superseded_in_flight_leaves_the_set() {
+        let (l, t0) = ledger();
+        let a = send(1, t0);
+        l.sent(a, Bytes::new(), None);
+        l.accepted(&a, t0);
+        l.superseded(&a.hash);
+        l.superseded(&a.hash);
+        assert!(l.seen_in_block(&a.hash, t0, 1).is_none());
+        let c = l.books().counters.clone();
+        assert_eq!((c.accepted, c.included, c.superseded), (1, 0, 1));
     }
 
     #[test]
     fn identical_resends_count_once_on_chain() {
         let (l, t0) = ledger();
         let s = send(1, t0);
-        l.sent(s, None);
-        l.sent(s, None);
+        l.sent(s, Bytes::new(), None);
+        l.sent(s, Bytes::new(), None);
         l.accepted(&s, t0);
         l.accepted(&s, t0);
         assert!(l.seen_in_block(&s.hash, t0, 1).is_some());
         // A third copy after the first settled, refused as mined.
-        l.sent(s, None);
-        l.rejected(&s, t0, "nonce too low", false);
+        l.sent(s, Bytes::new(), None);
+        l.rejected(&s, t0, "nonce too low");
         let c = l.books().counters.clone();
         assert_eq!((c.sent, c.accepted, c.rejected), (3, 2, 1));
         assert_eq!((c.included, c.duplicates), (1, 1));
@@ -436,7 +585,7 @@ mod tests {
         l.dropped(t0, DropReason::NotSigned);
         let mut s = send(1, t0);
         s.sent = t0 + Duration::from_millis(10);
-        l.sent(s, None);
+        l.sent(s, Bytes::new(), None);
         l.accepted(&s, t0);
         assert_eq!(l.awaiting_inclusion(), 1);
         assert_eq!(l.take_unincluded(), vec![(Address::ZERO, 1)]);

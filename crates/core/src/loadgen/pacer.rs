@@ -4,15 +4,13 @@
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
-use tokio::{
-    sync::{OwnedSemaphorePermit, Semaphore, mpsc},
-    time::Instant,
-};
+use tokio::{sync::mpsc, time::Instant};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     gate::Gate,
     ledger::{DropReason, Ledger},
+    limit::{SendLimit, Slot},
     prepare::{Prepared, Signed},
     send::{Refused, Submitter, SyncReceipt},
     sink::SendInfo,
@@ -41,6 +39,8 @@ pub(crate) struct SendContext {
     pub(crate) submitter: Submitter,
     pub(crate) nonces: NonceManager,
     pub(crate) counters: Arc<NonceCounters>,
+    /// The adaptive cap on sends waiting for their answer.
+    pub(crate) limit: Arc<SendLimit>,
 }
 
 /// A transaction cleared to go: its in-flight and breaker permits travel with it.
@@ -50,7 +50,7 @@ struct Outgoing {
     intended: Instant,
     /// Set when the request leaves.
     sent: Instant,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
     breaker: Permit,
 }
 
@@ -60,7 +60,6 @@ pub(crate) struct Pacer {
     pub(crate) schedule: Schedule,
     pub(crate) source: Source,
     pub(crate) gate: Arc<Gate>,
-    pub(crate) in_flight: Arc<Semaphore>,
     pub(crate) strategy: SendStrategy,
     pub(crate) ctx: Arc<SendContext>,
     pub(crate) sends: TaskTracker,
@@ -164,15 +163,22 @@ impl Pacer {
             Some(Ok(signed)) => {
                 let presigned = matches!(self.source, Source::Presigned(_));
                 // Live ticks passed the recovery rate when they were prepared.
-                if presigned && !self.gate.admit(intended) {
-                    ledger.dropped(intended, DropReason::BreakerOpen);
+                let admitted = if presigned {
+                    self.gate.admit(intended)
+                } else if self.gate.is_held() {
+                    Err(DropReason::Reconciling)
+                } else {
+                    Ok(())
+                };
+                if let Err(reason) = admitted {
+                    ledger.dropped(intended, reason);
                     return None;
                 }
                 let Ok(breaker) = self.gate.breaker.try_acquire() else {
                     ledger.dropped(intended, DropReason::BreakerOpen);
                     return None;
                 };
-                let Ok(slot) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+                let Some(slot) = self.ctx.limit.try_acquire() else {
                     ledger.dropped(intended, DropReason::InFlightCap);
                     return None;
                 };
@@ -218,13 +224,8 @@ impl Pacer {
         let sync = self.strategy == SendStrategy::Sync;
         let out = register(&ctx, out, Instant::now());
         self.sends.spawn(async move {
-            let raw = out.signed.raw.clone();
-            let result = if sync {
-                ctx.submitter.send_sync(raw).await
-            } else {
-                ctx.submitter.send_one(raw).await.map(|()| None)
-            };
-            answer(&ctx, out, result, Instant::now()).await;
+            let result = submit(&ctx, &out, sync).await;
+            answer(&ctx, out, result, Instant::now(), sync).await;
         });
     }
 }
@@ -271,7 +272,7 @@ async fn batch_worker(
         let answers = ctx.submitter.send_batch(connection, raws).await;
         let acked = Instant::now();
         for (out, result) in outs.into_iter().zip(answers) {
-            answer(&ctx, out, result.map(|()| None), acked).await;
+            answer(&ctx, out, result.map(|()| None), acked, false).await;
         }
     }
 }
@@ -280,9 +281,28 @@ async fn batch_worker(
 fn register(ctx: &SendContext, mut out: Outgoing, sent: Instant) -> Outgoing {
     out.sent = sent;
     let lease = out.signed.lease.take();
-    ctx.ledger.sent(info(&out), lease);
+    ctx.ledger.sent(info(&out), out.signed.raw.clone(), lease);
     out
 }
+
+/// One request with `out`'s bytes, single or synchronous.
+async fn submit(
+    ctx: &SendContext,
+    out: &Outgoing,
+    sync: bool,
+) -> Result<Option<SyncReceipt>, Refused> {
+    let raw = out.signed.raw.clone();
+    if sync {
+        ctx.submitter.send_sync(raw).await
+    } else {
+        ctx.submitter.send_one(raw).await.map(|()| None)
+    }
+}
+
+/// The waits before each new try of a send that failed for a transient reason (rate limit,
+/// full pool, timeout, connection, HTTP error): the same bytes, so the node sees one
+/// transaction however many tries reach it.
+const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
 
 fn info(out: &Outgoing) -> SendInfo {
     SendInfo {
@@ -295,13 +315,39 @@ fn info(out: &Outgoing) -> SendInfo {
     }
 }
 
-/// Settles one answer: the nonce, the breaker, the books.
+/// Settles one answer: the nonce, the breaker, the books. A transient failure is tried again
+/// first (counted per class); the breaker counts a send that finally went through as a
+/// success. A send left without a readable answer stays in flight (its nonce used), for the
+/// block scan or a reconciliation to settle; a refusal resolves the nonce by its action.
 async fn answer(
     ctx: &SendContext,
     out: Outgoing,
-    result: Result<Option<SyncReceipt>, Refused>,
-    acked: Instant,
+    mut result: Result<Option<SyncReceipt>, Refused>,
+    mut acked: Instant,
+    sync: bool,
 ) {
+    // The label of the first try that got no readable answer: the transaction may be in the
+    // pool even if a later try is refused (a "nonce too low" then means it landed).
+    let mut unknown: Option<String> = None;
+    // Whether a try timed out: the node is slow to answer, and the cap on waiting sends adapts.
+    let mut timed_out = false;
+    for delay in RETRY_DELAYS {
+        let Err(refused) = &result else { break };
+        timed_out |= refused.class == crate::rpc::ErrorClass::Timeout;
+        if !refused.class.is_retryable() && !refused.class.outcome_unknown() {
+            break;
+        }
+        let label = refused.label();
+        if refused.class.outcome_unknown() && unknown.is_none() {
+            unknown = Some(label.clone());
+        }
+        ctx.ledger.retried(&label);
+        tokio::time::sleep(delay).await;
+        result = submit(ctx, &out, sync).await;
+        acked = Instant::now();
+    }
+    timed_out |= matches!(&result, Err(r) if r.class == crate::rpc::ErrorClass::Timeout);
+    ctx.limit.answered(timed_out, acked);
     let info = info(&out);
     let Outgoing {
         signed, breaker, ..
@@ -319,16 +365,22 @@ async fn answer(
                     .receipt(&info, acked, receipt.gas_used, receipt.success);
             }
         }
-        Err(refused) => {
+        Err(refused) if unknown.is_some() || refused.class.outcome_unknown() => {
+            let _ = signed.reservation.commit();
             breaker.failure();
-            let unknown = refused.class.outcome_unknown();
-            ctx.ledger.rejected(&info, acked, &refused.label(), unknown);
-            let action = if unknown {
-                crate::rpc::Action::ResendSame
+            let label = unknown.unwrap_or_else(|| refused.label());
+            ctx.ledger.unanswered(&info, acked, &label);
+        }
+        Err(refused) => {
+            // A refusal is an answer: only the node's own trouble counts against it.
+            if refused.class.is_retryable() {
+                breaker.failure();
             } else {
-                refused.class.action()
-            };
-            let step = resolve_failed_send(&ctx.nonces, signed.reservation, action).await;
+                breaker.success();
+            }
+            ctx.ledger.rejected(&info, acked, &refused.label());
+            let step =
+                resolve_failed_send(&ctx.nonces, signed.reservation, refused.class.action()).await;
             ctx.counters.count(step);
         }
     }

@@ -255,9 +255,7 @@ impl Preparer {
     ) -> Result<(Arc<Wallet>, Option<Lease<Arc<Wallet>>>, Reservation), DropReason> {
         let (wallet, lease) = match senders {
             Senders::Leased => {
-                if !self.gate.admit(intended) {
-                    return Err(DropReason::BreakerOpen);
-                }
+                self.gate.admit(intended)?;
                 let lease = self.pool.try_acquire().ok_or(DropReason::WalletCap)?;
                 (Arc::clone(lease.wallet()), Some(lease))
             }

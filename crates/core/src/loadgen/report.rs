@@ -22,6 +22,10 @@ use crate::{
 /// What the run's watchers hand over at the end.
 pub(super) struct Ending {
     pub(super) ledger: Arc<Ledger>,
+    /// The run start.
+    pub(super) start: tokio::time::Instant,
+    /// The lowest the adaptive cap on unanswered sends went.
+    pub(super) in_flight_cap_low: u64,
     pub(super) blocks: BlockSummary,
     pub(super) blocks_via: String,
     pub(super) receipts_missing: u64,
@@ -63,6 +67,12 @@ pub(super) fn open_loop_stats(
 ) -> OpenLoopStats {
     let c = &figures.counters;
     let caps = session.el.capabilities();
+    let inclusion_window = c
+        .last_inclusion
+        .map_or(window, |last| {
+            last.saturating_duration_since(ending.start).max(window)
+        })
+        .as_secs_f64();
     let window = window.as_secs_f64();
     let task = &report.totals;
     OpenLoopStats {
@@ -88,10 +98,19 @@ pub(super) fn open_loop_stats(
         sent: c.sent,
         accepted: c.accepted,
         rejected: c.rejected,
+        unanswered: c.unanswered,
         included: c.included,
         pending_at_end,
-        superseded,
+        superseded: superseded + c.superseded,
         landed_after_error: c.landed_after_error,
+        retries: c.retries.clone(),
+        reconciliations: c
+            .reconciliations
+            .iter()
+            .map(|(cause, n)| ((*cause).to_owned(), *n))
+            .collect(),
+        rebroadcasts: c.rebroadcasts,
+        in_flight_cap_low: ending.in_flight_cap_low,
         duplicates: c.duplicates,
         late: c.late,
         late_after_ms: s.late_after.as_secs_f64() * 1_000.0,
@@ -99,7 +118,8 @@ pub(super) fn open_loop_stats(
         ack_ms: task.task_ms,
         inclusion_ms: task.inclusion_ms,
         send_ms: task.send_ms,
-        included_tps: round(c.included as f64 / window, 3),
+        included_tps: round(c.included as f64 / inclusion_window, 3),
+        inclusion_window_secs: round(inclusion_window, 3),
         gas_per_sec: round(c.own_gas as f64 / window, 3),
         receipts: c.receipts,
         receipts_missing: ending.receipts_missing,

@@ -4,11 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use alloy::providers::Provider;
-use tokio::{
-    sync::{Semaphore, mpsc},
-    task::JoinHandle,
-    time::Instant,
-};
+use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
@@ -49,10 +45,10 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, StartError> {
 
     // Every check passed: from here on the run goes to its report.
     let background = CancellationToken::new();
-    let control = Control::start(&s, &session, background.clone());
+    let control = Control::start(&s);
     let (source, start, prepare_task) = sign(&s, &session, &control).await;
     let running = session.begin(start, s.connections as u32, settings(&s, &session));
-    let watch = Watch::start(
+    let mut watch = Watch::start(
         &s,
         &session,
         &running,
@@ -68,6 +64,7 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, StartError> {
     }
     let grace_end = Instant::now() + session.config.grace;
     watch.await_inclusions(grace_end, poll(&s)).await;
+    watch.stop_repair().await;
     let high_water = watch.ledger.books().high_water.clone();
     let remaining = grace_end.saturating_duration_since(Instant::now());
     session
@@ -154,13 +151,13 @@ async fn pace(
         schedule: s.rate.schedule(),
         source,
         gate: Arc::clone(&control.gate),
-        in_flight: Arc::new(Semaphore::new(s.max_in_flight)),
         strategy: s.strategy,
         ctx: Arc::new(SendContext {
             ledger: Arc::clone(&watch.ledger),
             submitter,
             nonces: session.nonces.clone(),
             counters: Arc::clone(&session.counters),
+            limit: Arc::clone(&watch.limit),
         }),
         sends: sends.clone(),
         cancel: session.config.cancel.clone(),

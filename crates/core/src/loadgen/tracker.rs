@@ -65,6 +65,12 @@ impl Tracker {
                 () = stop.cancelled() => break,
             };
             if let Some(head) = head {
+                if head + 1 < next {
+                    // The chain is shorter than what was scanned: the node restarted from an
+                    // older state. Its new blocks reuse those numbers.
+                    tracing::warn!(target: "spam::loadgen", head, next, "chain head went back; scanning from it");
+                    next = head + 1;
+                }
                 next = self.scan(next, head, &stop).await;
             }
         }

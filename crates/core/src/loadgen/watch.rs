@@ -1,5 +1,6 @@
 //! [`Watch`]: what follows an open-loop run from its start to its report — the ledger, the
-//! block scan, the receipts worker, the preconfirmation listener and the progress hook.
+//! block scan, the stuck-sender repair, the receipts worker, the preconfirmation listener and
+//! the progress hook.
 
 use std::{sync::Arc, time::Duration};
 
@@ -12,6 +13,8 @@ use super::{
     background::{self, Control, PreconfListener},
     blocks::BlockBook,
     ledger::Ledger,
+    limit::SendLimit,
+    repair::Repair,
     report::Ending,
     sink::Sink,
     tracker::{Tracker, receipts},
@@ -24,9 +27,13 @@ use crate::{
 /// The run's ledger and the tasks that feed it or read it.
 pub(super) struct Watch {
     pub(super) ledger: Arc<Ledger>,
+    /// The adaptive cap on unanswered sends (its low point goes to the report).
+    pub(super) limit: Arc<SendLimit>,
     blocks: Arc<Mutex<BlockBook>>,
     tracker_stop: CancellationToken,
     tracker: JoinHandle<()>,
+    repair_stop: CancellationToken,
+    repair: JoinHandle<()>,
     receipts: Option<JoinHandle<u64>>,
     preconf: Option<PreconfListener>,
     progress: Option<JoinHandle<()>>,
@@ -73,16 +80,31 @@ impl Watch {
             let breaker = control.breaker.clone();
             background::preconf(source, Arc::clone(&ledger), breaker, background.clone())
         });
+        let repair_stop = CancellationToken::new();
+        let repair = Repair {
+            ledger: Arc::clone(&ledger),
+            reconciler: session.reconciler(session.config.http_timeout.min(Duration::from_secs(5))),
+            blocks: Arc::clone(&blocks),
+            gate: Arc::clone(&control.gate),
+            counters: Arc::clone(&session.counters),
+            every: s
+                .poll
+                .clamp(Duration::from_millis(100), Duration::from_millis(500)),
+        };
+        let repair = tokio::spawn(repair.run(repair_stop.clone()));
         let progress = s.session.progress.clone().map(|(every, hook)| {
             let (ledger, breaker) = (Arc::clone(&ledger), control.breaker.clone());
             let snapshot = move || background::snapshot(&ledger, start, breaker.state());
             spawn_progress(every, hook, start, snapshot, background.clone())
         });
         Self {
+            limit: SendLimit::new(s.max_in_flight),
             tracker: tokio::spawn(tracker.run(from_block, tracker_stop.clone())),
             ledger,
             blocks,
             tracker_stop,
+            repair_stop,
+            repair,
             receipts,
             preconf,
             progress,
@@ -95,6 +117,12 @@ impl Watch {
         while self.ledger.awaiting_inclusion() > 0 && Instant::now() < until {
             tokio::time::sleep(poll).await;
         }
+    }
+
+    /// Stops reconciling stuck senders (before the session settles what is left).
+    pub(super) async fn stop_repair(&mut self) {
+        self.repair_stop.cancel();
+        let _ = (&mut self.repair).await;
     }
 
     /// Stops the block scan (after one last pass up to the head), then the `background`
@@ -111,7 +139,7 @@ impl Watch {
         let _ = self.tracker.await;
         background.cancel();
         let breaker_state = control.breaker.state();
-        let breaker = control.stop(self.start).await;
+        let breaker = control.events(self.start);
         if let Some(task) = self.progress {
             let _ = task.await;
         }
@@ -137,6 +165,8 @@ impl Watch {
         let blocks = self.blocks.lock();
         Ending {
             ledger: self.ledger,
+            start: self.start,
+            in_flight_cap_low: self.limit.lowest() as u64,
             blocks: blocks.summary(),
             blocks_via: blocks.via.clone(),
             receipts_missing: receipts_missing + blocks.receipts_skipped,

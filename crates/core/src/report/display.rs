@@ -100,16 +100,33 @@ impl fmt::Display for OpenLoopSummary<'_> {
         )?;
         writeln!(
             f,
-            "  offered {} = dropped {} + sent {}; sent = accepted {} + rejected {}; accepted = included {} + pending at end {} + superseded {}",
+            "  offered {} = dropped {} + sent {}; sent = accepted {} + rejected {} + unanswered {}; accepted + unanswered = included {} + pending at end {} + superseded {} + duplicates {}",
             o.offered,
             o.dropped,
             o.sent,
             o.accepted,
             o.rejected,
+            o.unanswered,
             o.included,
             o.pending_at_end,
             o.superseded,
+            o.duplicates,
         )?;
+        let by = |m: &std::collections::BTreeMap<String, u64>| {
+            let parts: Vec<String> = m.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            parts.join(", ")
+        };
+        if !o.retries.is_empty() {
+            writeln!(f, "  retries: {}", by(&o.retries))?;
+        }
+        if !o.reconciliations.is_empty() || o.rebroadcasts > 0 {
+            writeln!(
+                f,
+                "  reconciled senders: {}; {} re-broadcast",
+                by(&o.reconciliations),
+                o.rebroadcasts
+            )?;
+        }
         if !o.dropped_by_reason.is_empty() {
             let reasons: Vec<String> = o
                 .dropped_by_reason
@@ -121,7 +138,7 @@ impl fmt::Display for OpenLoopSummary<'_> {
         if o.landed_after_error > 0 {
             writeln!(
                 f,
-                "  {} rejected sends with no clear answer landed anyway",
+                "  {} refused sends landed anyway (an earlier copy)",
                 o.landed_after_error
             )?;
         }
@@ -137,8 +154,9 @@ impl fmt::Display for OpenLoopSummary<'_> {
         let b = &o.blocks;
         writeln!(
             f,
-            "  included {:.1} tx/s, gas {}/s, {} reverted; {} blocks, {:.1} txs/block (max {}), fill {:.2}%, block time {} s",
+            "  included {:.1} tx/s (over {:.1} s), gas {}/s, {} reverted; {} blocks, {:.1} txs/block (max {}), fill {:.2}%, block time {} s",
             o.included_tps,
+            o.inclusion_window_secs,
             si(o.gas_per_sec),
             o.reverted,
             b.count,

@@ -14,11 +14,16 @@ use crate::{node::Capabilities, node::ExecutionLayer, profile::Rate, profile::Se
 ///
 /// Exact, and a report whose sums do not match is a bug:
 /// - `offered == dropped + sent` (every tick of the profile before the end is one or the other);
-/// - `sent == accepted + rejected` (every send is answered before the report is built);
-/// - `accepted == included + pending_at_end + superseded + duplicates`.
+/// - `sent == accepted + rejected + unanswered` (every send ends in one of the three before
+///   the report is built);
+/// - `accepted + unanswered == included + pending_at_end + superseded + duplicates`.
 ///
-/// `landed_after_error` counts rejected sends with an unknown outcome (timeout, lost answer)
-/// that were later seen in a block; they stay counted as rejected.
+/// A send without a readable answer (timeout, lost answer, a gateway's HTTP error) is
+/// *unanswered*, not rejected: the node may have it, so it stays in flight, is re-broadcast
+/// byte for byte when its sender gets stuck, and counts as included when a block holds it.
+/// `landed_after_error` counts refused sends seen in a block anyway (an earlier copy
+/// landed); they stay counted as rejected. Our transactions on chain are `included +
+/// landed_after_error` plus the nonce-hole fillers counted in the report's nonce stats.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OpenLoopStats {
@@ -46,21 +51,39 @@ pub struct OpenLoopStats {
     pub sent: u64,
     /// Sends the node took (*already known* included).
     pub accepted: u64,
-    /// Sends the node refused or did not answer; per class in the report's `errors`.
+    /// Sends the node refused; per class in the report's `errors`.
     pub rejected: u64,
-    /// Accepted transactions seen in a block.
+    /// Sends without a readable answer (timeout, lost answer, HTTP error), even after the
+    /// retries; per class in the report's `errors`. Kept in flight until settled.
+    #[serde(default)]
+    pub unanswered: u64,
+    /// Accepted or unanswered transactions seen in a block.
     pub included: u64,
-    /// Accepted transactions not in a block at the end whose nonce the chain has not used yet
-    /// (still pending, or evicted from the pool).
+    /// Accepted or unanswered transactions not in a block at the end whose nonce the chain
+    /// has not used yet (still pending, evicted, or never arrived).
     pub pending_at_end: u64,
-    /// Accepted transactions whose nonce the chain used for another transaction (replaced
-    /// after a resync).
+    /// Accepted or unanswered transactions whose nonce the chain used for another
+    /// transaction (found by a reconciliation during the run, or at the end).
     pub superseded: u64,
     /// Accepted sends of a transaction identical to one already sent (rebuilt with the same
     /// nonce and fields after a resync): the chain holds it once, under the first send.
     pub duplicates: u64,
-    /// Rejected sends with an unknown outcome that were seen in a block anyway.
+    /// Refused sends seen in a block anyway (an earlier copy of the same bytes landed).
     pub landed_after_error: u64,
+    /// Sends tried again (same bytes) after a transient error, by the error's class.
+    #[serde(default)]
+    pub retries: BTreeMap<String, u64>,
+    /// Senders reconciled during the run, by cause (`stuck sender`, `after an outage`): the
+    /// node asked for their nonces, what it lacked re-broadcast.
+    #[serde(default)]
+    pub reconciliations: BTreeMap<String, u64>,
+    /// Transactions re-broadcast (the same bytes) because the node had lost them.
+    #[serde(default)]
+    pub rebroadcasts: u64,
+    /// The lowest the cap on sends waiting for their answer went: it halves when sends time
+    /// out and grows back as they are answered, up to `max_in_flight`.
+    #[serde(default)]
+    pub in_flight_cap_low: u64,
     /// Transactions sent more than `late_after_ms` after their intended time.
     pub late: u64,
     /// The lateness threshold.
@@ -73,8 +96,12 @@ pub struct OpenLoopStats {
     pub inclusion_ms: LatencySummary,
     /// Sent to the node's answer (raw request latency).
     pub send_ms: LatencySummary,
-    /// Included transactions per second of the sending window.
+    /// Included transactions per second of the inclusion window.
     pub included_tps: f64,
+    /// From the run start to the last inclusion of ours, or the sending window when that
+    /// is longer; seconds.
+    #[serde(default)]
+    pub inclusion_window_secs: f64,
     /// Gas of our included transactions per second of the sending window (from receipts).
     pub gas_per_sec: f64,
     /// Receipts read for included transactions.

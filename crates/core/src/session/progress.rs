@@ -69,7 +69,7 @@ impl Progress {
         self.dropped_by_reason.values().sum()
     }
 
-    /// Sends rejected so far.
+    /// Sends refused or left without an answer so far (open loop).
     pub fn rejected(&self) -> u64 {
         self.rejected_by_class.values().sum()
     }

@@ -8,6 +8,7 @@ mod breaker_faults;
 mod breaker_model;
 mod embedding;
 mod error_classes;
+mod faults_loadgen;
 mod faults_spammer;
 mod fees_anvil;
 mod loadgen_anvil;

@@ -44,8 +44,8 @@ async fn a_loadgen_run_writes_a_page_that_shows_it() {
             o.offered, o.dropped, o.sent
         ),
         format!(
-            "sent {} = accepted {} + rejected {}",
-            o.sent, o.accepted, o.rejected
+            "sent {} = accepted {} + rejected {} + unanswered {}",
+            o.sent, o.accepted, o.rejected, o.unanswered
         ),
         format!("{} transactions included", report.totals.txs_included),
     ] {

@@ -155,18 +155,19 @@ fn open_loop_identities(ol: &OpenLoopStats) -> [Markup; 3] {
         identity(
             ol.sent,
             &format!(
-                "sent {} = accepted {} + rejected {}",
+                "sent {} = accepted {} + rejected {} + unanswered {}",
                 count(ol.sent),
                 count(ol.accepted),
-                count(ol.rejected)
+                count(ol.rejected),
+                count(ol.unanswered)
             ),
-            ol.accepted + ol.rejected,
+            ol.accepted + ol.rejected + ol.unanswered,
         ),
         identity(
-            ol.accepted,
+            ol.accepted + ol.unanswered,
             &format!(
-                "accepted {} = included {} + pending at end {} + superseded {} + duplicates {}",
-                count(ol.accepted),
+                "accepted + unanswered {} = included {} + pending at end {} + superseded {} + duplicates {}",
+                count(ol.accepted + ol.unanswered),
                 count(ol.included),
                 count(ol.pending_at_end),
                 count(ol.superseded),
@@ -177,8 +178,27 @@ fn open_loop_identities(ol: &OpenLoopStats) -> [Markup; 3] {
     ]
 }
 
-fn open_loop_rows(ol: &OpenLoopStats) -> [(&'static str, String); 5] {
+fn open_loop_rows(ol: &OpenLoopStats) -> [(&'static str, String); 8] {
+    let by = |m: &std::collections::BTreeMap<String, u64>| {
+        if m.is_empty() {
+            return "none".to_owned();
+        }
+        let parts: Vec<String> = m
+            .iter()
+            .map(|(k, n)| format!("{} {k}", count(*n)))
+            .collect();
+        parts.join(", ")
+    };
     [
+        ("retries", by(&ol.retries)),
+        ("reconciled senders", by(&ol.reconciliations)),
+        (
+            "re-broadcasts",
+            format!(
+                "{} (the same bytes, sent again after the node lost them)",
+                count(ol.rebroadcasts)
+            ),
+        ),
         (
             "late sends",
             format!(
@@ -190,11 +210,17 @@ fn open_loop_rows(ol: &OpenLoopStats) -> [(&'static str, String); 5] {
         (
             "landed after an error",
             format!(
-                "{} (rejected sends later seen in a block)",
+                "{} (refused sends later seen in a block)",
                 count(ol.landed_after_error)
             ),
         ),
-        ("included per second", format!("{:.1}", ol.included_tps)),
+        (
+            "included per second",
+            format!(
+                "{:.1} (over {:.1} s, the run start to the last inclusion)",
+                ol.included_tps, ol.inclusion_window_secs
+            ),
+        ),
         ("gas per second", si(ol.gas_per_sec)),
         (
             "receipts",

@@ -24,6 +24,12 @@ pub struct Faults {
     pub fail_every: Option<usize>,
     /// Every n-th accepted transaction is announced `revoked` instead of `preconfirmed`.
     pub revoke_every: Option<usize>,
+    /// Every n-th `eth_sendRawTransaction` request is forwarded, and the node's answer is
+    /// lost: the connection closes without a response (the node has the transaction).
+    pub lose_every: Option<usize>,
+    /// Every n-th `eth_sendRawTransaction` request is answered HTTP 503 without forwarding
+    /// (a gateway in front of the node refuses it).
+    pub refuse_every: Option<usize>,
     /// Faults a test switches on and off while it runs (a dead node, HTTP 503s on any request).
     pub switches: Option<&'static Switches>,
 }
@@ -147,13 +153,21 @@ impl Connection {
                 }
                 None => {}
             }
+            let mut lose = false;
             if is_send {
                 let n = self.sends.fetch_add(1, Ordering::SeqCst) + 1;
+                let every = |e: Option<usize>| e.is_some_and(|e| n.is_multiple_of(e));
                 if let Some(every) = self.faults.fail_every
                     && n.is_multiple_of(every)
                 {
-                    self.failed.fetch_add(1, Ordering::SeqCst);
                     fail = Some(if (n / every) % 2 == 1 { 503 } else { 502 });
+                } else if every(self.faults.refuse_every) {
+                    fail = Some(503);
+                } else if every(self.faults.lose_every) {
+                    lose = true;
+                }
+                if fail.is_some() || lose {
+                    self.failed.fetch_add(1, Ordering::SeqCst);
                 }
             }
             let response = if fail == Some(503) {
@@ -171,6 +185,10 @@ impl Connection {
                     Err(_) => None,
                 }
             };
+            if lose {
+                // The node took it; its answer never arrives.
+                return;
+            }
             let (status, json) = match (fail, response) {
                 (Some(code), _) => (code, String::new()),
                 (None, None) => (502, String::new()),
