@@ -12,10 +12,11 @@ use super::BreakerEvent;
 /// # Accounting
 ///
 /// Exact, and a report whose sums do not match is a bug:
-/// - `sent == accepted + refused` (each distinct transaction handed to the node once);
-/// - `accepted == included + superseded + pending_at_end + unverified`;
-/// - `accepted == totals.txs_sent` and `included == totals.txs_included` (the per-task and
-///   per-second figures count the same transactions);
+/// - `sent == accepted + refused + unanswered` (each distinct transaction handed to the node
+///   once);
+/// - `accepted + unanswered == included + superseded + pending_at_end + unverified`;
+/// - `accepted + unanswered == totals.txs_sent` and `included == totals.txs_included` (the
+///   per-task and per-second figures count the same transactions);
 /// - our transactions on the final chain `== included + nonces.holes_filled` (gap fillers are
 ///   the only other transactions the run sends), when no one else sends from the run's
 ///   wallets.
@@ -29,21 +30,26 @@ use super::BreakerEvent;
 pub struct ClosedLoopStats {
     /// Distinct transactions the tasks handed to the node.
     pub sent: u64,
-    /// Those the node took, or may have (no readable answer).
+    /// Those the node took.
     pub accepted: u64,
     /// Those the node refused; per class in the report's `errors` (as failed tasks).
     pub refused: u64,
-    /// Accepted transactions on the final chain.
+    /// Those with no readable answer after the retries, or whose send was cut off (task
+    /// timeout, hard stop): the node may have them, so they stay in flight, are sent again if
+    /// it lacks them, and count by their fate like accepted ones.
+    #[serde(default)]
+    pub unanswered: u64,
+    /// Accepted or unanswered transactions on the final chain.
     pub included: u64,
     /// Included transactions whose task never saw the receipt (it failed, timed out or was
     /// cancelled before).
     pub landed_unseen: u64,
-    /// Accepted transactions whose nonce another transaction used.
+    /// Accepted or unanswered transactions whose nonce another transaction used.
     pub superseded: u64,
-    /// Accepted transactions not on chain at the end whose nonce is unused (still pending, or
-    /// lost and not sent again).
+    /// Accepted or unanswered transactions not on chain at the end whose nonce is unused
+    /// (still pending, or lost and not sent again).
     pub pending_at_end: u64,
-    /// Accepted transactions whose fate the end-of-run check could not learn: the node did not
+    /// Accepted or unanswered transactions whose fate the end-of-run check could not learn: the node did not
     /// answer (their tasks may have seen them in a block; on the final chain they may be or
     /// not). Zero whenever the node answers at the end.
     #[serde(default)]
@@ -74,10 +80,11 @@ impl fmt::Display for ClosedLoopSummary<'_> {
         let c = self.0;
         writeln!(
             f,
-            "closed loop: sent {} = accepted {} + refused {}; accepted = included {} (landed unseen {}) + superseded {} + pending at end {} + unverified {}",
+            "closed loop: sent {} = accepted {} + refused {} + unanswered {}; accepted + unanswered = included {} (landed unseen {}) + superseded {} + pending at end {} + unverified {}",
             c.sent,
             c.accepted,
             c.refused,
+            c.unanswered,
             c.included,
             c.landed_unseen,
             c.superseded,
@@ -132,7 +139,10 @@ mod tests {
             ..ClosedLoopStats::default()
         };
         let text = ClosedLoopSummary(&stats).to_string();
-        assert!(text.contains("sent 10 = accepted 9 + refused 1"), "{text}");
+        assert!(
+            text.contains("sent 10 = accepted 9 + refused 1 + unanswered 0"),
+            "{text}"
+        );
         assert!(text.contains("retries: 332 (http 503 332)"), "{text}");
     }
 }

@@ -138,8 +138,9 @@ fn closed_loop(inflight: &InFlight, transitions: &watch::Transitions) -> ClosedL
     let c = inflight.ledger.counts();
     ClosedLoopStats {
         sent: c.sent,
-        accepted: c.sent - c.refused,
+        accepted: c.sent - c.refused - c.unanswered,
         refused: c.refused,
+        unanswered: c.unanswered,
         included: c.included,
         landed_unseen: c.landed_unseen,
         superseded: c.superseded,

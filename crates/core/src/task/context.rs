@@ -323,6 +323,7 @@ impl TaskContext {
                 task: Arc::clone(&self.task),
                 sent: timing.sent,
                 acked: Some(timing.acked),
+                answered: true,
                 seen: timing.included.map(|(at, gas)| super::inflight::Seen {
                     block: None,
                     at,

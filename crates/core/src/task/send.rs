@@ -71,17 +71,19 @@ impl TaskContext {
             task: Arc::clone(&self.task),
             sent,
             acked: None,
+            answered: false,
             seen: None,
             task_saw: false,
         });
         let result = call.send(self.provider(), raw, self.retry()).await;
         let acked = Instant::now();
-        match result {
-            Ok(_) => {}
+        let answered = match result {
+            Ok(_) => true,
             // The node may hold it: the nonce stays used, the bytes stay in the ledger, and
             // the receipt wait sends them again if the node lacks them.
             Err(err) if err.outcome_unknown() => {
                 tracing::debug!(target: "spam::task", %hash, %err, "send outcome unknown, kept in flight");
+                false
             }
             Err(err) => {
                 if fresh {
@@ -91,10 +93,10 @@ impl TaskContext {
                 self.run().count(step);
                 return Err(err.into());
             }
-        }
+        };
         let _ = reservation.commit();
         if fresh {
-            inflight.ledger.accepted(hash, acked);
+            inflight.ledger.accepted(hash, acked, answered);
         }
         self.timed(hash, nonce, sent, acked);
         Ok(hash)

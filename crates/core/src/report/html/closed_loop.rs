@@ -13,18 +13,19 @@ pub(super) fn closed_loop_identities(cl: &ClosedLoopStats) -> [Markup; 2] {
         identity(
             cl.sent,
             &format!(
-                "transactions sent {} = accepted {} + refused {}",
+                "transactions sent {} = accepted {} + refused {} + unanswered {}",
                 count(cl.sent),
                 count(cl.accepted),
-                count(cl.refused)
+                count(cl.refused),
+                count(cl.unanswered)
             ),
-            cl.accepted + cl.refused,
+            cl.accepted + cl.refused + cl.unanswered,
         ),
         identity(
-            cl.accepted,
+            cl.accepted + cl.unanswered,
             &format!(
-                "accepted {} = on the final chain {} + superseded {} + pending at end {} + unverified {}",
-                count(cl.accepted),
+                "accepted + unanswered {} = on the final chain {} + superseded {} + pending at end {} + unverified {}",
+                count(cl.accepted + cl.unanswered),
                 count(cl.included),
                 count(cl.superseded),
                 count(cl.pending_at_end),

@@ -186,7 +186,7 @@ mod tests {
         report.closed_loop = Some(stats);
         let html = render(&report);
         assert_balanced(&html);
-        assert!(html.contains("transactions sent 10 = accepted 9 + refused 1"));
+        assert!(html.contains("transactions sent 10 = accepted 9 + refused 1 + unanswered 0"));
         assert!(html.contains("332 http 503"));
         assert!(!html.contains("does not hold"));
         report.closed_loop.as_mut().unwrap().included = 7;

@@ -49,8 +49,12 @@ pub(crate) struct Entry {
     pub(crate) raw: Option<Bytes>,
     pub(crate) task: Arc<str>,
     pub(crate) sent: Instant,
-    /// When the node answered; none while the send is out, or when it was cut off.
+    /// When the send ended (answered, or given up without an answer); none while it is out,
+    /// or when it was cut off.
     pub(crate) acked: Option<Instant>,
+    /// Whether the node answered the send (taking it); a send with no readable answer, or
+    /// cut off, may or may not have reached it.
+    pub(crate) answered: bool,
     /// The last time a block was seen to hold it; cleared when the node lost it since.
     pub(crate) seen: Option<Seen>,
     /// Whether the task that sent it saw its receipt.
@@ -75,6 +79,7 @@ pub(crate) enum Outcome {
 pub(crate) struct LedgerCounts {
     pub(crate) sent: u64,
     pub(crate) refused: u64,
+    pub(crate) unanswered: u64,
     pub(crate) included: u64,
     pub(crate) landed_unseen: u64,
     pub(crate) superseded: u64,
@@ -123,14 +128,15 @@ impl Ledger {
         true
     }
 
-    /// The node took `hash`, or may have (no readable answer).
-    pub(crate) fn accepted(&self, hash: TxHash, acked: Instant) {
+    /// The node took `hash` (`answered`), or may have (no readable answer).
+    pub(crate) fn accepted(&self, hash: TxHash, acked: Instant, answered: bool) {
         let note = {
             let mut inner = self.inner.lock();
             let Some(entry) = inner.txs.get_mut(&hash).filter(|e| e.acked.is_none()) else {
                 return;
             };
             entry.acked = Some(acked);
+            entry.answered = answered;
             Note::Sent(Arc::clone(&entry.task), entry.sent, acked)
         };
         self.note(note);
@@ -282,6 +288,7 @@ impl Ledger {
     }
 
     fn leave(counts: &mut LedgerCounts, entry: Entry, outcome: Outcome) -> Note {
+        counts.unanswered += u64::from(!entry.answered);
         match outcome {
             Outcome::Included(_) => {
                 counts.included += 1;
@@ -325,6 +332,7 @@ mod tests {
             task: Arc::from("t"),
             sent: at,
             acked: None,
+            answered: false,
             seen: None,
             task_saw: false,
         }
@@ -349,7 +357,7 @@ mod tests {
         let t0 = Instant::now();
         let (l, recorder) = ledger(t0);
         l.sending(entry(1, 1, 0, t0));
-        l.accepted(TxHash::repeat_byte(1), t0);
+        l.accepted(TxHash::repeat_byte(1), t0, true);
         let seen = Seen {
             block: Some(10),
             at: t0,
@@ -431,7 +439,7 @@ mod tests {
                 let hash = |t: u8| TxHash::repeat_byte(t);
                 match s {
                     Step::Send(t) => { l.sending(entry(t, t % 3, u64::from(t), now)); }
-                    Step::Accept(t) => l.accepted(hash(t), now),
+                    Step::Accept(t) => l.accepted(hash(t), now, t % 2 == 0),
                     Step::Refuse(t) => {
                         // only a send still waiting for its answer can be refused
                         let waiting = l.inner.lock().txs.get(&hash(t)).is_some_and(|e| e.acked.is_none());
@@ -462,6 +470,7 @@ mod tests {
             let r = recorder.lock();
             let (sent, included) = r.tasks().get("t").map_or((0, 0), |t| (t.counts.txs_sent, t.counts.txs_included));
             prop_assert_eq!(sent, c.sent - c.refused);
+            prop_assert!(c.unanswered <= c.sent - c.refused);
             prop_assert_eq!(included, c.included);
         }
     }
