@@ -20,7 +20,9 @@ use alloy::{
     primitives::Address,
     providers::{Provider, RootProvider, ext::TxPoolApi},
 };
-use spam_core::{Report, Spammer, SpammerBuilder, Stop, TaskMix, TxTask, Wallet};
+use spam_core::{
+    Report, Spammer, SpammerBuilder, Stop, TaskMix, TxTask, Wallet, breaker::BreakerConfig,
+};
 use spam_devnet::Devnet;
 use tokio::time::Instant;
 
@@ -178,7 +180,14 @@ async fn a_node_restarted_from_its_state_loses_nothing() {
     let (run_for, grace) = (Duration::from_secs(12), Duration::from_secs(5));
     let hook = Arc::clone(&restart);
     let started = Instant::now();
+    // A short open period, so that the time left after the breaker closes does not hang on
+    // its default (5 s) and on how fast a busy machine trips it.
+    let breaker = BreakerConfig::builder()
+        .open_for(Duration::from_secs(1))
+        .build()
+        .unwrap();
     let run = spammer(&url, wallets, run_for, grace)
+        .breaker(breaker)
         .on_task(move |e| hook.task(e.duration, e.outcome.is_ok()))
         .build()
         .unwrap()
