@@ -172,8 +172,8 @@ impl TaskContext {
     /// run's [`reconcile_after`](crate::SpammerBuilder::reconcile_after) bound, the sender is
     /// reconciled (the exact bytes the node lost are sent again) and the wait goes on with a
     /// longer bound, up to four times the first (the first again when the node did not answer
-    /// the reconciliation). Reads that find the node out (no answer,
-    /// HTTP failure) do not end the wait, and no read goes out while the run is paused.
+    /// the reconciliation). Reads that find the node out (no answer, HTTP failure) do not end
+    /// the wait, and no read goes out while the run is paused.
     ///
     /// # Errors
     /// A failed read (without an engine: any; under one: a refusal, not an outage),
