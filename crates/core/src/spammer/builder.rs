@@ -3,6 +3,7 @@
 use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
 
 use crate::{
+    breaker::BreakerConfig,
     pool::WalletPoolConfig,
     report::Report,
     session::{SessionConfig, StartError, session_setters},
@@ -46,6 +47,9 @@ pub struct SpammerBuilder {
     pub(super) task_timeout: Duration,
     pub(super) receipt_poll: Duration,
     pub(super) hook: Option<TaskHook>,
+    pub(super) breaker: BreakerConfig,
+    /// Per second while the breaker is not closed; `<= 0` or not finite: nothing passes.
+    pub(super) recovery_tps: f64,
     #[cfg(feature = "proxy")]
     pub(super) proxies: Option<spam_proxy::ProxyPool>,
 }
@@ -128,6 +132,23 @@ impl SpammerBuilder {
         self
     }
 
+    /// The circuit breaker's settings (default: [`BreakerConfig::default`], which opens on a
+    /// node that is down, not on one failing a few percent of the calls;
+    /// [`BreakerConfig::disabled`] never opens). The same settings as
+    /// [`LoadGenBuilder::breaker`](crate::LoadGenBuilder::breaker).
+    pub fn breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// The rate, per second, at which work passes while the breaker is not closed: the probes
+    /// that find out whether the node is back (default 10; 0 lets nothing pass until the
+    /// open period ends). As [`LoadGenBuilder::recovery_rate`](crate::LoadGenBuilder::recovery_rate).
+    pub const fn recovery_rate(mut self, per_second: f64) -> Self {
+        self.recovery_tps = per_second;
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
@@ -151,7 +172,9 @@ impl fmt::Debug for SpammerBuilder {
         s.field("session", &self.session)
             .field("mix", &self.mix)
             .field("workers", &self.workers)
-            .field("stop", &self.stop);
+            .field("stop", &self.stop)
+            .field("breaker", &self.breaker)
+            .field("recovery_tps", &self.recovery_tps);
         #[cfg(feature = "proxy")]
         s.field(
             "proxies",
@@ -175,7 +198,8 @@ pub struct Spammer {
 
 impl Spammer {
     /// Settings with defaults: 8 workers, 10 s, task timeout 180 s, HTTP timeout 30 s,
-    /// grace 30 s, cooldown 4 s, seed 0, mainnets refused.
+    /// grace 30 s, cooldown 4 s, seed 0, mainnets refused, the default breaker with a
+    /// recovery rate of 10 per second.
     pub fn builder() -> SpammerBuilder {
         SpammerBuilder {
             session: SessionConfig::default(),
@@ -185,6 +209,8 @@ impl Spammer {
             task_timeout: Duration::from_secs(180),
             receipt_poll: Duration::from_millis(100),
             hook: None,
+            breaker: BreakerConfig::default(),
+            recovery_tps: 10.0,
             #[cfg(feature = "proxy")]
             proxies: None,
         }
