@@ -29,7 +29,7 @@ pub use crate::{
     profile::{Rate, RateError, Schedule, SendStrategy, Step},
     report::{
         BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, LatencySummary, NonceStats,
-        OpenLoopStats, PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats,
+        OpenLoopStats, Pause, PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats,
         TaskStats, ThresholdError, Thresholds, Verdict,
     },
     rpc::{

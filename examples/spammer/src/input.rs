@@ -84,6 +84,14 @@ pub(crate) fn fraction(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The breaker's window: longer than zero, at most a year.
+pub(crate) fn breaker_window(s: &str) -> Result<Duration, String> {
+    match positive_duration(s)? {
+        d if d > spam_core::breaker::MAX_DURATION => Err("must be at most a year".into()),
+        d => Ok(d),
+    }
+}
+
 /// A count of at least one (workers, senders).
 pub(crate) fn at_least_one(s: &str) -> Result<NonZeroU32, String> {
     s.trim()
@@ -109,6 +117,11 @@ fn tps(s: &str, positive: bool) -> Result<f64, String> {
         return Err(format!("a rate must be {least} tx/s, got `{s}`"));
     }
     Ok(tps)
+}
+
+/// A rate of 0 tx/s or more (`--recovery-rate`).
+pub(crate) fn rate_or_zero(s: &str) -> Result<f64, String> {
+    tps(s, false)
 }
 
 /// `--rate N`: a constant rate above zero.

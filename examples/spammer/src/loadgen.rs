@@ -14,6 +14,7 @@ use spam_core::{ExecutionLayer, LoadGen, MainnetPolicy, Rate, SendStrategy, WsPr
 use spam_devnet::Devnet;
 
 use crate::{
+    breaker::BreakerArgs,
     config::ConfigArg,
     input,
     metrics::{self, MetricsArgs},
@@ -126,6 +127,8 @@ pub(crate) struct LoadgenArgs {
     allow_mainnet: bool,
 
     #[command(flatten)]
+    breaker: BreakerArgs,
+    #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
     output: OutputArgs,
@@ -157,6 +160,7 @@ impl LoadgenArgs {
 }
 
 pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
+    let (breaker, recovery) = args.breaker.config()?;
     args.output.check()?;
     let tx = spam_tasks::tx_builder(&args.tx).context("--tx names a known builder")?;
     // Keys before anything starts: a bad source is bad input, with nothing written.
@@ -194,6 +198,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         .max_in_flight_per_wallet(args.max_in_flight_per_wallet)
         .presign(args.presign)
         .receipts(!args.no_receipts)
+        .breaker(breaker)
         .seed(args.seed)
         .grace(args.grace)
         .mainnet(if args.allow_mainnet {
@@ -213,6 +218,9 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(el) = args.el {
         loadgen = loadgen.execution_layer(el);
+    }
+    if let Some(tps) = recovery {
+        loadgen = loadgen.recovery_rate(tps);
     }
     if let Some(store) = &store {
         loadgen = loadgen.store(store.store(), None);

@@ -1,5 +1,6 @@
 //! `spammer`: generate transaction load against an EVM chain.
 
+mod breaker;
 mod config;
 mod devnet;
 mod input;

@@ -15,6 +15,7 @@ use spam_devnet::Devnet;
 use spam_proxy::{HealthTask, PoolConfig, Probe, ProxyPool};
 
 use crate::{
+    breaker::BreakerArgs,
     config::ConfigArg,
     input::{self, bad_input},
     metrics::{self, MetricsArgs},
@@ -63,6 +64,8 @@ pub(crate) struct RunArgs {
     proxies: Option<PathBuf>,
 
     #[command(flatten)]
+    breaker: BreakerArgs,
+    #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
     output: OutputArgs,
@@ -77,6 +80,7 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let (breaker, recovery) = args.breaker.config()?;
     args.output.check()?;
     // Keys before anything starts: a bad source is bad input, with nothing written.
     let wallets = args
@@ -125,7 +129,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(pool) => Some(check_proxies(pool, &url).await),
         None => None,
     };
-    let mut spammer = Spammer::builder();
+    let mut spammer = Spammer::builder().breaker(breaker);
+    if let Some(per_second) = recovery {
+        spammer = spammer.recovery_rate(per_second);
+    }
     if let Some(pool) = proxies {
         spammer = spammer.proxies(pool);
     }

@@ -30,7 +30,8 @@ pub enum ConfigError {
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Settings of a [`CircuitBreaker`](super::CircuitBreaker); built only through
-/// [`BreakerConfig::builder`], so an invalid one cannot exist.
+/// [`BreakerConfig::builder`] (or [`disabled`](BreakerConfig::disabled)), so an invalid one
+/// cannot exist.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BreakerConfig {
     pub(super) window: Duration,
@@ -43,15 +44,30 @@ pub struct BreakerConfig {
 }
 
 impl Default for BreakerConfig {
-    /// 10 s window in 10 buckets, opens above 5% failures or 20% revocations once 20 events
-    /// are in the window, stays open 5 s, closes after 3 successful probes.
+    /// 10 s window in 10 buckets; opens above **50% failures** or 20% revocations once
+    /// **100 events** are in the window; stays open 5 s; closes after 3 successful probes.
+    ///
+    /// The breaker of a load generator guards against a node that is *down*, not one that
+    /// is *faulty*: a node that fails a few percent of the requests is what a load test
+    /// measures, so it must see the whole load. Hence:
+    /// - **50% failures**: a node (or its gateway) losing 5% of the answers or returning 10%
+    ///   503s keeps the load and shows up in the report's error classes; one that fails most
+    ///   requests is as good as down. The same threshold as resilience4j's default.
+    /// - **100 calls**: at the rates of a load test a 20-call minimum fills in tens of
+    ///   milliseconds, where a short burst of failures (a node mining a huge block, a dropped
+    ///   connection) is enough to open it; 100 calls make a rate of 50% statistically
+    ///   meaningful. A run slower than 10 calls/s (100 per 10 s window) never reaches the
+    ///   minimum: lower [`min_calls`](BreakerConfigBuilder::min_calls) for slow runs.
+    ///
+    /// The window forgets everything when the breaker closes, so failures from before an
+    /// outage never re-open it.
     fn default() -> Self {
         Self {
             window: Duration::from_secs(10),
             buckets: NonZeroU32::new(10).expect("10 > 0"),
-            failure_rate: 0.05,
+            failure_rate: 0.5,
             revocation_rate: 0.20,
-            min_calls: 20,
+            min_calls: 100,
             open_for: Duration::from_secs(5),
             probes: NonZeroU32::new(3).expect("3 > 0"),
         }
@@ -76,9 +92,48 @@ impl BreakerConfig {
         }
     }
 
+    /// A breaker that never opens: both thresholds are 100%, which no rate exceeds. Calls are
+    /// still counted in the window ([`stats`](super::CircuitBreaker::stats)), so a run can
+    /// report the failure rate it would have reacted to.
+    ///
+    /// # Examples
+    /// ```
+    /// use spam_core::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
+    ///
+    /// let breaker = CircuitBreaker::new(BreakerConfig::disabled());
+    /// for _ in 0..1_000 {
+    ///     breaker.try_acquire().expect("never open").failure();
+    /// }
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// assert_eq!(breaker.stats().failures, 1_000);
+    /// ```
+    pub fn disabled() -> Self {
+        Self {
+            failure_rate: 1.0,
+            revocation_rate: 1.0,
+            ..Self::default()
+        }
+    }
+
+    /// Whether this breaker can never open (both thresholds at 100%), as
+    /// [`disabled`](Self::disabled) makes it.
+    pub fn is_disabled(&self) -> bool {
+        self.failure_rate >= 1.0 && self.revocation_rate >= 1.0
+    }
+
     /// Length of the rolling window.
     pub const fn window(&self) -> Duration {
         self.window
+    }
+
+    /// Failure rate above which the breaker opens.
+    pub const fn failure_rate(&self) -> f64 {
+        self.failure_rate
+    }
+
+    /// Events a rate needs in the window before it can open the breaker.
+    pub const fn min_calls(&self) -> u32 {
+        self.min_calls
     }
 
     /// How long the breaker stays open before probing.
@@ -106,19 +161,21 @@ impl BreakerConfigBuilder {
         self
     }
 
-    /// Failure rate above which the breaker opens (default 0.05).
+    /// Failure rate above which the breaker opens (default 0.5); 1.0 never opens on failures.
     pub const fn failure_rate(mut self, rate: f64) -> Self {
         self.config.failure_rate = rate;
         self
     }
 
-    /// Revocation rate above which the breaker opens (default 0.20).
+    /// Revocation rate above which the breaker opens (default 0.20); 1.0 never opens on
+    /// revocations.
     pub const fn revocation_rate(mut self, rate: f64) -> Self {
         self.config.revocation_rate = rate;
         self
     }
 
-    /// Events a rate needs in the window before it can open the breaker (default 20).
+    /// Events a rate needs in the window before it can open the breaker (default 100; 0 acts
+    /// as 1). Calls and revocation observations are counted apart, each against this minimum.
     pub const fn min_calls(mut self, min_calls: u32) -> Self {
         self.config.min_calls = min_calls;
         self

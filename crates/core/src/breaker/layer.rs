@@ -6,23 +6,37 @@ use alloy::{
 };
 
 use super::{BreakerOpen, CircuitBreaker};
-use crate::{rpc::ErrorClass, rpc::classify};
+use crate::rpc::classify;
 
 /// A tower [`Layer`](tower::Layer) that puts a [`CircuitBreaker`] in front of an alloy transport.
 ///
 /// While the breaker is open, calls fail at once with a transport error that
-/// [`is_breaker_open`] recognises (classified [`ErrorClass::Other`], so retry policies do not
-/// hammer it). Transport errors, timeouts and HTTP 5xx count as failures; JSON-RPC error
-/// responses (*nonce too low* …) are answers from a working node and count as successes.
+/// [`is_breaker_open`] recognises (classified [`ErrorClass::Other`](crate::ErrorClass::Other),
+/// so retry policies do not hammer it). Errors that say the node is failing count as failures
+/// ([`ErrorClass::is_node_failure`](crate::ErrorClass::is_node_failure): connection failures,
+/// timeouts, HTTP 5xx and 408); JSON-RPC error responses (*nonce too low* …) are answers from
+/// a working node and count as successes; other errors (429, other 4xx, unreadable answers)
+/// count as neither.
+///
+/// # Retries
+/// The layer counts the outcome of each call that passes through it. Add it **before** a retry
+/// layer (alloy's `RetryBackoffLayer`), so it wraps the retries: a request answered 503, retried
+/// and then answered is one success, and an open breaker refuses before any attempt. Added
+/// after the retry layer, or under a retry loop above the provider
+/// ([`RetryPolicy`](crate::RetryPolicy), [`send_raw_transaction`](crate::send_raw_transaction)),
+/// every failed attempt counts as a failure of its own.
 ///
 /// # Examples
 /// ```
-/// use alloy::{providers::ProviderBuilder, rpc::client::ClientBuilder};
+/// use alloy::{
+///     providers::ProviderBuilder, rpc::client::ClientBuilder, transports::layers::RetryBackoffLayer,
+/// };
 /// use spam_core::breaker::{BreakerConfig, BreakerLayer, CircuitBreaker};
 ///
 /// let breaker = CircuitBreaker::new(BreakerConfig::default());
 /// let client = ClientBuilder::default()
-///     .layer(BreakerLayer::new(breaker.clone()))
+///     .layer(BreakerLayer::new(breaker.clone())) // first: outside the retries
+///     .layer(RetryBackoffLayer::new(3, 100, u64::MAX))
 ///     .http("http://127.0.0.1:8545".parse()?);
 /// let provider = ProviderBuilder::new().connect_client(client);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -85,11 +99,7 @@ where
             let result = call.await;
             match &result {
                 Ok(_) => permit.success(),
-                Err(err)
-                    if matches!(classify(err), ErrorClass::Connection | ErrorClass::Timeout) =>
-                {
-                    permit.failure()
-                }
+                Err(err) if classify(err).is_node_failure() => permit.failure(),
                 Err(_) => drop(permit), // not the node's health: counts as neither
             }
             result

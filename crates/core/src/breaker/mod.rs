@@ -1,7 +1,16 @@
-//! Circuit breaker: stop calling a node that is failing, probe, resume.
+//! Circuit breaker: stop calling a node that is down, probe, resume.
 //!
 //! [`CircuitBreaker`] is plain synchronous logic with an injected [`BreakerClock`]; [`BreakerLayer`]
 //! wraps an alloy transport with it.
+//!
+//! # One outcome per call
+//!
+//! Resolve one [`Permit`] per *logical* call, with its final outcome: a call that failed with
+//! a transient error (503, 429, a timeout), was retried and finally succeeded is one success.
+//! Take the permit before the retries and resolve it after them, e.g. around
+//! [`send_raw_transaction`](crate::send_raw_transaction) and its retries; with tower layers, add
+//! [`BreakerLayer`] *before* a retry layer such as alloy's `RetryBackoffLayer`, so the breaker
+//! wraps the retries. Placed inside the retries, every failed attempt counts as a failure.
 
 mod clock;
 mod config;
@@ -83,10 +92,16 @@ struct Shared {
 
 /// A circuit breaker over a time-based rolling window.
 ///
-/// Opens when, with at least `min_calls` events in the window, the failure rate exceeds its
-/// threshold (default 5%) or the revocation rate does (default 20%). Stays open for
-/// `open_for`, then lets `probes` calls through (half-open): that many successes close it, one
-/// failure reopens it. Cheap to clone; clones share state.
+/// Opens when, with at least `min_calls` events in the window (default 100), the failure rate
+/// exceeds its threshold (default 50%) or the revocation rate does (default 20%). Stays open
+/// for `open_for` (default 5 s), then lets `probes` calls through (half-open, default 3): that
+/// many successes close it, one failure reopens it. The defaults open on a node that is down,
+/// not on one that fails a few percent of the requests (see [`BreakerConfig::default`]);
+/// [`BreakerConfig::disabled`] never opens. Cheap to clone; clones share state.
+///
+/// Closing forgets: the window is cleared on every transition to closed, and permits taken
+/// before a transition (an older *generation*) are ignored when they resolve, so failures
+/// from before an outage, or answers arriving late from it, cannot re-open the breaker.
 ///
 /// # Examples
 /// ```
@@ -253,7 +268,6 @@ impl CircuitBreaker {
                     outcome,
                 ) if probe => match outcome {
                     Some(true) if successes + 1 >= this.shared.config.probes.get() => {
-                        m.window.clear();
                         this.change(m, Phase::Closed, now)
                     }
                     Some(true) => {
@@ -307,6 +321,10 @@ impl CircuitBreaker {
     }
 
     fn change(&self, m: &mut Machine, to: Phase, now: Instant) -> Option<Transition> {
+        if to == Phase::Closed {
+            // A closed breaker judges only what happened since it closed.
+            m.window.clear();
+        }
         let state = |p: Phase| match p {
             Phase::Closed => BreakerState::Closed,
             Phase::Open { .. } => BreakerState::Open,

@@ -299,6 +299,16 @@ async fn submit(
     }
 }
 
+/// Whether a send failed for want of an answer in time: our timeout, or a gateway's (408,
+/// 504). The cap on waiting sends adapts to these.
+fn slow(class: &crate::rpc::ErrorClass) -> bool {
+    use crate::rpc::ErrorClass;
+    matches!(
+        class,
+        ErrorClass::Timeout | ErrorClass::Http { status: 408 | 504 }
+    )
+}
+
 /// The waits before each new try of a send that failed for a transient reason (rate limit,
 /// full pool, timeout, connection, HTTP error): the same bytes, so the node sees one
 /// transaction however many tries reach it.
@@ -333,7 +343,7 @@ async fn answer(
     let mut timed_out = false;
     for delay in RETRY_DELAYS {
         let Err(refused) = &result else { break };
-        timed_out |= refused.class == crate::rpc::ErrorClass::Timeout;
+        timed_out |= slow(&refused.class);
         if !refused.class.is_retryable() && !refused.class.outcome_unknown() {
             break;
         }
@@ -346,7 +356,7 @@ async fn answer(
         result = submit(ctx, &out, sync).await;
         acked = Instant::now();
     }
-    timed_out |= matches!(&result, Err(r) if r.class == crate::rpc::ErrorClass::Timeout);
+    timed_out |= matches!(&result, Err(r) if slow(&r.class));
     ctx.limit.answered(timed_out, acked);
     let info = info(&out);
     let Outgoing {
@@ -367,13 +377,17 @@ async fn answer(
         }
         Err(refused) if unknown.is_some() || refused.class.outcome_unknown() => {
             let _ = signed.reservation.commit();
-            breaker.failure();
+            if refused.class.is_node_failure() || unknown.is_some() {
+                breaker.failure();
+            } else {
+                breaker.success();
+            }
             let label = unknown.unwrap_or_else(|| refused.label());
             ctx.ledger.unanswered(&info, acked, &label);
         }
         Err(refused) => {
             // A refusal is an answer: only the node's own trouble counts against it.
-            if refused.class.is_retryable() {
+            if refused.class.is_node_failure() {
                 breaker.failure();
             } else {
                 breaker.success();

@@ -89,6 +89,9 @@ impl Repair {
             for (hash, fate) in done.fates {
                 match fate {
                     Fate::Held => self.ledger.touched(&hash, now, false),
+                    Fate::Mined(block) => {
+                        let _ = self.ledger.seen_in_block(&hash, now, block);
+                    }
                     Fate::Rebroadcast => self.ledger.touched(&hash, now, true),
                     Fate::Superseded => self.ledger.superseded(&hash),
                     Fate::Unresolved => {}

@@ -22,6 +22,9 @@ use crate::fees::FeeOracle;
 /// Blocks fetched in one batch when catching up.
 const BLOCK_BATCH: u64 = 32;
 
+/// How far the head must fall behind the scan before the scan starts again from it.
+const REWIND: u64 = 3;
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct BlockLite {
@@ -65,9 +68,11 @@ impl Tracker {
                 () = stop.cancelled() => break,
             };
             if let Some(head) = head {
-                if head + 1 < next {
-                    // The chain is shorter than what was scanned: the node restarted from an
-                    // older state. Its new blocks reuse those numbers.
+                if head + REWIND < next {
+                    // The chain is much shorter than what was scanned: the node restarted from
+                    // an older state, and its new blocks reuse those numbers. (A head a block
+                    // or two behind is a lagging answer; what a shallow rewind hides, the
+                    // stuck-sender reconciliation finds by hash.)
                     tracing::warn!(target: "spam::loadgen", head, next, "chain head went back; scanning from it");
                     next = head + 1;
                 }

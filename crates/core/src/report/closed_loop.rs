@@ -63,6 +63,24 @@ pub struct ClosedLoopStats {
     pub retries: BTreeMap<String, u64>,
     /// Circuit breaker transitions, in order.
     pub breaker: Vec<BreakerEvent>,
+    /// Stretches during which no task started because the node was out, in order.
+    #[serde(default)]
+    pub pauses: Vec<Pause>,
+}
+
+/// A stretch of a closed-loop run during which no task started: the node was out until it
+/// answered again (the breaker closed) and every sender with transactions in flight was
+/// reconciled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Pause {
+    /// Milliseconds since the run start when it began.
+    pub from_ms: u64,
+    /// Milliseconds since the run start when tasks could start again (or the load ended).
+    pub to_ms: u64,
+    /// What showed the node out: `breaker open`, or `node out` (its last attempts all failed
+    /// for a node reason).
+    pub cause: String,
 }
 
 impl ClosedLoopStats {
@@ -109,6 +127,21 @@ impl fmt::Display for ClosedLoopSummary<'_> {
                 per(&c.reconciliations),
                 c.rebroadcasts
             )?;
+        }
+        if !c.pauses.is_empty() {
+            let pauses: Vec<String> = c
+                .pauses
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{:.1}–{:.1} s ({})",
+                        p.from_ms as f64 / 1e3,
+                        p.to_ms as f64 / 1e3,
+                        p.cause
+                    )
+                })
+                .collect();
+            write!(f, "\n  paused: {}", pauses.join(", "))?;
         }
         if !c.breaker.is_empty() {
             let events: Vec<String> = c

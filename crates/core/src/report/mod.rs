@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "store")]
 pub use self::from_store::FromStoreError;
 pub use self::{
-    closed_loop::ClosedLoopStats,
+    closed_loop::{ClosedLoopStats, Pause},
     open_loop::{BlockStats, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
     proxies::ProxySummary,
     stats::{LatencySummary, NonceStats, RunInfo, SecondStats, StoreStats, TaskStats},

@@ -26,11 +26,13 @@ pub enum Action {
     BackOff(Option<Duration>),
     /// The sender cannot pay: roll back and stop using the wallet until it is topped up.
     ParkWallet,
-    /// No (readable) answer, so the transaction may be in the pool: re-send the *same* signed bytes (a node
-    /// that has it answers *already known*), or commit and resync if giving up. Never reuse the
-    /// nonce for a different transaction before knowing.
+    /// No (readable) answer, or a gateway's 5xx / 408, so the transaction may be in the pool:
+    /// re-send the *same* signed bytes (a node that has it answers *already known*), or commit
+    /// and resync if giving up. Never reuse the nonce for a different transaction before
+    /// knowing.
     ResendSame,
-    /// Nothing to retry (reverted, unrecognised refusal): roll back and record the failure.
+    /// Nothing to retry (reverted, an HTTP 4xx refusal such as 401 or 413, unrecognised
+    /// refusal): roll back and record the failure.
     GiveUp,
 }
 
@@ -59,8 +61,15 @@ impl ErrorClass {
             Self::RateLimited { retry_after } => Action::BackOff(*retry_after),
             Self::PoolFull => Action::BackOff(None),
             Self::InsufficientFunds => Action::ParkWallet,
-            Self::Timeout | Self::Connection | Self::BadResponse => Action::ResendSame,
-            Self::Reverted { .. } | Self::Other => Action::GiveUp,
+            // A gateway may have forwarded the request before failing or giving up on it.
+            Self::Timeout
+            | Self::Connection
+            | Self::BadResponse
+            | Self::Http {
+                status: 408 | 500..=599,
+            } => Action::ResendSame,
+            // 401, 403, 404, 413 …: the request itself is refused, unchanged it fails again.
+            Self::Http { .. } | Self::Reverted { .. } | Self::Other => Action::GiveUp,
         }
     }
 }
@@ -92,6 +101,13 @@ mod tests {
             (ErrorClass::Timeout, Action::ResendSame),
             (ErrorClass::Connection, Action::ResendSame),
             (ErrorClass::BadResponse, Action::ResendSame),
+            (ErrorClass::Http { status: 503 }, Action::ResendSame),
+            (ErrorClass::Http { status: 500 }, Action::ResendSame),
+            (ErrorClass::Http { status: 502 }, Action::ResendSame),
+            (ErrorClass::Http { status: 504 }, Action::ResendSame),
+            (ErrorClass::Http { status: 408 }, Action::ResendSame),
+            (ErrorClass::Http { status: 401 }, Action::GiveUp),
+            (ErrorClass::Http { status: 413 }, Action::GiveUp),
             (ErrorClass::Reverted { reason: None }, Action::GiveUp),
             (ErrorClass::Other, Action::GiveUp),
         ];
@@ -108,5 +124,30 @@ mod tests {
         assert!(!ErrorClass::Reverted { reason: None }.is_retryable());
         assert!(ErrorClass::Connection.outcome_unknown());
         assert!(!ErrorClass::AlreadyKnown.outcome_unknown());
+        assert!(ErrorClass::Timeout.is_node_failure());
+        assert!(ErrorClass::Connection.is_node_failure());
+        assert!(!ErrorClass::BadResponse.is_node_failure());
+        assert!(!ErrorClass::RateLimited { retry_after: None }.is_node_failure());
+        assert!(!ErrorClass::NonceTooLow { next: None }.is_node_failure());
+    }
+
+    #[test]
+    fn http_statuses_resend_exactly_when_the_outcome_is_open() {
+        for status in [
+            400, 401, 403, 404, 405, 408, 413, 500, 501, 502, 503, 504, 520,
+        ] {
+            let class = ErrorClass::Http { status };
+            let gateway = status == 408 || status >= 500;
+            assert_eq!(class.is_retryable(), gateway, "{class}");
+            assert_eq!(class.outcome_unknown(), gateway, "{class}");
+            assert_eq!(class.is_node_failure(), gateway, "{class}");
+            let expected = if gateway {
+                Action::ResendSame
+            } else {
+                Action::GiveUp
+            };
+            assert_eq!(class.action(), expected, "{class}");
+        }
+        assert_eq!(ErrorClass::Http { status: 503 }.to_string(), "http 503");
     }
 }

@@ -39,10 +39,23 @@ pub enum ErrorClass {
         /// How long it asked to wait, when it said.
         retry_after: Option<Duration>,
     },
-    /// No answer in time (HTTP timeout, 408, 504); a send may or may not have arrived.
+    /// No answer in time (the client's own timeout); a send may or may not have arrived.
     Timeout,
-    /// The connection failed or the node is unavailable (refused, reset, 502, 503).
+    /// The connection failed or broke (refused, reset, closed before the answer); a send may
+    /// or may not have arrived.
     Connection,
+    /// An HTTP error status from the node or a gateway in front of it, any but 429
+    /// ([`RateLimited`](Self::RateLimited)).
+    ///
+    /// 5xx (502, 503: the node or its gateway is failing) and 408/504 (a gateway gave up
+    /// waiting for the node) are retryable and leave a send's outcome open: a gateway may have
+    /// forwarded the request before failing. They are kept apart from [`Timeout`](Self::Timeout)
+    /// and [`Connection`](Self::Connection) so a report tells a gateway's `http 504` from the
+    /// client's own timeout. Other 4xx (401, 403, 404, 413 …) refuse the request itself.
+    Http {
+        /// The HTTP status code.
+        status: u16,
+    },
     /// An answer arrived but could not be read (bad JSON, null result, broken body); a send
     /// may or may not have been taken.
     BadResponse,
@@ -57,12 +70,12 @@ pub enum ErrorClass {
 
 impl ErrorClass {
     /// Whether a later identical request can succeed: rate limits, timeouts, connection
-    /// failures and a full pool.
+    /// failures, HTTP 5xx and 408, and a full pool.
     pub const fn is_retryable(&self) -> bool {
         matches!(
             self,
             Self::RateLimited { .. } | Self::Timeout | Self::Connection | Self::PoolFull
-        )
+        ) || self.is_gateway_failure()
     }
 
     /// Whether the error concerns the sender's nonce sequence.
@@ -83,10 +96,32 @@ impl ErrorClass {
 
     /// Whether a transaction send that failed this way may still have reached the pool.
     ///
-    /// A JSON-RPC error response is a refusal; only a missing or unreadable answer leaves the
-    /// outcome open.
+    /// A JSON-RPC error response is a refusal; only a missing or unreadable answer, or an
+    /// HTTP 5xx or 408 (a gateway may have forwarded the request), leaves the outcome open.
     pub const fn outcome_unknown(&self) -> bool {
         matches!(self, Self::Timeout | Self::Connection | Self::BadResponse)
+            || self.is_gateway_failure()
+    }
+
+    /// Whether the node, or the way to it, is failing rather than answering: no answer in
+    /// time, a broken connection, an HTTP 5xx or 408.
+    ///
+    /// This is what a circuit breaker counts as a failure
+    /// ([`BreakerLayer`](crate::breaker::BreakerLayer) does). Refusals (nonce, fee, funds,
+    /// revert), rate limits, other 4xx and unreadable answers come from a node that works
+    /// and are not counted.
+    pub const fn is_node_failure(&self) -> bool {
+        matches!(self, Self::Timeout | Self::Connection) || self.is_gateway_failure()
+    }
+
+    /// HTTP 5xx or 408: the server or a gateway failed or gave up on this request.
+    const fn is_gateway_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Http {
+                status: 408 | 500..=599
+            }
+        )
     }
 }
 
@@ -109,6 +144,7 @@ impl std::fmt::Display for ErrorClass {
             Self::RateLimited { retry_after: None } => f.write_str("rate limited"),
             Self::Timeout => f.write_str("timeout"),
             Self::Connection => f.write_str("connection failed"),
+            Self::Http { status } => write!(f, "http {status}"),
             Self::BadResponse => f.write_str("unreadable response"),
             Self::Reverted {
                 reason: Some(reason),
@@ -251,13 +287,16 @@ pub fn classify_response(payload: &ErrorPayload) -> ErrorClass {
 }
 
 fn classify_transport(kind: &TransportErrorKind) -> ErrorClass {
+    // With or without a `Retry-After` header: a 503 announcing its length is still a 503.
+    if let Some(http) = kind.as_http_error() {
+        return match http.status {
+            429 => ErrorClass::RateLimited {
+                retry_after: kind.retry_after().map(|d| d.min(MAX_HINT)),
+            },
+            status => ErrorClass::Http { status },
+        };
+    }
     match kind {
-        TransportErrorKind::HttpError(http) => match http.status {
-            429 => ErrorClass::RateLimited { retry_after: None },
-            408 | 504 => ErrorClass::Timeout,
-            500..=599 => ErrorClass::Connection,
-            _ => ErrorClass::Other,
-        },
         TransportErrorKind::BackendGone
         | TransportErrorKind::PubsubUnavailable
         | TransportErrorKind::MissingBatchResponse(_) => ErrorClass::Connection,
@@ -293,6 +332,14 @@ fn classify_io(err: &(dyn std::error::Error + 'static)) -> ErrorClass {
         current = e.source();
     }
     let text = err.to_string().to_ascii_lowercase();
+    // alloy's `RetryBackoffLayer` gives up with its last error flattened into a string
+    // ("Max retries exceeded HTTP error 503 with body: …"): its status is all that is left.
+    if let Some(status) = http_status_in(&text) {
+        return match status {
+            429 => ErrorClass::RateLimited { retry_after: None },
+            status => ErrorClass::Http { status },
+        };
+    }
     if text.contains("timed out") || text.contains("timeout") {
         ErrorClass::Timeout
     } else if [
@@ -309,6 +356,15 @@ fn classify_io(err: &(dyn std::error::Error + 'static)) -> ErrorClass {
     } else {
         ErrorClass::Other
     }
+}
+
+/// The status in alloy's rendering of an HTTP error, `http error 503 with …` (lowercased).
+fn http_status_in(text: &str) -> Option<u16> {
+    let rest = &text[text.find("http error ")? + "http error ".len()..];
+    let digits = rest.get(..3)?;
+    let status: u16 = digits.parse().ok()?;
+    let whole = rest[3..].chars().next().is_none_or(|c| !c.is_ascii_digit());
+    (whole && (100..=599).contains(&status)).then_some(status)
 }
 
 /// The node's next nonce in a *nonce too low* message: geth/erigon `state: 7`, reth
@@ -392,6 +448,19 @@ mod tests {
             Some(22)
         );
         assert_eq!(next_nonce_in("nonce too low"), None);
+    }
+
+    #[test]
+    fn http_status_is_read_from_alloys_rendering() {
+        assert_eq!(
+            http_status_in("max retries exceeded http error 503 with body: {}"),
+            Some(503)
+        );
+        assert_eq!(http_status_in("http error 429 with empty body"), Some(429));
+        assert_eq!(http_status_in("http error 5031 with empty body"), None);
+        assert_eq!(http_status_in("http error 42"), None);
+        assert_eq!(http_status_in("http error 999"), None);
+        assert_eq!(http_status_in("connection refused"), None);
     }
 
     #[test]

@@ -116,8 +116,7 @@ impl RetryPolicy {
         self.retry_observed(call, &()).await
     }
 
-    /// [`retry`](Self::retry) under `observer`, which may stop the retries early and is told
-    /// of each retry.
+    /// [`retry`](Self::retry), telling `observer` of each retry.
     pub(crate) async fn retry_observed<T, F, Fut>(
         &self,
         call: F,
@@ -129,10 +128,7 @@ impl RetryPolicy {
     {
         call.retry(self.backoff())
             .sleep(tokio::time::sleep)
-            .when(|err| {
-                let class = classify(err);
-                class.is_retryable() && observer.may_retry(&class)
-            })
+            .when(|err| classify(err).is_retryable())
             .adjust(|err, delay| lengthen(delay, classify(err).retry_after()))
             .notify(|err, _| observer.retried(&classify(err)))
             .await
@@ -144,22 +140,14 @@ fn lengthen(planned: Option<Duration>, hint: Option<Duration>) -> Option<Duratio
     planned.map(|delay| hint.map_or(delay, |hint| hint.max(delay)))
 }
 
-/// Watches the retries of one call (e.g. to count them, or to stop when the node is out).
+/// Watches the retries of one call, e.g. to count them per class.
 pub(crate) trait RetryObserver: Sync {
-    /// Whether to retry after an attempt failed with `class`, a retryable one. Called for every
-    /// failed attempt, the last one included.
-    fn may_retry(&self, class: &ErrorClass) -> bool;
-
     /// An attempt failed with `class` and is retried.
     fn retried(&self, class: &ErrorClass);
 }
 
-/// No observer: every retryable error is retried, nothing is counted.
+/// No observer: nothing is counted.
 impl RetryObserver for () {
-    fn may_retry(&self, _: &ErrorClass) -> bool {
-        true
-    }
-
     fn retried(&self, _: &ErrorClass) {}
 }
 

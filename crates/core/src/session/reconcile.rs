@@ -36,8 +36,11 @@ pub(crate) struct Unsettled {
 /// What became of one [`Unsettled`] transaction during reconciliation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fate {
-    /// The node has it (pending or mined), nothing was sent.
+    /// The node has it in its pool, nothing was sent.
     Held,
+    /// It is in this block (one the block scan may have missed: a node that restarted
+    /// re-mines block numbers).
+    Mined(u64),
     /// The node did not have it; its bytes were sent again and taken.
     Rebroadcast,
     /// Another transaction used its nonce; it can never land.
@@ -149,8 +152,8 @@ impl Reconciler {
             .ok()
     }
 
-    /// A transaction below the node's pending nonce: held when the node knows its hash, else
-    /// another transaction took the nonce.
+    /// A transaction below the node's mined nonce: mined when the node knows its hash (in
+    /// which block), else another transaction took the nonce.
     async fn look_up(&self, tx: &Unsettled) -> Fate {
         let found: Result<Option<serde_json::Value>, _> = tokio::time::timeout(
             self.timeout,
@@ -164,7 +167,11 @@ impl Reconciler {
         .map_err(drop)
         .and_then(|r| r.map_err(drop));
         match found {
-            Ok(Some(_)) => Fate::Held,
+            Ok(Some(tx)) => match tx.get("blockNumber").and_then(|n| n.as_str()) {
+                Some(n) => u64::from_str_radix(n.trim_start_matches("0x"), 16)
+                    .map_or(Fate::Held, Fate::Mined),
+                None => Fate::Held,
+            },
             Ok(None) => Fate::Superseded,
             Err(()) => Fate::Unresolved,
         }

@@ -46,10 +46,11 @@ pub struct SpammerBuilder {
     pub(super) stop: Stop,
     pub(super) task_timeout: Duration,
     pub(super) receipt_poll: Duration,
+    pub(super) hook: Option<TaskHook>,
     pub(super) breaker: BreakerConfig,
+    /// Per second while the breaker is not closed; `<= 0` or not finite: nothing passes.
     pub(super) recovery_tps: f64,
     pub(super) reconcile_after: Option<Duration>,
-    pub(super) hook: Option<TaskHook>,
     #[cfg(feature = "proxy")]
     pub(super) proxies: Option<spam_proxy::ProxyPool>,
 }
@@ -132,24 +133,36 @@ impl SpammerBuilder {
         self
     }
 
-    /// The circuit breaker in front of the node (default [`BreakerConfig::default`]).
+    /// The circuit breaker's settings (default: [`BreakerConfig::default`], which opens on a
+    /// node that is down, not on one failing a few percent of the calls;
+    /// [`BreakerConfig::disabled`] never opens). The same settings as
+    /// [`LoadGenBuilder::breaker`](crate::LoadGenBuilder::breaker).
     ///
-    /// Every call a task makes to the node (sends, receipt reads) passes it. A call counts as
-    /// failed when two attempts in a row, or its last one, found the node out (no answer, a
-    /// dropped connection, an HTTP failure status); a refusal (nonce, fee, revert) is an
-    /// answer. While the breaker is not closed no task starts, running tasks' calls wait, and
-    /// the node is probed at [`recovery_tps`](Self::recovery_tps); once it closes, every sender
-    /// with transactions in flight is reconciled before new tasks start. Transitions are in
-    /// [`ClosedLoopStats::breaker`](crate::ClosedLoopStats::breaker).
+    /// Every call a task makes to the node (sends, receipt and [`read`](crate::TaskContext::read)s)
+    /// passes it, with one outcome per call and its retries: a node failure
+    /// ([`ErrorClass::is_node_failure`](crate::ErrorClass::is_node_failure)) is a failure, any
+    /// answer (a refusal too) a success. No task starts while it is not closed, or while the
+    /// node is out (its last eight attempts, whichever calls they belonged to, all failed for
+    /// a node reason): running tasks' calls wait, and the node is probed at the
+    /// [`recovery_rate`](Self::recovery_rate). Once the breaker is closed and the node answers,
+    /// every sender with transactions in flight is reconciled before new tasks start.
+    /// Transitions are in [`ClosedLoopStats::breaker`](crate::ClosedLoopStats::breaker), the
+    /// pauses in [`ClosedLoopStats::pauses`](crate::ClosedLoopStats::pauses).
     pub fn breaker(mut self, config: BreakerConfig) -> Self {
         self.breaker = config;
         self
     }
 
-    /// How many times a second, at most, the run asks a node that is out whether it answers
-    /// again, while the breaker is not closed (default 10).
-    pub const fn recovery_tps(mut self, tps: f64) -> Self {
-        self.recovery_tps = tps;
+    /// The rate, per second, at which work passes while the breaker is not closed: the probes
+    /// that find out whether the node is back (default 10; 0 lets nothing pass until the
+    /// open period ends). As [`LoadGenBuilder::recovery_rate`](crate::LoadGenBuilder::recovery_rate).
+    ///
+    /// In the closed loop no task starts before the node answers again; only the probes pass.
+    /// With 0 (or a rate that is not finite) the run pauses only while the breaker is not
+    /// closed, and probes once a second, which the breaker lets through when its open period
+    /// ends.
+    pub const fn recovery_rate(mut self, per_second: f64) -> Self {
+        self.recovery_tps = per_second;
         self
     }
 
@@ -188,7 +201,9 @@ impl fmt::Debug for SpammerBuilder {
         s.field("session", &self.session)
             .field("mix", &self.mix)
             .field("workers", &self.workers)
-            .field("stop", &self.stop);
+            .field("stop", &self.stop)
+            .field("breaker", &self.breaker)
+            .field("recovery_tps", &self.recovery_tps);
         #[cfg(feature = "proxy")]
         s.field(
             "proxies",
@@ -220,8 +235,8 @@ pub struct Spammer {
 
 impl Spammer {
     /// Settings with defaults: 8 workers, 10 s, task timeout 180 s, HTTP timeout 30 s,
-    /// grace 30 s, cooldown 4 s, seed 0, mainnets refused, the default breaker, 10 probes a
-    /// second while it is open, receipt waits reconciled after three block intervals.
+    /// grace 30 s, cooldown 4 s, seed 0, mainnets refused, the default breaker with a
+    /// recovery rate of 10 per second, receipt waits reconciled after three block intervals.
     pub fn builder() -> SpammerBuilder {
         SpammerBuilder {
             session: SessionConfig::default(),
@@ -230,10 +245,10 @@ impl Spammer {
             stop: Stop::After(Duration::from_secs(10)),
             task_timeout: Duration::from_secs(180),
             receipt_poll: Duration::from_millis(100),
+            hook: None,
             breaker: BreakerConfig::default(),
             recovery_tps: 10.0,
             reconcile_after: None,
-            hook: None,
             #[cfg(feature = "proxy")]
             proxies: None,
         }

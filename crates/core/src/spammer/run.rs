@@ -37,7 +37,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     let config = settings(&s, &session, &mix, egress.as_deref(), reconcile_after);
     let running = session.begin(Instant::now(), s.workers.get(), config.clone());
     let recorder = Arc::new(Mutex::new(Recorder::new(running.start)));
-    let (breaker, transitions) = watch::breaker(s.breaker.clone(), running.start);
+    let (breaker, log) = watch::breaker(s.breaker.clone(), running.start);
     let inflight = Arc::new(InFlight::new(
         Ledger::new(Arc::clone(&recorder)),
         Guard::new(breaker),
@@ -68,6 +68,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
         Arc::clone(&inflight),
         session.sender.clone(),
         s.recovery_tps,
+        Arc::clone(&log),
         watching.clone(),
     );
     let crew = Crew {
@@ -95,7 +96,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
         hook(&snapshot(&recorder, &inflight, running.start.elapsed()));
     }
     let recorder = recorder.lock().clone();
-    let closed_loop = closed_loop(&inflight, &transitions);
+    let closed_loop = closed_loop(&inflight, &log);
     Ok(finish(
         &session,
         running,
@@ -134,7 +135,7 @@ fn snapshot(recorder: &Mutex<Recorder>, inflight: &InFlight, elapsed: Duration) 
 }
 
 /// The closed-loop figures of the report.
-fn closed_loop(inflight: &InFlight, transitions: &watch::Transitions) -> ClosedLoopStats {
+fn closed_loop(inflight: &InFlight, log: &watch::Log) -> ClosedLoopStats {
     let c = inflight.ledger.counts();
     ClosedLoopStats {
         sent: c.sent,
@@ -149,7 +150,8 @@ fn closed_loop(inflight: &InFlight, transitions: &watch::Transitions) -> ClosedL
         rebroadcasts: c.rebroadcasts,
         reconciliations: inflight.reconciliations(),
         retries: inflight.guard.retries(),
-        breaker: transitions.events(),
+        breaker: log.transitions(),
+        pauses: log.pauses(),
     }
 }
 

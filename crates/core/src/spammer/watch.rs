@@ -1,5 +1,6 @@
 //! The closed loop's watch over the node: pause the workers while the circuit breaker is not
-//! closed and probe the node at the recovery rate; once it closes, reconcile every sender with
+//! closed, or while the node is out (its last attempts all failed), and probe the node at the
+//! recovery rate; once it answers with the breaker closed, reconcile every sender with
 //! transactions in flight before new tasks start. Between outages, take deep inclusions as
 //! final, so the ledger stays bounded.
 
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     breaker::{BreakerConfig, BreakerState, CircuitBreaker},
-    report::BreakerEvent,
+    report::{BreakerEvent, Pause},
     task::inflight::{Cause, InFlight},
 };
 
@@ -31,38 +32,69 @@ const INTERVALS: u32 = 3;
 /// Blocks whose timestamps give the block interval.
 const SAMPLE_BLOCKS: u64 = 10;
 
-/// The breaker's transitions, as they happened, timed from the run start.
+/// The breaker's transitions and the run's pauses, as they happened, timed from the run start.
 #[derive(Debug)]
-pub(super) struct Transitions {
+pub(super) struct Log {
     start: Instant,
-    events: Mutex<Vec<BreakerEvent>>,
+    transitions: Mutex<Vec<BreakerEvent>>,
+    pauses: Mutex<Vec<Pause>>,
 }
 
-impl Transitions {
-    pub(super) fn events(&self) -> Vec<BreakerEvent> {
-        self.events.lock().clone()
+impl Log {
+    fn new(start: Instant) -> Self {
+        Self {
+            start,
+            transitions: Mutex::default(),
+            pauses: Mutex::default(),
+        }
+    }
+
+    fn ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    pub(super) fn transitions(&self) -> Vec<BreakerEvent> {
+        self.transitions.lock().clone()
+    }
+
+    pub(super) fn pauses(&self) -> Vec<Pause> {
+        self.pauses.lock().clone()
+    }
+
+    fn paused(&self, cause: &str) {
+        let from_ms = self.ms();
+        self.pauses.lock().push(Pause {
+            from_ms,
+            to_ms: from_ms,
+            cause: cause.to_string(),
+        });
+    }
+
+    /// Ends the pause under way (at the end of the watch, one still under way ends there).
+    fn resumed(&self) {
+        let to_ms = self.ms();
+        if let Some(pause) = self.pauses.lock().last_mut() {
+            pause.to_ms = to_ms;
+        }
     }
 }
 
-/// A breaker over `config` whose transitions are recorded from `start` on.
-pub(super) fn breaker(config: BreakerConfig, start: Instant) -> (CircuitBreaker, Arc<Transitions>) {
-    let transitions = Arc::new(Transitions {
-        start,
-        events: Mutex::default(),
-    });
+/// A breaker over `config` whose transitions are recorded in the returned log, from `start` on.
+pub(super) fn breaker(config: BreakerConfig, start: Instant) -> (CircuitBreaker, Arc<Log>) {
+    let log = Arc::new(Log::new(start));
     let breaker = CircuitBreaker::new(config).on_transition({
-        let transitions = Arc::clone(&transitions);
+        let log = Arc::clone(&log);
         move |t| {
             let name = |s: BreakerState| format!("{s:?}").to_lowercase();
             let event = BreakerEvent {
-                at_ms: transitions.start.elapsed().as_millis() as u64,
+                at_ms: log.ms(),
                 from: name(t.from),
                 to: name(t.to),
             };
-            transitions.events.lock().push(event);
+            log.transitions.lock().push(event);
         }
     });
-    (breaker, transitions)
+    (breaker, log)
 }
 
 /// The receipt wait before reconciling: [`INTERVALS`] block intervals, at least
@@ -99,14 +131,17 @@ async fn block_interval(provider: &RootProvider) -> Option<Duration> {
 }
 
 /// Watches the node until `stop`: see the module docs. Probes go out at most `recovery_tps`
-/// times a second (and only when the breaker lets one through).
+/// times a second (and only when the breaker lets one through); with a rate of 0 (or not
+/// finite) the run pauses only while the breaker is not closed, and probes once a second.
 pub(super) fn spawn(
     inflight: Arc<InFlight>,
     provider: RootProvider,
     recovery_tps: f64,
+    log: Arc<Log>,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
-    let probe_every = if recovery_tps.is_finite() && recovery_tps > 0.0 {
+    let probing = recovery_tps.is_finite() && recovery_tps > 0.0;
+    let probe_every = if probing {
         Duration::from_secs_f64((1.0 / recovery_tps).clamp(0.01, 10.0))
     } else {
         Duration::from_secs(1)
@@ -118,12 +153,19 @@ pub(super) fn spawn(
             let wait = if out { probe_every } else { LOOK_EVERY };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
-                () = stop.cancelled() => return,
+                () = stop.cancelled() => break,
             }
-            if inflight.guard.breaker().state() != BreakerState::Closed {
+            let breaker_out = inflight.guard.breaker().state() != BreakerState::Closed;
+            if breaker_out || (probing && inflight.guard.node_out()) {
                 if !out {
-                    tracing::warn!(target: "spam::engine", "node out (breaker open): no new task until it answers again");
+                    let cause = if breaker_out {
+                        "breaker open"
+                    } else {
+                        "node out"
+                    };
+                    tracing::warn!(target: "spam::engine", cause, "node out: no new task until it answers again");
                     out = true;
+                    log.paused(cause);
                     inflight.guard.pause(true);
                 }
                 let _ = inflight.guard.probe(&provider).await;
@@ -133,9 +175,10 @@ pub(super) fn spawn(
                 tracing::info!(target: "spam::engine", "node back: reconciling senders before new tasks");
                 tokio::select! {
                     () = inflight.reconcile_all(Cause::Recovered) => {}
-                    () = stop.cancelled() => return,
+                    () = stop.cancelled() => break,
                 }
                 out = false;
+                log.resumed();
                 inflight.guard.pause(false);
                 continue;
             }
@@ -145,6 +188,9 @@ pub(super) fn spawn(
                     inflight.ledger.confirm(latest, Instant::now());
                 }
             }
+        }
+        if out {
+            log.resumed();
         }
     })
 }

@@ -70,7 +70,7 @@ impl TaskError {
     pub(crate) fn is_node_failure(&self) -> bool {
         match self {
             Self::Rpc { class, .. } | Self::Send(SendError { class, .. }) => {
-                crate::task::inflight::node_failure(class)
+                class.is_node_failure()
             }
             _ => false,
         }

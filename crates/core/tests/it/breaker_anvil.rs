@@ -25,6 +25,7 @@ async fn opens_when_anvil_dies_and_closes_when_it_returns() {
     let port = devnet.port();
     let config = BreakerConfig::builder()
         .min_calls(3)
+        .failure_rate(0.05)
         .open_for(Duration::from_millis(300))
         .probes(NonZeroU32::new(2).unwrap())
         .build()

@@ -9,7 +9,7 @@ use alloy::{
     providers::Provider,
     rpc::json_rpc::ErrorPayload,
     signers::local::PrivateKeySigner,
-    transports::{RpcError, TransportError},
+    transports::{RpcError, TransportError, TransportErrorKind},
 };
 use spam_core::{ErrorClass, classify};
 use spam_devnet::Devnet;
@@ -254,6 +254,89 @@ fn real_messages_by_client() {
             expected,
             "{client}: {message}"
         );
+    }
+}
+
+/// HTTP statuses as the node or a gateway in front of it answers them: each its own class
+/// (labelled `http 503` in reports) but 429, with what a caller does next.
+#[test]
+fn http_statuses_and_transport_failures() {
+    use ErrorClass::*;
+    let http = |status| TransportErrorKind::http_error(status, String::new());
+    let after = |status, secs| {
+        TransportErrorKind::http_error_with_retry_after(
+            status,
+            "busy".into(),
+            Some(std::time::Duration::from_secs(secs)),
+        )
+    };
+    // (error, class, label, retryable, outcome unknown)
+    let table: Vec<(TransportError, ErrorClass, &str, bool, bool)> = vec![
+        (
+            http(429),
+            RateLimited { retry_after: None },
+            "rate limited",
+            true,
+            false,
+        ),
+        (
+            after(429, 7),
+            RateLimited {
+                retry_after: Some(std::time::Duration::from_secs(7)),
+            },
+            "rate limited (retry after 7s)",
+            true,
+            false,
+        ),
+        // a gateway in front of a node that is down, restarting or overloaded
+        (http(500), Http { status: 500 }, "http 500", true, true),
+        (http(502), Http { status: 502 }, "http 502", true, true),
+        (http(503), Http { status: 503 }, "http 503", true, true),
+        (after(503, 30), Http { status: 503 }, "http 503", true, true),
+        // a gateway gave up waiting: the node may have the transaction
+        (http(504), Http { status: 504 }, "http 504", true, true),
+        (http(408), Http { status: 408 }, "http 408", true, true),
+        // refusals of the request itself
+        (http(401), Http { status: 401 }, "http 401", false, false),
+        (http(403), Http { status: 403 }, "http 403", false, false),
+        (http(404), Http { status: 404 }, "http 404", false, false),
+        (http(413), Http { status: 413 }, "http 413", false, false),
+        // alloy's RetryBackoffLayer gives up with the last error as a string
+        (
+            TransportErrorKind::custom_str("Max retries exceeded HTTP error 503 with body: {}"),
+            Http { status: 503 },
+            "http 503",
+            true,
+            true,
+        ),
+        (
+            TransportErrorKind::custom_str("Max retries exceeded HTTP error 429 with empty body"),
+            RateLimited { retry_after: None },
+            "rate limited",
+            true,
+            false,
+        ),
+        (
+            TransportErrorKind::backend_gone(),
+            Connection,
+            "connection failed",
+            true,
+            true,
+        ),
+        (
+            TransportErrorKind::missing_batch_response(alloy::rpc::json_rpc::Id::Number(1)),
+            Connection,
+            "connection failed",
+            true,
+            true,
+        ),
+    ];
+    for (err, class, label, retryable, unknown) in table {
+        let got = classify(&err);
+        assert_eq!(got, class, "{err}");
+        assert_eq!(got.to_string(), label, "{err}");
+        assert_eq!(got.is_retryable(), retryable, "{err}");
+        assert_eq!(got.outcome_unknown(), unknown, "{err}");
     }
 }
 

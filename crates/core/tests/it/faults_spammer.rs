@@ -180,14 +180,7 @@ async fn a_node_restarted_from_its_state_loses_nothing() {
     let (run_for, grace) = (Duration::from_secs(12), Duration::from_secs(5));
     let hook = Arc::clone(&restart);
     let started = Instant::now();
-    // A short open period, so that the time left after the breaker closes does not hang on
-    // its default (5 s) and on how fast a busy machine trips it.
-    let breaker = BreakerConfig::builder()
-        .open_for(Duration::from_secs(1))
-        .build()
-        .unwrap();
     let run = spammer(&url, wallets, run_for, grace)
-        .breaker(breaker)
         .on_task(move |e| hook.task(e.duration, e.outcome.is_ok()))
         .build()
         .unwrap()
@@ -219,6 +212,10 @@ async fn a_node_restarted_from_its_state_loses_nothing() {
 
     identities(&report);
     let c = report.closed_loop.as_ref().unwrap();
+    assert!(
+        !c.pauses.is_empty(),
+        "the run paused while the node was out"
+    );
     let chain = on_chain(&devnet.provider(), &senders).await;
     println!(
         "on chain {chain} = included {} + holes filled {}",
@@ -254,8 +251,22 @@ async fn a_dead_node_opens_the_breaker_without_a_storm() {
         }
     });
     let (run_for, grace) = (Duration::from_secs(8), Duration::from_secs(3));
+    // The default breaker judges 100 calls over 10 s; a paused closed loop makes only its
+    // probes (10 a second), so the successes from before the death would hold it closed past
+    // the end of this run. A narrower window, as for any slow run.
+    let breaker = BreakerConfig::builder()
+        .window(Duration::from_secs(2))
+        .min_calls(10)
+        .build()
+        .unwrap();
+    let run_start = Arc::new(OnceLock::new());
+    let hook_start = Arc::clone(&run_start);
     let started = Instant::now();
     let run = spammer(&seq.http_url, wallets(&devnet), run_for, grace)
+        .breaker(breaker)
+        .on_progress(Duration::from_millis(100), move |p| {
+            let _ = hook_start.set(Instant::now() - p.elapsed);
+        })
         .build()
         .unwrap()
         .run();
@@ -275,12 +286,12 @@ async fn a_dead_node_opens_the_breaker_without_a_storm() {
         .iter()
         .find(|e| e.to == "open")
         .expect("the breaker opened");
-    let down_ms = (*down_at.get().unwrap() - started).as_millis() as u64;
+    let paused = c.pauses.first().expect("the run paused");
+    let down_ms = (*down_at.get().unwrap() - *run_start.get().unwrap()).as_millis();
     let while_down = switches.while_down.load(Ordering::SeqCst);
-    // The breaker's clock starts with the run, after the session opened: a little later.
     println!(
-        "node dead at {down_ms} ms of the test, breaker open at {} ms of the run; {while_down} requests while dead",
-        opened.at_ms
+        "node dead at {down_ms} ms, run paused at {} ms ({}), breaker open at {} ms; {while_down} requests while dead",
+        paused.from_ms, paused.cause, opened.at_ms
     );
     assert!(
         c.unverified + c.pending_at_end > 0,

@@ -40,9 +40,11 @@ impl TxBuilder for Marked {
 }
 
 /// A breaker that reacts within a short test run: a 2 s window, open for 500 ms.
+/// It trips on the 10% faults of the tests' sequencer (the default 50% threshold measures them).
 pub(crate) fn fast_breaker() -> BreakerConfig {
     BreakerConfig::builder()
         .window(Duration::from_secs(2))
+        .failure_rate(0.05)
         .min_calls(20)
         .open_for(Duration::from_millis(500))
         .build()

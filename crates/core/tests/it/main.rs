@@ -6,6 +6,7 @@ mod support;
 mod breaker_anvil;
 mod breaker_faults;
 mod breaker_model;
+mod breaker_policy;
 mod embedding;
 mod error_classes;
 mod faults_loadgen;

@@ -66,6 +66,11 @@ const SHARED: &[(&str, Kind)] = &[
     ("keystore_dir", Kind::Text),
     ("password_env", Kind::Text),
     ("keys_file", Kind::Text),
+    ("breaker_failure_rate", Kind::Number),
+    ("breaker_min_calls", Kind::Count),
+    ("breaker_window", Kind::Duration),
+    ("recovery_rate", Kind::Number),
+    ("no_breaker", Kind::Switch),
 ];
 
 /// Keys of `[run]` only.

@@ -142,3 +142,45 @@ fn flags_and_variables_win_over_the_file() {
     assert_eq!(flags.rate(), ramp, "a profile flag sets aside the file's");
     assert!(format!("{flags:?}").contains("senders: 5,"));
 }
+
+#[test]
+fn breaker_keys_are_shared_by_both_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(
+        &path,
+        "breaker_window = \"5s\"\nrecovery_rate = 2.5\n[run]\nbreaker_min_calls = 40\n\
+         [loadgen]\nbreaker_failure_rate = 0.25\nbreaker_min_calls = 30\n",
+    )
+    .unwrap();
+    let parse = |command: &str, extra: &[&str]| {
+        let mut args = vec!["spammer", command, "--config", path.to_str().unwrap()];
+        args.extend(extra);
+        let parsed = parse_from::<Cli>(args.into_iter().map(OsString::from))
+            .unwrap()
+            .command;
+        match parsed {
+            Command::Loadgen(args) => format!("{args:?}"),
+            Command::Run(args) => format!("{args:?}"),
+        }
+    };
+    let loadgen = parse("loadgen", &[]);
+    for part in [
+        "breaker_failure_rate: Some(0.25)",
+        "breaker_min_calls: Some(30)",
+        "breaker_window: Some(5s)",
+        "recovery_rate: Some(2.5)",
+        "no_breaker: false",
+    ] {
+        assert!(loadgen.contains(part), "{part} in {loadgen}");
+    }
+    let run = parse("run", &["--breaker-window", "1s"]);
+    for part in [
+        "breaker_failure_rate: None",
+        "breaker_min_calls: Some(40)",
+        "breaker_window: Some(1s)",
+        "recovery_rate: Some(2.5)",
+    ] {
+        assert!(run.contains(part), "{part} in {run}");
+    }
+}

@@ -140,6 +140,45 @@ fn malformed_urls_and_counts() {
 }
 
 #[test]
+fn breaker_settings_out_of_range() {
+    for command in ["loadgen", "run"] {
+        refused(
+            &[command, "--breaker-failure-rate", "1.5"],
+            &["--breaker-failure-rate", "from 0 to 1", "`1.5`"],
+        );
+        refused(
+            &[command, "--breaker-failure-rate", "-0.1"],
+            &["--breaker-failure-rate", "from 0 to 1"],
+        );
+        refused(
+            &[command, "--breaker-min-calls", "0"],
+            &["--breaker-min-calls", "at least 1"],
+        );
+        refused(
+            &[command, "--breaker-window", "0s"],
+            &["--breaker-window", "longer than zero"],
+        );
+        refused(
+            &[command, "--breaker-window", "400days"],
+            &["--breaker-window", "at most a year"],
+        );
+        refused(
+            &[command, "--recovery-rate", "-1"],
+            &["--recovery-rate", "0 or more tx/s"],
+        );
+        // checked before anything starts: no node is needed to refuse it
+        refused(
+            &[command, "--no-breaker", "--breaker-window", "5s"],
+            &["--no-breaker cannot be used with --breaker-window"],
+        );
+        refused(
+            &[command, "--no-breaker", "--recovery-rate", "5"],
+            &["--no-breaker cannot be used with --recovery-rate"],
+        );
+    }
+}
+
+#[test]
 fn an_unreachable_node_is_named() {
     let url = dead_url();
     for command in ["loadgen", "run"] {

@@ -169,6 +169,56 @@ fn values_get_the_flags_checks() {
     );
 }
 
+#[test]
+fn breaker_keys_get_the_flags_checks() {
+    refused(
+        "[loadgen]\nbreaker_failure_rate = 2\n",
+        "loadgen",
+        &[
+            "spammer.toml:2:24: `breaker_failure_rate` in [loadgen]",
+            "from 0 to 1, got `2`",
+        ],
+    );
+    refused(
+        "[run]\nbreaker_min_calls = 0\n",
+        "run",
+        &["`breaker_min_calls` in [run]", "at least 1"],
+    );
+    refused(
+        "breaker_window = \"0s\"\n",
+        "run",
+        &["`breaker_window` in the top level", "longer than zero"],
+    );
+    refused(
+        "[loadgen]\nrecovery_rate = -3\n",
+        "loadgen",
+        &["`recovery_rate` in [loadgen]", "0 or more tx/s"],
+    );
+    refused(
+        "breaker_window = 10\n",
+        "loadgen",
+        &["`breaker_window` in the top level must be a duration string"],
+    );
+    // the file's `no_breaker` with another breaker key, from the file or a flag
+    refused(
+        "no_breaker = true\n[run]\nbreaker_min_calls = 50\n",
+        "run",
+        &["--no-breaker cannot be used with --breaker-min-calls"],
+    );
+    refused_env(
+        "[loadgen]\nno_breaker = true\n",
+        &[
+            "loadgen",
+            "--config",
+            "spammer.toml",
+            "--breaker-failure-rate",
+            "0.2",
+        ],
+        &[],
+        &["--no-breaker cannot be used with --breaker-failure-rate"],
+    );
+}
+
 /// The node a run would use, read from the "unreachable" message (nothing listens there).
 fn unreachable_in(toml: &str, args: &[&str], env: &[(&str, &str)], url: &str) {
     let mut all = vec!["loadgen", "--config", "spammer.toml"];

@@ -1,11 +1,17 @@
 //! The closed loop's way to the node: a call waits while the run is paused (the node is out, or
 //! being reconciled after an outage), passes the circuit breaker, has its retries counted per
-//! error class, and tells the breaker whether the node answered.
+//! error class, and tells the breaker whether the node answered: one outcome per call and its
+//! retries, as [`CircuitBreaker`] expects.
+//!
+//! The guard also tells when the node is *out*: its last [`NODE_OUT_AFTER`] attempts,
+//! whichever calls they belonged to, failed for a node reason and none was answered. A breaker
+//! judges a window of seconds (a closed loop's receipt polls fill it with successes); this
+//! sees a dead node within a fraction of a second, so the run pauses before the errors pile up.
 
 use std::{
     collections::BTreeMap,
     future::Future,
-    sync::atomic::{AtomicU32, Ordering},
+    sync::atomic::{AtomicBool, AtomicU32, Ordering},
 };
 
 use alloy::{
@@ -28,19 +34,20 @@ use crate::{
 const RECHECK: Duration = Duration::from_millis(200);
 /// How long a probe waits for the node's answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts in a row that failed for a node reason, with none answered, that make the node
+/// out. With a few workers retrying, a dead node reaches it within a retry delay or two; a
+/// node failing 10% of the requests at random, about once in 10^8 attempts.
+pub(crate) const NODE_OUT_AFTER: u32 = 8;
 
-/// Whether an error says the node is unwell (no answer, a dropped connection, an HTTP failure
-/// status) rather than that a working node refused the request.
-pub(crate) fn node_failure(class: &ErrorClass) -> bool {
-    matches!(class, ErrorClass::Connection | ErrorClass::Timeout)
-}
-
-/// The run's breaker, pause switch and retry counts, shared by its tasks.
+/// The run's breaker, pause switch, node-out detector and retry counts, shared by its tasks.
 #[derive(Debug)]
 pub(crate) struct Guard {
     breaker: CircuitBreaker,
     retries: RetryCounts,
     paused: watch::Sender<bool>,
+    /// Attempts in a row that failed for a node reason.
+    failed_in_a_row: AtomicU32,
+    node_out: AtomicBool,
 }
 
 impl Guard {
@@ -49,6 +56,8 @@ impl Guard {
             breaker,
             retries: RetryCounts::default(),
             paused: watch::Sender::new(false),
+            failed_in_a_row: AtomicU32::new(0),
+            node_out: AtomicBool::new(false),
         }
     }
 
@@ -59,6 +68,12 @@ impl Guard {
     /// Retries so far, per error-class label.
     pub(crate) fn retries(&self) -> BTreeMap<String, u64> {
         self.retries.snapshot()
+    }
+
+    /// Whether the node is out: the last [`NODE_OUT_AFTER`] attempts failed for a node reason.
+    /// The next answered call (a probe) ends it.
+    pub(crate) fn node_out(&self) -> bool {
+        self.node_out.load(Ordering::Relaxed)
     }
 
     /// Stops (or lets again) tasks and their calls from going out.
@@ -123,12 +138,24 @@ impl Guard {
                 result.ok()
             }
             Err(_) => {
+                self.attempt_failed();
                 if let Some(permit) = verdict.permit.into_inner() {
                     permit.failure();
                 }
                 None
             }
         }
+    }
+
+    fn attempt_failed(&self) {
+        if self.failed_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= NODE_OUT_AFTER {
+            self.node_out.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn answered(&self) {
+        self.failed_in_a_row.store(0, Ordering::Relaxed);
+        self.node_out.store(false, Ordering::Relaxed);
     }
 }
 
@@ -176,16 +203,14 @@ impl Admitted<'_> {
     }
 }
 
-/// What one call tells the breaker. It failed when two attempts in a row failed for a node
-/// reason (and is then not retried further), or when its last attempt did: a lone transient
-/// error that the next attempt fixes (a 503 now and then) is no failure, and a dead node is
-/// seen after two quick attempts rather than after the whole backoff, so the breaker trips
-/// within about a second. A refusal (nonce, fee, revert) is an answer: a success.
+/// One call's permit, resolved with the call's final outcome: a node failure
+/// ([`ErrorClass::is_node_failure`]) is a failure; an answer, a refusal (nonce, fee, revert)
+/// too, a success, also after retries; anything else (an unreadable answer) neither. Every
+/// attempt also feeds the guard's node-out detector.
 #[derive(Debug)]
 struct Verdict<'a> {
     guard: &'a Guard,
     permit: Mutex<Option<Permit>>,
-    streak: AtomicU32,
 }
 
 impl<'a> Verdict<'a> {
@@ -193,40 +218,37 @@ impl<'a> Verdict<'a> {
         Self {
             guard,
             permit: Mutex::new(Some(permit)),
-            streak: AtomicU32::new(0),
         }
     }
 
     /// The call ended with `err` (or succeeded).
     fn finish(self, err: Option<&TransportError>) {
+        let node_failed = err.is_some_and(|e| classify(e).is_node_failure());
+        let answered = matches!(err, None | Some(RpcError::ErrorResp(_)));
+        if node_failed {
+            self.guard.attempt_failed();
+        } else if answered {
+            self.guard.answered();
+        }
         let Some(permit) = self.permit.into_inner() else {
-            return; // already counted as failed
+            return;
         };
-        match err {
-            None | Some(RpcError::ErrorResp(_)) => permit.success(),
-            Some(err) if node_failure(&classify(err)) => permit.failure(),
-            Some(_) => drop(permit), // not about the node's health: counts as neither
+        if node_failed {
+            permit.failure();
+        } else if answered {
+            permit.success();
         }
     }
 }
 
 impl RetryObserver for Verdict<'_> {
-    fn may_retry(&self, class: &ErrorClass) -> bool {
-        if !node_failure(class) {
-            self.streak.store(0, Ordering::Relaxed);
-            return true;
-        }
-        if self.streak.fetch_add(1, Ordering::Relaxed) + 1 < 2 {
-            return true;
-        }
-        if let Some(permit) = self.permit.lock().take() {
-            permit.failure();
-        }
-        false
-    }
-
     fn retried(&self, class: &ErrorClass) {
         self.guard.retries.count(class);
+        if class.is_node_failure() {
+            self.guard.attempt_failed();
+        } else {
+            self.guard.answered(); // a rate limit or a full pool: the node answered
+        }
     }
 }
 
@@ -274,40 +296,64 @@ mod tests {
         .await
     }
 
-    #[tokio::test]
-    async fn a_lone_503_is_a_retry_not_a_failure() {
-        let g = guard(1);
-        for _ in 0..20 {
-            read(&g, &[Some(503), None]).await.unwrap();
-        }
-        assert_eq!(g.breaker().state(), BreakerState::Closed);
-        assert_eq!(g.breaker().stats().failures, 0);
-        assert_eq!(g.retries()[&ErrorClass::Connection.to_string()], 20);
+    fn label(status: u16) -> String {
+        ErrorClass::Http { status }.to_string()
     }
 
     #[tokio::test]
-    async fn two_node_failures_in_a_row_fail_the_call_once() {
+    async fn a_call_retried_to_success_is_one_success_and_its_retries_count() {
         let g = guard(1);
-        assert!(read(&g, &[Some(503), Some(502), None]).await.is_err());
-        assert_eq!(g.breaker().state(), BreakerState::Open);
+        for _ in 0..20 {
+            read(&g, &[Some(503), Some(502), None]).await.unwrap();
+        }
+        assert_eq!(g.breaker().state(), BreakerState::Closed);
+        let stats = g.breaker().stats();
+        assert_eq!((stats.calls, stats.failures), (20, 0));
+        assert_eq!(g.retries()[&label(503)], 20);
+        assert_eq!(g.retries()[&label(502)], 20);
+        assert!(!g.node_out());
+    }
+
+    #[tokio::test]
+    async fn a_call_that_never_gets_an_answer_is_one_failure() {
         let g = guard(100);
         assert!(read(&g, &[Some(503)]).await.is_err());
         let stats = g.breaker().stats();
-        assert_eq!(
-            (stats.calls, stats.failures),
-            (1, 1),
-            "one call, one failure"
-        );
-        assert_eq!(
-            g.retries()[&ErrorClass::Connection.to_string()],
-            1,
-            "given up after the second attempt"
-        );
-        // a rate limit is no node failure: the whole backoff
+        assert_eq!((stats.calls, stats.failures), (1, 1));
+        assert_eq!(g.retries()[&label(503)], 4);
+        // a rate limit is an answer: neither a failure nor the node out
         let g = guard(100);
         assert!(read(&g, &[Some(429)]).await.is_err());
         assert_eq!(g.retries()["rate limited"], 4);
         assert_eq!(g.breaker().stats().failures, 0);
+        assert!(!g.node_out());
+    }
+
+    #[tokio::test]
+    async fn eight_failed_attempts_in_a_row_make_the_node_out_until_an_answer() {
+        let g = guard(1_000);
+        read(&g, &[Some(503), Some(503), Some(503), None])
+            .await
+            .unwrap();
+        assert!(
+            read(&g, &[Some(503), Some(503), Some(503), Some(503), None])
+                .await
+                .is_ok()
+        );
+        assert!(!g.node_out(), "answered in between: never eight in a row");
+        assert!(read(&g, &[Some(503)]).await.is_err()); // 5 attempts
+        assert!(!g.node_out());
+        assert!(
+            read(&g, &[Some(503), Some(503), Some(503), None])
+                .await
+                .is_ok()
+        );
+        assert!(!g.node_out(), "the last attempt was answered");
+        assert!(read(&g, &[Some(503)]).await.is_err());
+        assert!(read(&g, &[Some(503)]).await.is_err()); // 10 in a row
+        assert!(g.node_out());
+        read(&g, &[None]).await.unwrap();
+        assert!(!g.node_out(), "an answer ends it");
     }
 
     #[tokio::test]

@@ -225,6 +225,12 @@ impl Ledger {
                             left.push(Self::leave(&mut inner.counts, entry, Outcome::Superseded));
                         }
                     }
+                    // A block the sighting may not know (a restarted node re-mines numbers).
+                    Fate::Mined(block) => {
+                        if let Some(seen) = inner.txs.get_mut(hash).and_then(|e| e.seen.as_mut()) {
+                            seen.block = Some(*block);
+                        }
+                    }
                     Fate::Held | Fate::Unresolved => {}
                 }
             }

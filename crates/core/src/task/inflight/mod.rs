@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use parking_lot::Mutex;
 
 pub(crate) use self::{
-    guard::{Guard, node_failure},
+    guard::Guard,
     ledger::{Entry, Ledger, Seen},
     tally::tally,
 };
