@@ -145,7 +145,9 @@ impl SpammerBuilder {
     /// node is out (its last eight attempts, whichever calls they belonged to, all failed for
     /// a node reason): running tasks' calls wait, and the node is probed at the
     /// [`recovery_rate`](Self::recovery_rate). Once the breaker is closed and the node answers,
-    /// every sender with transactions in flight is reconciled before new tasks start.
+    /// every sender with transactions in flight is reconciled before new tasks start. With
+    /// [`BreakerConfig::disabled`] the run never pauses (stalled receipt waits still reconcile
+    /// their senders).
     /// Transitions are in [`ClosedLoopStats::breaker`](crate::ClosedLoopStats::breaker), the
     /// pauses in [`ClosedLoopStats::pauses`](crate::ClosedLoopStats::pauses).
     pub fn breaker(mut self, config: BreakerConfig) -> Self {

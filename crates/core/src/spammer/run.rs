@@ -67,7 +67,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     let watcher = watch::spawn(
         Arc::clone(&inflight),
         session.sender.clone(),
-        s.recovery_tps,
+        (s.recovery_tps, s.breaker.is_disabled()),
         Arc::clone(&log),
         watching.clone(),
     );

@@ -132,15 +132,16 @@ async fn block_interval(provider: &RootProvider) -> Option<Duration> {
 
 /// Watches the node until `stop`: see the module docs. Probes go out at most `recovery_tps`
 /// times a second (and only when the breaker lets one through); with a rate of 0 (or not
-/// finite) the run pauses only while the breaker is not closed, and probes once a second.
+/// finite), or a breaker that is `disabled`, the run pauses only while the breaker is not
+/// closed (never, for a disabled one), and probes once a second.
 pub(super) fn spawn(
     inflight: Arc<InFlight>,
     provider: RootProvider,
-    recovery_tps: f64,
+    (recovery_tps, disabled): (f64, bool),
     log: Arc<Log>,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
-    let probing = recovery_tps.is_finite() && recovery_tps > 0.0;
+    let probing = recovery_tps.is_finite() && recovery_tps > 0.0 && !disabled;
     let probe_every = if probing {
         Duration::from_secs_f64((1.0 / recovery_tps).clamp(0.01, 10.0))
     } else {
