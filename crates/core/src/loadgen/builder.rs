@@ -86,10 +86,12 @@ impl LoadGenBuilder {
     }
 
     /// Most transactions sent and not yet answered, over all senders (default 10 000); a tick
-    /// beyond it is dropped. The cap in force adapts below this: it halves when sends time
-    /// out (at most once a second) and grows back as they are answered, so a node that
-    /// pauses does not collect thousands of requests that all time out together; the report
-    /// gives its low point (`in_flight_cap_low`).
+    /// beyond it is dropped. The cap in force adapts below this: it starts at 32 requests per
+    /// connection for single sends (batches start at this cap), halves when sends time
+    /// out or take over 3 s (at most once a second), and grows by an eighth per window
+    /// of answers while the sends fill it — so a node that pauses meets a short queue, not
+    /// thousands of requests that all time out together. The report gives its low point
+    /// (`in_flight_cap_low`).
     pub const fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max;
         self

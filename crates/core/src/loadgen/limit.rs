@@ -1,8 +1,9 @@
-//! The cap on sends waiting for their answer, adapted to the node: it halves when sends time
-//! out (a node pausing to mine a huge block must not collect thousands of requests that all
-//! time out together) and grows back by an eighth per window of answered sends, up to the
-//! configured cap. Ticks over the cap are dropped ("global in-flight cap"), as the open loop
-//! drops whatever the node cannot take.
+//! The cap on sends waiting for their answer, adapted to the node. It starts low (what the
+//! send strategy needs at a fast node), halves when sends time out or answers take longer
+//! than [`SLOW`] (a node pausing to mine a huge block must not collect thousands of requests
+//! that all time out together), and grows by an eighth per window of answers while the sends
+//! fill it, up to the configured cap. Ticks over the cap are dropped ("global in-flight
+//! cap"), as the open loop drops whatever the node cannot take.
 
 use std::sync::{
     Arc,
@@ -16,6 +17,8 @@ use tokio::time::{Duration, Instant};
 const FLOOR: usize = 32;
 /// At most one halving per this long: the timeouts of one stall count once.
 const COOL_DOWN: Duration = Duration::from_secs(1);
+/// An answer slower than this counts as a stall.
+pub(crate) const SLOW: Duration = Duration::from_secs(3);
 
 #[derive(Debug)]
 pub(crate) struct SendLimit {
@@ -40,16 +43,17 @@ impl Drop for Slot {
 }
 
 impl SendLimit {
-    /// A cap of `max` sends (at least 1), starting there.
-    pub(crate) fn new(max: usize) -> Arc<Self> {
+    /// A cap of at most `max` sends (at least 1), starting at `initial` (at most `max`).
+    pub(crate) fn new(initial: usize, max: usize) -> Arc<Self> {
         let max = max.max(1);
+        let initial = initial.clamp(1, max);
         Arc::new(Self {
             in_flight: AtomicUsize::new(0),
-            limit: AtomicUsize::new(max),
+            limit: AtomicUsize::new(initial),
             max,
             answered: AtomicUsize::new(0),
             last_cut: Mutex::new(None),
-            low: AtomicUsize::new(max),
+            low: AtomicUsize::new(initial),
         })
     }
 
@@ -64,10 +68,10 @@ impl SendLimit {
             .map(|_| Slot(Arc::clone(self)))
     }
 
-    /// A send was answered (`timed_out`: it was not, in time) at `now`.
-    pub(crate) fn answered(&self, timed_out: bool, now: Instant) {
+    /// A send was answered (`stalled`: it timed out, or took longer than [`SLOW`]) at `now`.
+    pub(crate) fn answered(&self, stalled: bool, now: Instant) {
         let limit = self.limit.load(Ordering::Acquire);
-        if timed_out {
+        if stalled {
             let mut last = self.last_cut.lock();
             if last.is_none_or(|at| now.saturating_duration_since(at) >= COOL_DOWN) {
                 *last = Some(now);
@@ -78,13 +82,21 @@ impl SendLimit {
             }
             return;
         }
-        if limit < self.max && self.answered.fetch_add(1, Ordering::AcqRel) + 1 >= limit {
+        // Grows only while the sends fill it: an idle cap says nothing about the node.
+        let busy = self.in_flight.load(Ordering::Acquire) * 4 >= limit * 3;
+        if limit < self.max && busy && self.answered.fetch_add(1, Ordering::AcqRel) + 1 >= limit {
             self.answered.store(0, Ordering::Release);
             let grown = (limit + limit / 8 + 1).min(self.max);
             let _ = self
                 .limit
                 .compare_exchange(limit, grown, Ordering::AcqRel, Ordering::Acquire);
         }
+    }
+
+    /// The cap in force.
+    #[cfg(test)]
+    pub(crate) fn current(&self) -> usize {
+        self.limit.load(Ordering::Acquire)
     }
 
     /// The lowest the cap went during the run.
@@ -132,14 +144,14 @@ mod tests {
 
     #[test]
     fn never_below_the_floor() {
-        let limit = SendLimit::new(40);
+        let limit = SendLimit::new(40, 40);
         let t0 = Instant::now();
         for i in 0..10 {
             limit.answered(true, t0 + COOL_DOWN * i);
         }
-        assert_eq!(limit.limit.load(Ordering::Relaxed), 32);
-        let tiny = SendLimit::new(4);
+        assert_eq!(limit.current(), 32);
+        let tiny = SendLimit::new(4, 4);
         tiny.answered(true, t0);
-        assert_eq!(tiny.limit.load(Ordering::Relaxed), 4);
+        assert_eq!(tiny.current(), 4);
     }
 }

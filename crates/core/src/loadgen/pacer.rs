@@ -10,7 +10,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use super::{
     gate::Gate,
     ledger::{DropReason, Ledger},
-    limit::{SendLimit, Slot},
+    limit::{SLOW, SendLimit, Slot},
     prepare::{Prepared, Signed},
     send::{Refused, Submitter, SyncReceipt},
     sink::SendInfo,
@@ -357,7 +357,8 @@ async fn answer(
         acked = Instant::now();
     }
     timed_out |= matches!(&result, Err(r) if slow(&r.class));
-    ctx.limit.answered(timed_out, acked);
+    let stalled = timed_out || acked.saturating_duration_since(out.sent) > SLOW;
+    ctx.limit.answered(stalled, acked);
     let info = info(&out);
     let Outgoing {
         signed, breaker, ..

@@ -125,6 +125,11 @@ impl Preparer {
             .next_due()
             .map(|due| (schedule.next_index() - 1, due));
         let mut chunk = Vec::with_capacity(CHUNK);
+        // How long the last chunk took from picking its ticks to handing them over: a tick due
+        // sooner than that cannot be signed in time. Without it, a preparer that fell behind
+        // keeps signing ticks that are already due by the time they are ready, which the
+        // pacer has dropped by then: under overload almost nothing would go out.
+        let mut lag = Duration::ZERO;
         while let Some((_, due)) = next.filter(|&(_, due)| due < end) {
             let intended = start + due;
             let now = Instant::now();
@@ -141,7 +146,7 @@ impl Preparer {
                 if intended > now + lookahead || chunk.len() == CHUNK {
                     break;
                 }
-                if intended < now {
+                if intended < now + lag {
                     late.push(Prepared {
                         index,
                         item: Err(DropReason::NotSigned),
@@ -162,6 +167,9 @@ impl Preparer {
                     return; // the pacer has stopped
                 }
             }
+            // Half the lookahead at most: beyond that the signer is far behind anyway, and the
+            // preparer must keep ticks to sign.
+            lag = (lag / 2).max(now.elapsed()).min(lookahead / 2);
             if cancel.is_cancelled() {
                 return;
             }
@@ -204,19 +212,7 @@ impl Preparer {
             };
             out.push((index, item));
         }
-        let signed = tokio::task::spawn_blocking(move || {
-            to_sign
-                .into_iter()
-                .map(|(slot, wallet, tx)| {
-                    let signed = wallet.sign(tx).map(|envelope| {
-                        (Bytes::from(envelope.encoded_2718()), *envelope.tx_hash())
-                    });
-                    (slot, signed)
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .expect("signing does not panic");
+        let signed = sign_in_parallel(to_sign).await;
         let signed_at = Instant::now();
 
         let mut signed = signed.into_iter().peekable();
@@ -277,6 +273,38 @@ impl Preparer {
         };
         Ok((wallet, lease, reservation))
     }
+}
+
+/// A transaction to sign: its slot in the chunk, its sender, the transaction.
+type ToSign = (usize, Arc<Wallet>, alloy::consensus::TypedTransaction);
+/// A signature made: the slot, the encoded bytes and hash, or why it failed.
+type SignedSlot = (usize, Result<(Bytes, TxHash), crate::wallet::WalletError>);
+
+/// Signs on the blocking pool, split over the machine's cores; results in slot order.
+async fn sign_in_parallel(mut to_sign: Vec<ToSign>) -> Vec<SignedSlot> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Parts of at least 32: below that a trip to the pool costs more than it saves.
+    let size = to_sign.len().div_ceil(cores).max(32);
+    let mut parts = Vec::new();
+    while !to_sign.is_empty() {
+        let rest = to_sign.split_off(size.min(to_sign.len()));
+        let part = std::mem::replace(&mut to_sign, rest);
+        parts.push(tokio::task::spawn_blocking(move || {
+            part.into_iter()
+                .map(|(slot, wallet, tx)| {
+                    let signed = wallet.sign(tx).map(|envelope| {
+                        (Bytes::from(envelope.encoded_2718()), *envelope.tx_hash())
+                    });
+                    (slot, signed)
+                })
+                .collect::<Vec<_>>()
+        }));
+    }
+    let mut signed = Vec::new();
+    for part in parts {
+        signed.extend(part.await.expect("signing does not panic"));
+    }
+    signed
 }
 
 impl std::fmt::Debug for Preparer {

@@ -98,7 +98,7 @@ impl Watch {
             spawn_progress(every, hook, start, snapshot, background.clone())
         });
         Self {
-            limit: SendLimit::new(s.max_in_flight),
+            limit: SendLimit::new(initial_limit(s), s.max_in_flight),
             tracker: tokio::spawn(tracker.run(from_block, tracker_stop.clone())),
             ledger,
             blocks,
@@ -173,6 +173,19 @@ impl Watch {
             breaker,
             preconf,
         }
+    }
+}
+
+/// Where the cap on waiting sends starts. One request per transaction: 32 per connection,
+/// what a fast node needs, so a node that slows down meets a short queue rather than
+/// thousands of requests (measured: at twice anvil's capacity, starting at the full cap left
+/// it swamped and inclusion dragged on for 45 s after the run). Batches queue for their
+/// connection's worker, and a low start starved them (0.4–0.5 of the ceiling instead of
+/// 0.55–0.65): they start at the full cap.
+fn initial_limit(s: &LoadGenBuilder) -> usize {
+    match s.strategy {
+        crate::profile::SendStrategy::Batch { .. } => s.max_in_flight,
+        _ => s.connections * 32,
     }
 }
 

@@ -347,3 +347,40 @@ async fn ten_percent_503s_are_retried_and_counted() {
     let chain = on_chain(&devnet.provider(), devnet.addresses()).await;
     assert_eq!(c.included + report.nonces.holes_filled, chain, "{c:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_percent_lost_answers_are_settled() {
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(8)) else {
+        return;
+    };
+    // Every 20th send is forwarded and its answer lost: the node has the transaction.
+    let seq = sequencer(
+        devnet.endpoint(),
+        Faults {
+            lose_every: Some(20),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let (run_for, grace) = (Duration::from_secs(8), Duration::from_secs(5));
+    let started = Instant::now();
+    let run = spammer(&seq.http_url, wallets(&devnet), run_for, grace)
+        .build()
+        .unwrap()
+        .run();
+    let report = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("no hang")
+        .unwrap();
+    let took = started.elapsed();
+    let lost = seq.failed_requests.load(Ordering::SeqCst);
+
+    on_time(took, run_for, grace);
+    identities(&report);
+    assert!(lost > 0, "the sequencer lost answers");
+    assert!(report.totals.success_rate >= 0.85, "{:?}", report.errors);
+    let c = report.closed_loop.as_ref().unwrap();
+    assert!(c.total_retries() > 0, "lost answers are retried: {c:?}");
+    let chain = on_chain(&devnet.provider(), devnet.addresses()).await;
+    assert_eq!(c.included + report.nonces.holes_filled, chain, "{c:?}");
+}
