@@ -110,36 +110,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn halves_once_per_stall_and_grows_back() {
-        let limit = SendLimit::new(1_000);
+    fn halves_once_per_stall_and_grows_back_while_busy() {
+        let limit = SendLimit::new(1_000, 1_000);
         let t0 = Instant::now();
         let slots: Vec<Slot> = (0..1_000).filter_map(|_| limit.try_acquire()).collect();
         assert_eq!(slots.len(), 1_000);
         assert!(limit.try_acquire().is_none());
-        drop(slots);
         for _ in 0..100 {
             limit.answered(true, t0);
         }
-        assert_eq!(
-            limit.limit.load(Ordering::Relaxed),
-            500,
-            "one stall, one cut"
-        );
+        assert_eq!(limit.current(), 500, "one stall, one cut");
         limit.answered(true, t0 + COOL_DOWN);
-        assert_eq!(limit.limit.load(Ordering::Relaxed), 250);
+        assert_eq!(limit.current(), 250);
         assert_eq!(limit.lowest(), 250);
+        // 1 000 sends still out: the cap is full, so answers grow it.
         for _ in 0..250 {
             limit.answered(false, t0);
         }
-        assert_eq!(limit.limit.load(Ordering::Relaxed), 282);
+        assert_eq!(limit.current(), 282);
         for _ in 0..100_000 {
             limit.answered(false, t0);
         }
-        assert_eq!(
-            limit.limit.load(Ordering::Relaxed),
-            1_000,
-            "back to the cap, not above"
-        );
+        assert_eq!(limit.current(), 1_000, "back to the cap, not above");
+        drop(slots);
+    }
+
+    #[test]
+    fn an_idle_cap_does_not_grow() {
+        let limit = SendLimit::new(64, 10_000);
+        let t0 = Instant::now();
+        let _one = limit.try_acquire().unwrap();
+        for _ in 0..10_000 {
+            limit.answered(false, t0);
+        }
+        assert_eq!(limit.current(), 64);
     }
 
     #[test]
