@@ -52,6 +52,18 @@ fn assert_on_time(started: Instant, secs: u64) {
 async fn assert_measured_not_hidden(devnet: &Devnet, report: &Report, failed: usize, from: u64) {
     assert_accounting(report);
     let o = report.open_loop.as_ref().unwrap();
+    eprintln!(
+        "{failed} faults: sent {} of {} offered, included {}, unanswered {}, retries {:?}, \
+         reconciliations {:?}, re-broadcasts {}, breaker {:?}",
+        o.sent,
+        o.offered,
+        o.included,
+        o.unanswered,
+        o.retries,
+        o.reconciliations,
+        o.rebroadcasts,
+        o.breaker
+    );
     assert!(failed > 0, "the sequencer injected faults");
     assert!(
         o.sent as f64 >= 0.85 * o.offered as f64,
