@@ -127,6 +127,8 @@ pub(crate) struct Ledger {
     late_after: Duration,
     books: Mutex<Books>,
     pub(crate) in_flight: DashMap<TxHash, InFlight>,
+    /// The first block the block scan has not looked at yet.
+    pub(crate) scanned: std::sync::atomic::AtomicU64,
     /// Where records go when a store is configured.
     sink: Option<Sink>,
 }
@@ -148,6 +150,7 @@ impl Ledger {
                 high_water: HashMap::new(),
             }),
             in_flight: DashMap::new(),
+            scanned: std::sync::atomic::AtomicU64::new(0),
             sink,
         }
     }

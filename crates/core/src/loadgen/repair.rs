@@ -4,7 +4,10 @@
 //! filled, superseded transactions let go); after the breaker was open, every sender is
 //! reconciled before new transactions go out.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 use futures_util::{StreamExt, stream};
 use parking_lot::Mutex;
@@ -84,14 +87,18 @@ impl Repair {
             self.ledger.reconciled(cause);
             self.counters
                 .holes_filled
-                .fetch_add(done.filled, std::sync::atomic::Ordering::Relaxed);
+                .fetch_add(done.filled, Ordering::Relaxed);
             let now = Instant::now();
             for (hash, fate) in done.fates {
                 match fate {
                     Fate::Held => self.ledger.touched(&hash, now, false),
-                    Fate::Mined(block) => {
+                    // A block the scan has passed and missed (a restarted node re-mined its
+                    // number); one still ahead of the scan is left to it, which also counts
+                    // its gas and the block's share of ours.
+                    Fate::Mined(block) if block < self.ledger.scanned.load(Ordering::Acquire) => {
                         let _ = self.ledger.seen_in_block(&hash, now, block);
                     }
+                    Fate::Mined(_) => self.ledger.touched(&hash, now, false),
                     Fate::Rebroadcast => self.ledger.touched(&hash, now, true),
                     Fate::Superseded => self.ledger.superseded(&hash),
                     Fate::Unresolved => {}

@@ -3,7 +3,10 @@
 //! matched against the transactions in flight. No per-transaction receipt polling: receipts
 //! (gas, status) are fetched per block, off the critical path, by [`receipts`].
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 use alloy::{
     primitives::{TxHash, U64},
@@ -77,6 +80,7 @@ impl Tracker {
                     next = head + 1;
                 }
                 next = self.scan(next, head, &stop).await;
+                self.ledger.scanned.store(next, Ordering::Release);
             }
         }
         // The final scan: up to the head as of now.
