@@ -204,36 +204,7 @@ impl Ledger {
 
     /// The node took the transaction.
     pub(crate) fn accepted(&self, info: &SendInfo, acked: Instant) {
-        // Decide under the entry's lock, count under the books' lock, never both at once.
-        let (seen, duplicate) = match self.in_flight.get_mut(&info.hash) {
-            Some(mut entry) if entry.copies > 0 => {
-                entry.copies -= 1;
-                (None, true)
-            }
-            Some(mut entry) => {
-                let seen = match entry.stage {
-                    Stage::Sent { seen } => seen,
-                    _ => None,
-                };
-                entry.stage = Stage::Accepted;
-                (seen, false)
-            }
-            // Its twin settled already: the chain holds the transaction once.
-            None => (None, true),
-        };
-        {
-            let mut b = self.books.lock();
-            b.counters.accepted += 1;
-            b.counters.duplicates += u64::from(duplicate);
-            b.recorder.task(&self.task, info.intended, acked, Ok(()));
-            b.recorder.tx_sent(&self.task, info.sent, acked);
-        }
-        if let Some(sink) = &self.sink {
-            sink.answered(info, acked, None);
-        }
-        if let Some((at, block)) = seen {
-            let _ = self.settle_included(info.hash, at, Some(block));
-        }
+        self.answered(info, acked, Ok(()));
     }
 
     /// The node refused the transaction: it will not land (its nonce was resolved by the
@@ -251,22 +222,23 @@ impl Ledger {
         if seen.is_some() {
             self.in_flight.remove(&info.hash);
         }
-        {
-            let mut b = self.books.lock();
-            b.counters.rejected += 1;
-            b.counters.landed_after_error += u64::from(seen == Some(true));
-            b.recorder
-                .task(&self.task, info.intended, acked, Err(label));
-            b.recorder.tx_sent(&self.task, info.sent, acked);
-        }
-        if let Some(sink) = &self.sink {
-            sink.answered(info, acked, Some(label));
-        }
+        self.record_answer(info, acked, Err(label), |c| {
+            c.rejected += 1;
+            c.landed_after_error += u64::from(seen == Some(true));
+        });
     }
 
     /// No readable answer (`label` says why): the transaction stays in flight, with its
     /// sender's lease, until the block scan sees it or a reconciliation settles it.
     pub(crate) fn unanswered(&self, info: &SendInfo, acked: Instant, label: &str) {
+        self.answered(info, acked, Err(label));
+    }
+
+    /// An answer that leaves the transaction in flight: accepted (`Ok`), or none readable
+    /// (`Err(label)`). A copy's answer, or one whose twin settled already, is a duplicate:
+    /// the chain holds the transaction once.
+    fn answered(&self, info: &SendInfo, acked: Instant, outcome: Result<(), &str>) {
+        // Decide under the entry's lock, count under the books' lock, never both at once.
         let (seen, duplicate) = match self.in_flight.get_mut(&info.hash) {
             Some(mut entry) if entry.copies > 0 => {
                 entry.copies -= 1;
@@ -277,28 +249,43 @@ impl Ledger {
                     Stage::Sent { seen } => seen,
                     _ => None,
                 };
-                // An earlier copy was accepted: the node has it.
-                if !matches!(entry.stage, Stage::Accepted) {
-                    entry.stage = Stage::Unanswered;
-                }
+                entry.stage = match (outcome, &entry.stage) {
+                    // An earlier copy was accepted: the node has it.
+                    (Err(_), Stage::Accepted) | (Ok(()), _) => Stage::Accepted,
+                    (Err(_), _) => Stage::Unanswered,
+                };
                 (seen, false)
             }
-            // Its twin settled already: the chain holds the transaction once.
             None => (None, true),
         };
+        self.record_answer(info, acked, outcome, |c| {
+            match outcome {
+                Ok(()) => c.accepted += 1,
+                Err(_) => c.unanswered += 1,
+            }
+            c.duplicates += u64::from(duplicate);
+        });
+        if let Some((at, block)) = seen {
+            let _ = self.settle_included(info.hash, at, Some(block));
+        }
+    }
+
+    /// Counts one answer (`count` its counters) in the books and the store.
+    fn record_answer(
+        &self,
+        info: &SendInfo,
+        acked: Instant,
+        outcome: Result<(), &str>,
+        count: impl FnOnce(&mut Counters),
+    ) {
         {
             let mut b = self.books.lock();
-            b.counters.unanswered += 1;
-            b.counters.duplicates += u64::from(duplicate);
-            b.recorder
-                .task(&self.task, info.intended, acked, Err(label));
+            count(&mut b.counters);
+            b.recorder.task(&self.task, info.intended, acked, outcome);
             b.recorder.tx_sent(&self.task, info.sent, acked);
         }
         if let Some(sink) = &self.sink {
-            sink.answered(info, acked, Some(label));
-        }
-        if let Some((at, block)) = seen {
-            let _ = self.settle_included(info.hash, at, Some(block));
+            sink.answered(info, acked, outcome.err());
         }
     }
 

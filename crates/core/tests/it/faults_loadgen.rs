@@ -12,7 +12,10 @@ use tokio::time::Instant;
 
 use crate::{
     loadgen_anvil::{assert_accounting, assert_no_gaps, loadgen, marked_on_chain},
-    support::sequencer::{Faults, sequencer},
+    support::{
+        free_port,
+        sequencer::{Faults, sequencer},
+    },
 };
 
 /// Runs the open loop against anvil behind a sequencer with `faults` at 300 tx/s for 8 s.
@@ -115,15 +118,6 @@ async fn http_503_ten_percent() {
         .map(|(_, n)| n)
         .sum();
     assert!(http > 0, "{:?}", o.retries);
-}
-
-/// A free port on 127.0.0.1, for a node restarted in place.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Stops anvil the way an operator does (SIGTERM: it dumps its `--state` and exits).

@@ -27,20 +27,12 @@ use spam_devnet::Devnet;
 use tokio::time::Instant;
 
 use crate::support::{
-    SelfTransfer,
+    SelfTransfer, free_port,
     sequencer::{Faults, Switches, sequencer},
 };
 
 fn wallets(devnet: &Devnet) -> Vec<Wallet> {
     devnet.signers().into_iter().map(Wallet::new).collect()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// 8 workers sending self-transfers that wait for their receipts, without cooldown.

@@ -153,3 +153,12 @@ impl spam_core::TxBuilder for NamedSelfTransfer {
         self_transfer(r)
     }
 }
+
+/// A free port on 127.0.0.1, for a node restarted in place.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
