@@ -110,7 +110,17 @@ async fn main() -> Result<()> {
         "ceiling" => ceiling().await,
         "soak" => soak().await,
         "overload" => overload().await,
-        other => Err(format!("unknown mode {other:?}: ceiling | overload | soak").into()),
+        "handwritten" => {
+            let devnet = start_anvil(arg("--accounts", 200) as u32)?;
+            let wallets: Vec<Wallet> = devnet.signers().into_iter().map(Wallet::new).collect();
+            let tps = hand_written(&devnet, &wallets, arg("--per-account", 400)).await?;
+            println!("{tps:.0}");
+            Ok(())
+        }
+        other => Err(format!(
+            "unknown mode {other:?}: ceiling | overload | soak | handwritten"
+        )
+        .into()),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::{
     config::ConfigArg,
     input,
     metrics::{self, MetricsArgs},
-    node::{Node, cancel_on_ctrl_c},
+    node::{self, Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs},
     progress::{self, Live, ProgressArgs},
     senders::SenderArgs,
@@ -91,19 +91,25 @@ pub(crate) struct LoadgenArgs {
     #[arg(long, env = "SPAM_TX", default_value = "transfer_self", value_name = "NAME",
           value_parser = PossibleValuesParser::new(spam_tasks::TX_BUILDERS))]
     tx: String,
-    /// Dev-mnemonic accounts to send from, round-robin.
-    #[arg(long, default_value = "20", value_parser = input::at_least_one)]
-    senders: NonZeroU32,
+    /// Dev-mnemonic accounts to send from, round-robin (default: what the peak rate needs
+    /// with --max-in-flight-per-wallet each over three block times, at least 20).
+    #[arg(long, value_parser = input::at_least_one)]
+    senders: Option<NonZeroU32>,
     /// Most transactions per sender sent and not yet included; a tick finding every sender at
     /// its cap is dropped.
     #[arg(long, default_value = "64", value_parser = input::at_least_one)]
     max_in_flight_per_wallet: NonZeroU32,
-    /// Send JSON-RPC batches of up to N transactions (default: one request each).
-    #[arg(long, value_name = "N", value_parser = input::batch_size, conflicts_with = "sync")]
+    /// Most transactions per JSON-RPC batch. By default each connection sends what queued
+    /// while its previous request was out, up to 100: one transaction alone while the node
+    /// keeps up, batches as the rate grows.
+    #[arg(long, value_name = "N", value_parser = input::batch_size, conflicts_with_all = ["sync", "single"])]
     batch: Option<NonZeroUsize>,
-    /// Longest a transaction waits for its batch to fill.
-    #[arg(long, default_value = "5ms", value_parser = input::duration, requires = "batch")]
-    linger: Duration,
+    /// Longest a transaction waits for its batch to fill (default 0: batches never wait).
+    #[arg(long, value_parser = input::duration, requires = "batch")]
+    linger: Option<Duration>,
+    /// One eth_sendRawTransaction request per transaction, sent at its intended time.
+    #[arg(long, conflicts_with = "sync")]
+    single: bool,
     /// Send with eth_sendRawTransactionSync (the answer is the receipt).
     #[arg(long)]
     sync: bool,
@@ -151,11 +157,29 @@ impl LoadgenArgs {
     }
 
     fn strategy(&self) -> SendStrategy {
-        match (self.batch, self.sync) {
-            (Some(max), _) => SendStrategy::batch(max.get(), self.linger),
-            (None, true) => SendStrategy::Sync,
-            (None, false) => SendStrategy::Single,
+        if self.sync {
+            SendStrategy::Sync
+        } else if self.single {
+            SendStrategy::Single
+        } else if let Some(max) = self.batch {
+            SendStrategy::batch(max.get(), self.linger.unwrap_or_default())
+        } else {
+            SendStrategy::adaptive()
         }
+    }
+
+    /// `--senders`, else what the peak rate needs on the node's chain (at least 20).
+    async fn sender_count(&self) -> u32 {
+        if let Some(n) = self.senders {
+            return n.get();
+        }
+        // A local anvil mines a block a second; a remote chain's pace is read from its blocks.
+        let block_time = match &self.rpc_url {
+            Some(url) => node::block_time(url).await,
+            None => None,
+        };
+        let block_time = block_time.unwrap_or(Duration::from_secs(1));
+        LoadGen::senders_for(&self.rate(), block_time, self.max_in_flight_per_wallet).max(20)
     }
 }
 
@@ -164,7 +188,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     args.output.check()?;
     let tx = spam_tasks::tx_builder(&args.tx).context("--tx names a known builder")?;
     // Keys before anything starts: a bad source is bad input, with nothing written.
-    let wallets = args.senders_from.load(args.senders.get()).await?;
+    let wallets = args.senders_from.load(args.sender_count().await).await?;
     let metrics_on = args.metrics.start()?;
     let senders = wallets.len() as u32;
     // One block a second: inclusion latencies look like a chain's, not automine's.

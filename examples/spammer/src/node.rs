@@ -124,3 +124,31 @@ pub(crate) fn cancel_on_ctrl_c(what: &'static str) -> CancellationToken {
     });
     cancel
 }
+
+/// The chain's block time, from the timestamps of its latest block and the one ten before;
+/// `None` when the node does not answer or the chain is too young.
+pub(crate) async fn block_time(url: &Url) -> Option<Duration> {
+    let hex = |v: &serde_json::Value, key: &str| {
+        let text = v.get(key)?.as_str()?.strip_prefix("0x")?;
+        u64::from_str_radix(text, 16).ok()
+    };
+    let client = Client::builder().timeout(REACH_TIMEOUT).build().ok()?;
+    let block = |tag: String| {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["{tag}",false]}}"#
+        );
+        let request = client
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let answer: serde_json::Value = request.send().await.ok()?.json().await.ok()?;
+            let block = answer.get("result")?;
+            Some((hex(block, "number")?, hex(block, "timestamp")?))
+        }
+    };
+    let (number, now) = block("latest".into()).await?;
+    let (_, then) = block(format!("{:#x}", number.checked_sub(10)?)).await?;
+    let secs = now.saturating_sub(then);
+    Some(Duration::from_secs_f64(secs as f64 / 10.0))
+}

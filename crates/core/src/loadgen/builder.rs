@@ -68,7 +68,8 @@ impl LoadGenBuilder {
         self
     }
 
-    /// How transactions are submitted (default: one request each).
+    /// How transactions are submitted (default: [`SendStrategy::adaptive`], batches of up to
+    /// 100 that never wait to fill: one request per transaction while the node keeps up).
     pub const fn strategy(mut self, strategy: SendStrategy) -> Self {
         self.strategy = strategy;
         self
@@ -272,7 +273,7 @@ pub struct LoadGen {
 }
 
 impl LoadGen {
-    /// Settings with defaults: constant 100 tx/s for 10 s, single sends over 8 connections,
+    /// Settings with defaults: constant 100 tx/s for 10 s, adaptive batches over 8 connections,
     /// in-flight caps 10 000 overall and 64 per sender, signed 100 ms ahead, late after 5 ms,
     /// default breaker with a 10 tx/s recovery rate, grace 30 s, polling every 50 ms, HTTP
     /// timeout 10 s, mainnets refused.
@@ -283,7 +284,7 @@ impl LoadGen {
             tx: None,
             rate: Rate::constant(100.0),
             duration: Duration::from_secs(10),
-            strategy: SendStrategy::Single,
+            strategy: SendStrategy::adaptive(),
             connections: 8,
             max_in_flight: 10_000,
             max_in_flight_per_wallet: NonZeroU32::new(64).expect("64 > 0"),
@@ -296,6 +297,24 @@ impl LoadGen {
             preconf: None,
             receipts: true,
         }
+    }
+
+    /// How many senders `rate` needs at its peak with `per_sender` transactions in flight each,
+    /// on a chain with `block_time`: a sender holds its transactions from signing until a
+    /// block includes them, about three block times under load (at least 2 s), so
+    /// `peak × horizon / per_sender`. Fewer senders cap the rate the run can carry: the excess
+    /// is dropped at the per-sender cap.
+    ///
+    /// ```
+    /// use std::{num::NonZeroU32, time::Duration};
+    /// use spam_core::{LoadGen, Rate};
+    ///
+    /// let per_sender = NonZeroU32::new(64).unwrap();
+    /// let n = LoadGen::senders_for(&Rate::constant(8_000.0), Duration::from_secs(1), per_sender);
+    /// assert_eq!(n, 375);
+    /// ```
+    pub fn senders_for(rate: &Rate, block_time: Duration, per_sender: NonZeroU32) -> u32 {
+        super::sizing::senders_for(rate, block_time, per_sender)
     }
 
     /// Runs to the end and returns the report (with [`Report::open_loop`] set).

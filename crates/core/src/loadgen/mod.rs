@@ -4,6 +4,7 @@
 mod background;
 mod blocks;
 mod builder;
+mod deliver;
 mod gate;
 mod ledger;
 mod limit;
@@ -15,6 +16,7 @@ mod report;
 mod run;
 mod send;
 mod sink;
+mod sizing;
 mod tracker;
 mod watch;
 

@@ -10,7 +10,8 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use super::{
     LoadGenBuilder,
     background::Control,
-    pacer::{Pacer, SendContext, Source},
+    deliver::SendContext,
+    pacer::{Pacer, Source},
     prepare::Preparer,
     report::{open_loop_stats, split_unincluded},
     send::Submitter,
@@ -158,6 +159,7 @@ async fn pace(
             nonces: session.nonces.clone(),
             counters: Arc::clone(&session.counters),
             limit: Arc::clone(&watch.limit),
+            sync: s.strategy == SendStrategy::Sync,
         }),
         sends: sends.clone(),
         cancel: session.config.cancel.clone(),

@@ -82,15 +82,19 @@ impl Submitter {
         })
     }
 
-    fn client(&self) -> &RpcClient {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
-        &self.clients[i]
+    /// The next connection in turn, for a send of its own.
+    pub(crate) fn next_connection(&self) -> usize {
+        self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len()
     }
 
-    /// `eth_sendRawTransaction`; *already known* counts as accepted.
-    pub(crate) async fn send_one(&self, raw: Bytes) -> Result<(), Refused> {
+    fn client(&self, connection: usize) -> &RpcClient {
+        &self.clients[connection % self.clients.len()]
+    }
+
+    /// `eth_sendRawTransaction` over `connection`; *already known* counts as accepted.
+    pub(crate) async fn send_one(&self, connection: usize, raw: Bytes) -> Result<(), Refused> {
         let result: Result<TxHash, _> = self
-            .client()
+            .client(connection)
             .request("eth_sendRawTransaction", (raw,))
             .await;
         settle(result.map(drop))
@@ -107,8 +111,7 @@ impl Submitter {
         connection: usize,
         raws: Vec<Bytes>,
     ) -> Vec<Result<(), Refused>> {
-        let client = &self.clients[connection % self.clients.len()];
-        let mut batch = client.new_batch();
+        let mut batch = self.client(connection).new_batch();
         let mut waiters = Vec::with_capacity(raws.len());
         for raw in &raws {
             waiters.push(batch.add_call::<_, TxHash>("eth_sendRawTransaction", &(raw,)));
@@ -125,12 +128,16 @@ impl Submitter {
         answers
     }
 
-    /// `eth_sendRawTransactionSync`: accepted and included in one answer.
-    pub(crate) async fn send_sync(&self, raw: Bytes) -> Result<Option<SyncReceipt>, Refused> {
+    /// `eth_sendRawTransactionSync` over `connection`: accepted and included in one answer.
+    pub(crate) async fn send_sync(
+        &self,
+        connection: usize,
+        raw: Bytes,
+    ) -> Result<Option<SyncReceipt>, Refused> {
         // The optional timeout parameter is left out: anvil refuses it, and the node's default
         // is below our HTTP timeout.
         let result: Result<ReceiptLite, _> = self
-            .client()
+            .client(connection)
             .request("eth_sendRawTransactionSync", (raw,))
             .await;
         match result {

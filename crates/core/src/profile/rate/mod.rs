@@ -149,6 +149,18 @@ impl Rate {
         }
     }
 
+    /// The highest rate the profile reaches, tx/s.
+    pub fn peak(&self) -> f64 {
+        match self {
+            Self::Constant { tps } => *tps,
+            Self::Ramp { from, to, .. } => from.max(*to),
+            Self::Steps { steps } => steps.iter().map(|s| s.tps).fold(0.0, f64::max),
+            Self::Spike {
+                baseline, spike, ..
+            } => baseline.max(*spike),
+        }
+    }
+
     /// The rate at `t` after the start, tx/s.
     pub fn rate_at(&self, t: Duration) -> f64 {
         let mut segments = self.segments();
