@@ -85,6 +85,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
     Ok(Command::Run(config))
 }
 
+/// `value` parsed as the number `flag` takes.
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String>
 where
     T::Err: std::fmt::Display,

@@ -37,6 +37,7 @@ impl RpcError {
         Self::new(-32000, format!("failed to decode transaction: {why}"))
     }
 
+    /// An error with `code` and `message`.
     fn new(code: i32, message: String) -> Self {
         Self { code, message }
     }

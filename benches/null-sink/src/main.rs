@@ -13,6 +13,8 @@ mod server;
 
 use std::process::ExitCode;
 
+/// Parses the command line, builds a runtime of `--threads` threads and serves until stdin
+/// closes or a signal comes; exit code 2 for a bad command line.
 fn main() -> ExitCode {
     let config = match cli::parse(std::env::args().skip(1)) {
         Ok(cli::Command::Run(config)) => config,

@@ -81,6 +81,7 @@ impl Rpc {
         )
     }
 
+    /// Answers a JSON array of requests with an array in the same order.
     fn batch(&self, body: &[u8], out: &mut Vec<u8>, sent: &mut Sent) {
         let items: Vec<&RawValue> = match serde_json::from_slice(body) {
             Ok(items) => items,
@@ -99,6 +100,7 @@ impl Rpc {
         out.push(b']');
     }
 
+    /// Answers one request object (an element of a batch, or the whole body).
     fn one(&self, json: &[u8], out: &mut Vec<u8>, sent: &mut Sent) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let request: Request<'_> = match serde_json::from_slice(json) {
@@ -137,6 +139,7 @@ fn write_error_tail(out: &mut Vec<u8>, e: &RpcError) {
     out.extend_from_slice(b"}}");
 }
 
+/// A whole error answer.
 fn write_error(out: &mut Vec<u8>, id: Option<&RawValue>, e: &RpcError) {
     write_head(out, id);
     write_error_tail(out, e);

@@ -90,6 +90,7 @@ async fn serve(stream: TcpStream, rpc: Arc<Rpc>) {
         .await;
 }
 
+/// The answer to one HTTP request: POSTs only, bodies up to [`MAX_BODY`].
 async fn answer(
     rpc: Arc<Rpc>,
     request: Request<Incoming>,
@@ -112,6 +113,7 @@ async fn answer(
     Ok(response)
 }
 
+/// An empty answer with `code`.
 fn status(code: StatusCode) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = code;
