@@ -28,7 +28,8 @@ DEV_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 [ -x "$ANVIL" ] || { echo "anvil not found at $ANVIL: run ./scripts/setup.sh" >&2; exit 1; }
 [ -x "$CAST" ] || { echo "cast not found at $CAST: run ./scripts/setup.sh" >&2; exit 1; }
 echo "building release binaries" >&2
-cargo build --release --locked -q -p spammer -p spam-core --example loadgen_bench
+cargo build --release --locked -q -p spammer
+cargo build --release --locked -q -p spam-core --example loadgen_bench
 
 WORK=$(mktemp -d)
 ANVIL_PID=""
@@ -106,7 +107,7 @@ for rate in $RATES; do
     if [ "$name" = contender ]; then
       cmd=("$bin" spam --tps "$rate" -d "$SECS" -r "$RPC" -p "$DEV_KEY" transfers)
     else
-      cmd=("$bin" loadgen --rpc-url "$RPC" --rate "$rate" --duration "${SECS}s" --progress off)
+      cmd=("$bin" loadgen --rpc-url "$RPC" --rate "$rate" --duration "${SECS}s" --quiet)
     fi
     status=0
     /usr/bin/time -f "%U %S %M" -o "$WORK/time" "${cmd[@]}" >"$WORK/$name-$rate.out" 2>&1 || status=$?

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     LoadGenBuilder, PreconfEvent, PreconfSource, PreconfStatus, gate::Gate, ledger::Ledger,
+    limit::SendLimit,
 };
 use crate::{
     breaker::{BreakerState, CircuitBreaker},
@@ -21,6 +22,8 @@ use crate::{
 pub(super) struct Control {
     pub(super) breaker: CircuitBreaker,
     pub(super) gate: Arc<Gate>,
+    /// The cap on sends prepared and not yet answered.
+    pub(super) limit: Arc<SendLimit>,
     transitions: Arc<Transitions>,
 }
 
@@ -36,6 +39,7 @@ impl Control {
         });
         Self {
             gate: Arc::new(Gate::new(breaker.clone(), s.recovery_tps)),
+            limit: send_limit(s),
             breaker,
             transitions,
         }
@@ -174,5 +178,31 @@ pub(super) fn snapshot(ledger: &Ledger, start: Instant, breaker: BreakerState) -
         lag: LatencySummary::from_latency(&books.lag),
         ack,
         inclusion,
+    }
+}
+
+/// The cap on waiting sends. One request per transaction: it starts at 32 per connection,
+/// what a fast node needs, so a node that slows down meets a short queue rather than
+/// thousands of requests (measured: at twice anvil's capacity, starting at the full cap left
+/// it swamped and inclusion dragged on for 45 s after the run). Batches: each connection has
+/// one request out, so a queue deeper than a second full batch per connection adds only
+/// lag — at twice anvil's capacity a 10 000 cap held sends 2.5 s behind their time and had
+/// senders reconciled for transactions still in our own queue. The cap is two batches per
+/// connection, plus what the lookahead signs ahead at the peak rate (live ticks take their
+/// place when signed, so a tick over the cap is dropped before it takes a nonce), and halves
+/// on stalls to no less than one batch per connection.
+fn send_limit(s: &LoadGenBuilder) -> Arc<SendLimit> {
+    match s.strategy {
+        crate::profile::SendStrategy::Batch { max, .. } => {
+            let batch = s.connections * max.max(1);
+            let ahead = if s.presign {
+                0
+            } else {
+                (s.rate.peak() * s.lookahead.as_secs_f64()).ceil() as usize
+            };
+            let cap = (batch * 2 + ahead).min(s.max_in_flight);
+            SendLimit::new(cap, cap).with_floor(batch.min(cap))
+        }
+        _ => SendLimit::new(s.connections * 32, s.max_in_flight),
     }
 }

@@ -403,12 +403,31 @@ impl Ledger {
 
     /// The receipt of one of ours, included at `at`.
     pub(crate) fn receipt(&self, info: &SendInfo, at: Instant, gas_used: u64, success: bool) {
+        self.receipt_counting(info, at, gas_used, success, true);
+    }
+
+    /// A receipt whose gas the run already counted (from its block's header): its status, and
+    /// its gas for the store only.
+    pub(crate) fn receipt_status(&self, info: &SendInfo, at: Instant, gas_used: u64, ok: bool) {
+        self.receipt_counting(info, at, gas_used, ok, false);
+    }
+
+    fn receipt_counting(
+        &self,
+        info: &SendInfo,
+        at: Instant,
+        gas_used: u64,
+        success: bool,
+        count_gas: bool,
+    ) {
         {
             let mut b = self.books.lock();
             b.counters.receipts += 1;
-            b.counters.own_gas = b.counters.own_gas.saturating_add(gas_used);
             b.counters.reverted += u64::from(!success);
-            b.recorder.tx_gas(&self.task, at, gas_used);
+            if count_gas {
+                b.counters.own_gas = b.counters.own_gas.saturating_add(gas_used);
+                b.recorder.tx_gas(&self.task, at, gas_used);
+            }
         }
         if let Some(sink) = &self.sink {
             sink.receipt(info, gas_used, success);

@@ -13,7 +13,7 @@ use std::sync::{
 use parking_lot::Mutex;
 use tokio::time::{Duration, Instant};
 
-/// The cap never goes below this.
+/// The cap never goes below this unless set otherwise.
 const FLOOR: usize = 32;
 /// At most one halving per this long: the timeouts of one stall count once.
 const COOL_DOWN: Duration = Duration::from_secs(1);
@@ -30,6 +30,8 @@ pub(crate) struct SendLimit {
     last_cut: Mutex<Option<Instant>>,
     /// The lowest the cap went.
     low: AtomicUsize,
+    /// The cap never goes below this (or `max`).
+    floor: usize,
 }
 
 /// One send waiting for its answer; frees its place when dropped.
@@ -54,7 +56,15 @@ impl SendLimit {
             answered: AtomicUsize::new(0),
             last_cut: Mutex::new(None),
             low: AtomicUsize::new(initial),
+            floor: FLOOR,
         })
+    }
+
+    /// The same cap with another floor for halving (at most the cap's `max`).
+    pub(crate) fn with_floor(self: Arc<Self>, floor: usize) -> Arc<Self> {
+        let mut limit = Arc::into_inner(self).expect("not shared yet");
+        limit.floor = floor.clamp(1, limit.max);
+        Arc::new(limit)
     }
 
     /// A place for one more send, unless the cap is reached.
@@ -75,7 +85,7 @@ impl SendLimit {
             let mut last = self.last_cut.lock();
             if last.is_none_or(|at| now.saturating_duration_since(at) >= COOL_DOWN) {
                 *last = Some(now);
-                let cut = (limit / 2).max(FLOOR.min(self.max));
+                let cut = (limit / 2).max(self.floor.min(self.max));
                 self.limit.store(cut, Ordering::Release);
                 self.low.fetch_min(cut, Ordering::AcqRel);
                 self.answered.store(0, Ordering::Release);

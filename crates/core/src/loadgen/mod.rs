@@ -11,6 +11,7 @@ mod limit;
 mod pacer;
 mod preconf;
 mod prepare;
+mod receipts;
 mod repair;
 mod report;
 mod run;

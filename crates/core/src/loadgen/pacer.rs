@@ -156,7 +156,9 @@ impl Pacer {
                     ledger.dropped(intended, DropReason::BreakerOpen);
                     return None;
                 };
-                let Some(slot) = self.ctx.limit.try_acquire() else {
+                let mut signed = signed;
+                let Some(slot) = signed.slot.take().or_else(|| self.ctx.limit.try_acquire())
+                else {
                     ledger.dropped(intended, DropReason::InFlightCap);
                     return None;
                 };

@@ -13,7 +13,11 @@ use spam_nonce::{NonceManager, Reservation};
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::{gate::Gate, ledger::DropReason};
+use super::{
+    gate::Gate,
+    ledger::DropReason,
+    limit::{SendLimit, Slot},
+};
 use crate::profile::Schedule;
 use crate::{
     fees::FeeOracle, pool::Lease, pool::WalletPool, task::BuildRequest, task::TxBuilder,
@@ -41,6 +45,8 @@ pub(crate) struct Signed {
     pub(crate) sender: Address,
     pub(crate) reservation: Reservation,
     pub(crate) lease: Option<Lease<Arc<Wallet>>>,
+    /// Its place under the send cap, taken before its nonce (live ticks).
+    pub(crate) slot: Option<Slot>,
 }
 
 pub(crate) struct Preparer {
@@ -51,6 +57,9 @@ pub(crate) struct Preparer {
     pub(crate) chain_id: u64,
     pub(crate) rng: StdRng,
     pub(crate) gate: Arc<Gate>,
+    /// The send cap live ticks take their place under before a nonce is reserved: a tick
+    /// dropped at the cap after its nonce would leave a hole behind its sender's later ones.
+    pub(crate) limit: Arc<SendLimit>,
     pub(crate) next_wallet: usize,
 }
 
@@ -72,6 +81,7 @@ impl Preparer {
         chain_id: u64,
         seed: u64,
         gate: Arc<Gate>,
+        limit: Arc<SendLimit>,
     ) -> Self {
         Self {
             builder,
@@ -81,6 +91,7 @@ impl Preparer {
             chain_id,
             rng: StdRng::seed_from_u64(seed),
             gate,
+            limit,
             next_wallet: 0,
         }
     }
@@ -197,7 +208,7 @@ impl Preparer {
                 Some(fees) => {
                     self.reserve(intended, senders)
                         .await
-                        .map(|(wallet, lease, reservation)| {
+                        .map(|(wallet, lease, slot, reservation)| {
                             let tx = self.builder.build(BuildRequest {
                                 sender: wallet.address(),
                                 nonce: reservation.nonce(),
@@ -206,7 +217,7 @@ impl Preparer {
                                 rng: &mut self.rng,
                             });
                             to_sign.push((out.len(), Arc::clone(&wallet), tx));
-                            (wallet, lease, reservation)
+                            (wallet, lease, slot, reservation)
                         })
                 }
             };
@@ -218,10 +229,10 @@ impl Preparer {
         let mut signed = signed.into_iter().peekable();
         out.into_iter()
             .enumerate()
-            .map(|(slot, (index, item))| {
-                let item = item.and_then(|(wallet, lease, reservation)| {
+            .map(|(at, (index, item))| {
+                let item = item.and_then(|(wallet, lease, slot, reservation)| {
                     let (_, result) = signed
-                        .next_if(|(s, _)| *s == slot)
+                        .next_if(|(s, _)| *s == at)
                         .expect("every reserved tick was signed");
                     match result {
                         Ok((raw, hash)) => Ok(Signed {
@@ -231,6 +242,7 @@ impl Preparer {
                             sender: wallet.address(),
                             reservation,
                             lease,
+                            slot,
                         }),
                         Err(err) => {
                             tracing::warn!(target: "spam::loadgen", %err, "signing failed");
@@ -248,18 +260,19 @@ impl Preparer {
         &mut self,
         intended: Instant,
         senders: Senders,
-    ) -> Result<(Arc<Wallet>, Option<Lease<Arc<Wallet>>>, Reservation), DropReason> {
-        let (wallet, lease) = match senders {
+    ) -> Result<Reserved, DropReason> {
+        let (wallet, lease, slot) = match senders {
             Senders::Leased => {
                 self.gate.admit(intended)?;
+                let slot = self.limit.try_acquire().ok_or(DropReason::InFlightCap)?;
                 let lease = self.pool.try_acquire().ok_or(DropReason::WalletCap)?;
-                (Arc::clone(lease.wallet()), Some(lease))
+                (Arc::clone(lease.wallet()), Some(lease), Some(slot))
             }
             Senders::RoundRobin => {
                 let wallets = self.pool.wallets();
                 let wallet = Arc::clone(&wallets[self.next_wallet % wallets.len()]);
                 self.next_wallet = self.next_wallet.wrapping_add(1);
-                (wallet, None)
+                (wallet, None, None)
             }
         };
         let sender = wallet.address();
@@ -271,9 +284,17 @@ impl Preparer {
                 .await
                 .map_err(|_| DropReason::Prepare)?,
         };
-        Ok((wallet, lease, reservation))
+        Ok((wallet, lease, slot, reservation))
     }
 }
+
+/// A tick's sender, its lease and send-cap slot (live ticks), and its nonce.
+type Reserved = (
+    Arc<Wallet>,
+    Option<Lease<Arc<Wallet>>>,
+    Option<Slot>,
+    Reservation,
+);
 
 /// A transaction to sign: its slot in the chunk, its sender, the transaction.
 type ToSign = (usize, Arc<Wallet>, alloy::consensus::TypedTransaction);

@@ -29,6 +29,7 @@ pub(super) struct Ending {
     pub(super) blocks: BlockSummary,
     pub(super) blocks_via: String,
     pub(super) receipts_missing: u64,
+    pub(super) receipts_sampled_blocks: u64,
     pub(super) breaker: Vec<BreakerEvent>,
     pub(super) preconf: Option<PreconfStats>,
 }
@@ -123,6 +124,7 @@ pub(super) fn open_loop_stats(
         gas_per_sec: round(c.own_gas as f64 / window, 3),
         receipts: c.receipts,
         receipts_missing: ending.receipts_missing,
+        receipts_sampled_blocks: ending.receipts_sampled_blocks,
         reverted: c.reverted,
         blocks: ending.blocks.clone(),
         breaker: ending.breaker.clone(),

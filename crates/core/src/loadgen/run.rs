@@ -118,6 +118,7 @@ async fn sign(
         session.chain_id,
         session.config.seed,
         Arc::clone(&control.gate),
+        Arc::clone(&control.limit),
     );
     let schedule = s.rate.schedule();
     if s.presign {

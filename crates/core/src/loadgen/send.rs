@@ -24,9 +24,12 @@ pub(crate) struct Refused {
 
 impl Refused {
     fn from_transport(err: &TransportError) -> Self {
-        Self {
-            class: classify(err),
+        let class = classify(err);
+        if class == ErrorClass::Other {
+            // The class drops the text; debug logs keep it, to see what to classify.
+            tracing::debug!(target: "spam::loadgen", %err, "send failed: unclassified error");
         }
+        Self { class }
     }
 
     /// The label the report counts rejections under.
@@ -116,8 +119,11 @@ impl Submitter {
         for raw in &raws {
             waiters.push(batch.add_call::<_, TxHash>("eth_sendRawTransaction", &(raw,)));
         }
-        // The batch's own failure reaches every waiter, so it needs no handling here.
-        let _ = batch.send().await;
+        // A failed batch leaves its waiters only "channel closed": each gets the batch's error.
+        if let Err(err) = batch.send().await {
+            let refused = Refused::from_transport(&err);
+            return raws.iter().map(|_| Err(refused.clone())).collect();
+        }
         let mut answers = Vec::with_capacity(waiters.len());
         for waiter in waiters {
             answers.push(match waiter {

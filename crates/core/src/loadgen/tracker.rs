@@ -1,7 +1,8 @@
 //! Confirmation tracking by block scan: new heads (WebSocket) or polling tell how far the chain
 //! is; each new block's transaction hashes (`eth_getBlockByNumber(n, false)`, batched) are
 //! matched against the transactions in flight. No per-transaction receipt polling: receipts
-//! (gas, status) are fetched per block, off the critical path, by [`receipts`].
+//! (gas, status) are fetched per block, off the critical path, by the
+//! [receipts worker](super::receipts).
 
 use std::{
     sync::{Arc, atomic::Ordering},
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::{blocks::BlockBook, ledger::Ledger, sink::SendInfo};
+use super::{blocks::BlockBook, ledger::Ledger, receipts::ReceiptJob};
 use crate::fees::FeeOracle;
 
 /// Blocks fetched in one batch when catching up.
@@ -37,13 +38,6 @@ struct BlockLite {
     gas_limit: U64,
     base_fee_per_gas: Option<U64>,
     transactions: Vec<TxHash>,
-}
-
-/// A block with transactions of ours, for the receipts worker.
-#[derive(Debug)]
-pub(crate) struct ReceiptJob {
-    number: u64,
-    ours: Vec<(SendInfo, Instant)>,
 }
 
 pub(crate) struct Tracker {
@@ -174,9 +168,18 @@ impl Tracker {
         let only_ours = ours.len() == block.transactions.len();
         match &self.receipts {
             Some(receipts) => {
-                let queued = receipts.try_send(ReceiptJob { number, ours });
-                if queued.is_err() {
-                    self.blocks.lock().receipts_skipped += 1;
+                let job = ReceiptJob {
+                    number,
+                    ours,
+                    block_gas: only_ours.then(|| block.gas_used.to()),
+                    seen,
+                };
+                if let Err(err) = receipts.try_send(job) {
+                    let job = match err {
+                        mpsc::error::TrySendError::Full(job)
+                        | mpsc::error::TrySendError::Closed(job) => job,
+                    };
+                    self.blocks.lock().receipts_skipped += job.ours.len() as u64;
                 }
             }
             None if only_ours => self.ledger.block_gas(seen, block.gas_used.to()),
@@ -257,86 +260,4 @@ impl Heads {
             }
         }
     }
-}
-
-/// Fetches receipts of the blocks holding our transactions (`eth_getBlockReceipts`, batched)
-/// and records their gas and status. Runs until the job channel closes.
-pub(crate) async fn receipts(
-    client: RpcClient,
-    ledger: Arc<Ledger>,
-    mut jobs: mpsc::Receiver<ReceiptJob>,
-) -> u64 {
-    #[derive(Debug, Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ReceiptLite {
-        transaction_hash: TxHash,
-        gas_used: U64,
-        status: Option<U64>,
-    }
-
-    let mut missing = 0;
-    let mut batch_jobs = Vec::new();
-    while let Some(job) = jobs.recv().await {
-        // A batch of a few blocks, or one big one: nodes are slow to serve receipts of huge
-        // blocks (anvil: seconds for a few thousand).
-        let mut txs = job.ours.len();
-        batch_jobs.push(job);
-        while batch_jobs.len() < 16 && txs < 2_000 {
-            match jobs.try_recv() {
-                Ok(job) => {
-                    txs += job.ours.len();
-                    batch_jobs.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut batch = client.new_batch();
-            let waiters: Result<Vec<_>, _> = batch_jobs
-                .iter()
-                .map(|job| {
-                    batch.add_call::<_, Option<Vec<ReceiptLite>>>(
-                        "eth_getBlockReceipts",
-                        &(U64::from(job.number),),
-                    )
-                })
-                .collect();
-            let Ok(waiters) = waiters else { break };
-            let _ = batch.send().await;
-            let mut failed = Vec::new();
-            for (job, waiter) in batch_jobs.drain(..).zip(waiters) {
-                match waiter.await {
-                    Ok(Some(receipts)) => {
-                        let by_hash: std::collections::HashMap<_, _> =
-                            receipts.iter().map(|r| (r.transaction_hash, r)).collect();
-                        for (info, at) in &job.ours {
-                            match by_hash.get(&info.hash) {
-                                Some(r) => ledger.receipt(
-                                    info,
-                                    *at,
-                                    r.gas_used.to(),
-                                    r.status.is_none_or(|s| s == U64::from(1)),
-                                ),
-                                None => missing += 1,
-                            }
-                        }
-                    }
-                    _ => failed.push(job),
-                }
-            }
-            if failed.is_empty() {
-                break;
-            }
-            if attempt == 3 {
-                missing += failed.iter().map(|j| j.ours.len() as u64).sum::<u64>();
-                break;
-            }
-            batch_jobs = failed;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        batch_jobs.clear();
-    }
-    missing
 }

@@ -17,7 +17,8 @@ use super::{
     repair::Repair,
     report::Ending,
     sink::Sink,
-    tracker::{Tracker, receipts},
+    receipts::{Unread, receipts},
+    tracker::Tracker,
 };
 use crate::{
     node::Capabilities,
@@ -34,7 +35,7 @@ pub(super) struct Watch {
     tracker: JoinHandle<()>,
     repair_stop: CancellationToken,
     repair: JoinHandle<()>,
-    receipts: Option<JoinHandle<u64>>,
+    receipts: Option<JoinHandle<Unread>>,
     preconf: Option<PreconfListener>,
     progress: Option<JoinHandle<()>>,
     start: Instant,
@@ -98,7 +99,7 @@ impl Watch {
             spawn_progress(every, hook, start, snapshot, background.clone())
         });
         Self {
-            limit: SendLimit::new(initial_limit(s), s.max_in_flight),
+            limit: Arc::clone(&control.limit),
             tracker: tokio::spawn(tracker.run(from_block, tracker_stop.clone())),
             ledger,
             blocks,
@@ -154,13 +155,13 @@ impl Watch {
             Some(listener) => Some(listener.finish().await),
             None => None,
         };
-        let receipts_missing = match self.receipts {
+        let unread = match self.receipts {
             Some(task) => match tokio::time::timeout(grace.max(Duration::from_secs(5)), task).await
             {
-                Ok(Ok(missing)) => missing,
-                _ => 0,
+                Ok(Ok(unread)) => unread,
+                _ => Unread::default(),
             },
-            None => 0,
+            None => Unread::default(),
         };
         let blocks = self.blocks.lock();
         Ending {
@@ -169,23 +170,11 @@ impl Watch {
             in_flight_cap_low: self.limit.lowest() as u64,
             blocks: blocks.summary(),
             blocks_via: blocks.via.clone(),
-            receipts_missing: receipts_missing + blocks.receipts_skipped,
+            receipts_missing: unread.missing + blocks.receipts_skipped,
+            receipts_sampled_blocks: unread.sampled_blocks,
             breaker,
             preconf,
         }
-    }
-}
-
-/// Where the cap on waiting sends starts. One request per transaction: 32 per connection,
-/// what a fast node needs, so a node that slows down meets a short queue rather than
-/// thousands of requests (measured: at twice anvil's capacity, starting at the full cap left
-/// it swamped and inclusion dragged on for 45 s after the run). Batches queue for their
-/// connection's worker, and a low start starved them (0.4–0.5 of the ceiling instead of
-/// 0.55–0.65): they start at the full cap.
-fn initial_limit(s: &LoadGenBuilder) -> usize {
-    match s.strategy {
-        crate::profile::SendStrategy::Batch { .. } => s.max_in_flight,
-        _ => s.connections * 32,
     }
 }
 

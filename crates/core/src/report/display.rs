@@ -165,6 +165,13 @@ impl fmt::Display for OpenLoopSummary<'_> {
             b.mean_fill * 100.0,
             b.mean_block_time_secs,
         )?;
+        if o.receipts_sampled_blocks > 0 {
+            writeln!(
+                f,
+                "  receipts: {} read, {} not read; {} blocks sampled (whole-block reads slowed the node), reverted counts the sample",
+                o.receipts, o.receipts_missing, o.receipts_sampled_blocks,
+            )?;
+        }
         if let Some(p) = &o.preconf {
             let events: Vec<String> = p.events.iter().map(|(s, n)| format!("{n} {s}")).collect();
             writeln!(

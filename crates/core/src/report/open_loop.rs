@@ -106,8 +106,14 @@ pub struct OpenLoopStats {
     pub gas_per_sec: f64,
     /// Receipts read for included transactions.
     pub receipts: u64,
-    /// Included transactions whose receipt could not be read.
+    /// Included transactions whose receipt was not read (unavailable, or not in the sample of
+    /// a sampled block).
     pub receipts_missing: u64,
+    /// Blocks whose receipts were sampled (64 by hash) instead of read whole, because whole
+    /// reads slowed the node (over 250 ms); their gas comes from the header when they hold
+    /// only the run's transactions, and `reverted` counts the sample only.
+    #[serde(default)]
+    pub receipts_sampled_blocks: u64,
     /// Included transactions that reverted.
     pub reverted: u64,
     /// The blocks seen during the run.
