@@ -117,10 +117,9 @@ async fn main() -> Result<()> {
             println!("{tps:.0}");
             Ok(())
         }
-        other => Err(format!(
-            "unknown mode {other:?}: ceiling | overload | soak | handwritten"
-        )
-        .into()),
+        other => {
+            Err(format!("unknown mode {other:?}: ceiling | overload | soak | handwritten").into())
+        }
     }
 }
 

@@ -79,7 +79,12 @@ impl Sink {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("{}: {e} (cargo build --release -p spam-null-sink)", bin.display()))?;
+            .map_err(|e| {
+                format!(
+                    "{}: {e} (cargo build --release -p spam-null-sink)",
+                    bin.display()
+                )
+            })?;
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
         let url = line
@@ -103,7 +108,12 @@ fn cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let rest = stat.rsplit(')').next().unwrap_or_default();
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -176,12 +186,19 @@ async fn ceiling() -> Result<()> {
     let sign_us = signing_cost();
     println!(
         "signing backend {}: {sign_us:.1} µs per transfer on one core",
-        if cfg!(feature = "secp256k1") { "libsecp256k1" } else { "k256" }
+        if cfg!(feature = "secp256k1") {
+            "libsecp256k1"
+        } else {
+            "k256"
+        }
     );
     for presign in [true, false] {
         let label = if presign { "presigned" } else { "live" };
         let mut best = None;
-        for rate in [10_000.0, 20_000.0, 30_000.0, 40_000.0, 50_000.0, 60_000.0, 80_000.0, 100_000.0, 120_000.0] {
+        for rate in [
+            10_000.0, 20_000.0, 30_000.0, 40_000.0, 50_000.0, 60_000.0, 80_000.0, 100_000.0,
+            120_000.0,
+        ] {
             let (report, cpu) = run(rate, secs, presign).await?;
             let o = report.open_loop.as_ref().expect("open loop");
             let sustained = o.dropped as f64 <= 0.01 * o.offered as f64

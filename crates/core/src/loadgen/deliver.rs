@@ -197,7 +197,10 @@ async fn retry(ctx: &SendContext, mut tries: Vec<Try>, connection: usize) -> Vec
             break;
         }
         tokio::time::sleep(delay).await;
-        let raws = group.iter().map(|&i| tries[i].out.signed.raw.clone()).collect();
+        let raws = group
+            .iter()
+            .map(|&i| tries[i].out.signed.raw.clone())
+            .collect();
         let answers = post(ctx, raws, connection).await;
         let acked = Instant::now();
         for (&i, result) in group.iter().zip(answers) {

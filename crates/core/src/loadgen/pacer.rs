@@ -157,8 +157,7 @@ impl Pacer {
                     return None;
                 };
                 let mut signed = signed;
-                let Some(slot) = signed.slot.take().or_else(|| self.ctx.limit.try_acquire())
-                else {
+                let Some(slot) = signed.slot.take().or_else(|| self.ctx.limit.try_acquire()) else {
                     ledger.dropped(intended, DropReason::InFlightCap);
                     return None;
                 };

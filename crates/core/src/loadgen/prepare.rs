@@ -205,21 +205,19 @@ impl Preparer {
         for &(index, intended) in ticks {
             let item = match fees {
                 None => Err(DropReason::Prepare),
-                Some(fees) => {
-                    self.reserve(intended, senders)
-                        .await
-                        .map(|(wallet, lease, slot, reservation)| {
-                            let tx = self.builder.build(BuildRequest {
-                                sender: wallet.address(),
-                                nonce: reservation.nonce(),
-                                fees,
-                                chain_id: self.chain_id,
-                                rng: &mut self.rng,
-                            });
-                            to_sign.push((out.len(), Arc::clone(&wallet), tx));
-                            (wallet, lease, slot, reservation)
-                        })
-                }
+                Some(fees) => self.reserve(intended, senders).await.map(
+                    |(wallet, lease, slot, reservation)| {
+                        let tx = self.builder.build(BuildRequest {
+                            sender: wallet.address(),
+                            nonce: reservation.nonce(),
+                            fees,
+                            chain_id: self.chain_id,
+                            rng: &mut self.rng,
+                        });
+                        to_sign.push((out.len(), Arc::clone(&wallet), tx));
+                        (wallet, lease, slot, reservation)
+                    },
+                ),
             };
             out.push((index, item));
         }

@@ -140,7 +140,9 @@ fn record(ledger: &Ledger, job: &ReceiptJob, receipts: &[ReceiptLite], gas_count
     let mut missing = 0;
     for (info, at) in &job.ours {
         match by_hash.get(&info.hash) {
-            Some(r) if gas_counted => ledger.receipt_status(info, *at, r.gas_used.to(), r.success()),
+            Some(r) if gas_counted => {
+                ledger.receipt_status(info, *at, r.gas_used.to(), r.success())
+            }
             Some(r) => ledger.receipt(info, *at, r.gas_used.to(), r.success()),
             None => missing += 1,
         }

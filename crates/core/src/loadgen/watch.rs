@@ -14,10 +14,10 @@ use super::{
     blocks::BlockBook,
     ledger::Ledger,
     limit::SendLimit,
+    receipts::{Unread, receipts},
     repair::Repair,
     report::Ending,
     sink::Sink,
-    receipts::{Unread, receipts},
     tracker::Tracker,
 };
 use crate::{

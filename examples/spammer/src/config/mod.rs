@@ -106,7 +106,10 @@ const LOADGEN: &[(&str, Kind)] = &[
 
 /// Settings of which one run uses one: the file may hold one of each, and a flag (or variable)
 /// for any of them sets aside all of the file's.
-const EXCLUSIVE: &[&[&str]] = &[&["rate", "ramp", "steps", "spike"], &["batch", "sync", "single"]];
+const EXCLUSIVE: &[&[&str]] = &[
+    &["rate", "ramp", "steps", "spike"],
+    &["batch", "sync", "single"],
+];
 
 /// The commands that read `--config`, with the keys of their section.
 const SECTIONS: &[(&str, &[(&str, Kind)])] = &[("run", RUN), ("loadgen", LOADGEN)];
