@@ -7,6 +7,7 @@
 #   ./benches/peers.sh                              # rates 1000 2000 4000 8000, 15 s each
 #   RATES="2000 8000" SECS=20 ./benches/peers.sh
 #   ALSO="before=/tmp/spammer-main" ./benches/peers.sh   # another spammer build, same flags
+#   FACTORS="1 2 4" ./benches/peers.sh              # 1×, 2×, 4× the hand-written ceiling
 #   CEILING=0 ./benches/peers.sh                    # skip the hand-written ceiling
 #
 # Per run: included during the load (blocks stamped within the sending window) per second,
@@ -16,8 +17,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RATES=${RATES:-"1000 2000 4000 8000"}
+# FACTORS="1 2 4": targets as multiples of the hand-written ceiling instead of RATES.
+FACTORS=${FACTORS:-}
 SECS=${SECS:-15}
-ACCOUNTS=${ACCOUNTS:-1000}
+ACCOUNTS=${ACCOUNTS:-2500}
 ALSO=${ALSO:-}
 CEILING=${CEILING:-1}
 ANVIL=${ANVIL_BIN:-.tools/bin/anvil}
@@ -89,6 +92,10 @@ ceiling=0
 if [ "$CEILING" = 1 ]; then
   ceiling=$(ANVIL_BIN="$ANVIL" target/release/examples/loadgen_bench handwritten --accounts 200 | tail -1)
   echo "hand-written ceiling (batches of 100, presigned, 8 connections): $ceiling tx/s"
+  if [ -n "$FACTORS" ]; then
+    RATES=""
+    for f in $FACTORS; do RATES="$RATES $(printf '%.0f' "$(echo "$f * $ceiling" | bc -l)")"; done
+  fi
 fi
 
 engines="spam=target/release/spammer"
