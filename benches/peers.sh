@@ -13,6 +13,7 @@
 # Per run: included during the load (blocks stamped within the sending window) per second,
 # its ratio to the target and to the hand-written ceiling, everything included by the end,
 # and the tool's CPU µs per included transaction and peak RSS (GNU time; anvil excluded).
+# Each tool's output is kept in target/peers/ (OUT=dir to change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,11 +35,12 @@ echo "building release binaries" >&2
 cargo build --release --locked -q -p spammer
 cargo build --release --locked -q -p spam-core --example loadgen_bench
 
-WORK=$(mktemp -d)
+# Each tool's output stays here, one file per run.
+WORK=${OUT:-target/peers}
+mkdir -p "$WORK"
 ANVIL_PID=""
 cleanup() {
   [ -n "$ANVIL_PID" ] && kill "$ANVIL_PID" 2>/dev/null || true
-  rm -rf "$WORK"
 }
 trap cleanup EXIT
 

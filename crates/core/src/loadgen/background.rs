@@ -181,28 +181,34 @@ pub(super) fn snapshot(ledger: &Ledger, start: Instant, breaker: BreakerState) -
     }
 }
 
-/// The cap on waiting sends. One request per transaction: it starts at 32 per connection,
+/// The cap on waiting sends (live ticks count from when they are signed, a lookahead ahead of
+/// their time, so the cap has room for what the peak rate signs ahead). One request per
+/// transaction: it starts at 32 per connection,
 /// what a fast node needs, so a node that slows down meets a short queue rather than
 /// thousands of requests (measured: at twice anvil's capacity, starting at the full cap left
 /// it swamped and inclusion dragged on for 45 s after the run). Batches: each connection has
 /// one request out, so a queue deeper than a second full batch per connection adds only
 /// lag — at twice anvil's capacity a 10 000 cap held sends 2.5 s behind their time and had
-/// senders reconciled for transactions still in our own queue. The cap is two batches per
-/// connection, plus what the lookahead signs ahead at the peak rate (live ticks take their
-/// place when signed, so a tick over the cap is dropped before it takes a nonce), and halves
-/// on stalls to no less than one batch per connection.
+/// senders reconciled for transactions still in our own queue; a cap of a second's sends
+/// (8 000) measured no better than two batches per connection and held sends 1–5 s late. The
+/// cap is two batches per connection plus the lookahead's ticks (a tick over the cap is
+/// dropped before it takes a nonce) and halves on stalls to no less than one batch each.
 fn send_limit(s: &LoadGenBuilder) -> Arc<SendLimit> {
+    // Live ticks hold their place from signing, a lookahead before their time.
+    let ahead = if s.presign {
+        0
+    } else {
+        (s.rate.peak() * s.lookahead.as_secs_f64()).ceil() as usize
+    };
     match s.strategy {
         crate::profile::SendStrategy::Batch { max, .. } => {
             let batch = s.connections * max.max(1);
-            let ahead = if s.presign {
-                0
-            } else {
-                (s.rate.peak() * s.lookahead.as_secs_f64()).ceil() as usize
-            };
             let cap = (batch * 2 + ahead).min(s.max_in_flight);
-            SendLimit::new(cap, cap).with_floor(batch.min(cap))
+            SendLimit::new(cap, cap).with_floor((batch + ahead).min(cap))
         }
-        _ => SendLimit::new(s.connections * 32, s.max_in_flight),
+        _ => {
+            let start = s.connections * 32 + ahead;
+            SendLimit::new(start, s.max_in_flight.max(start)).with_floor(32 + ahead)
+        }
     }
 }

@@ -86,13 +86,15 @@ impl LoadGenBuilder {
         self
     }
 
-    /// Most transactions sent and not yet answered, over all senders (default 10 000); a tick
-    /// beyond it is dropped. The cap in force adapts below this: it starts at 32 requests per
-    /// connection for single sends (batches start at this cap), halves when sends time
-    /// out or take over 3 s (at most once a second), and grows by an eighth per window
-    /// of answers while the sends fill it — so a node that pauses meets a short queue, not
-    /// thousands of requests that all time out together. The report gives its low point
-    /// (`in_flight_cap_low`).
+    /// Most transactions signed or sent and not yet answered, over all senders (default
+    /// 10 000); a tick beyond it is dropped — a live tick before it takes a nonce. The cap in
+    /// force adapts below this. Single sends: it starts at 32 requests per connection (plus
+    /// what the lookahead signs ahead at the peak rate), halves when sends time out or take
+    /// over 3 s (at most once a second), and grows by an eighth per window of answers while
+    /// the sends fill it — so a node that pauses meets a short queue, not thousands of
+    /// requests that all time out together. Batches (one request out per connection): two
+    /// full batches per connection plus the lookahead's, halving to one on stalls. The report
+    /// gives its low point (`in_flight_cap_low`).
     pub const fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max;
         self

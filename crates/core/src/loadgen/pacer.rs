@@ -7,13 +7,17 @@ use std::{collections::VecDeque, sync::Arc, time::Duration};
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
+use super::limit::Slot;
 use super::{
     deliver::{Outgoing, SendContext, connection_worker, deliver},
     gate::Gate,
     ledger::DropReason,
     prepare::{Prepared, Signed},
 };
-use crate::profile::{Schedule, SendStrategy};
+use crate::{
+    breaker::Permit,
+    profile::{Schedule, SendStrategy},
+};
 
 /// Where prepared ticks come from.
 #[derive(Debug)]
@@ -138,39 +142,59 @@ impl Pacer {
         match taken {
             None => ledger.dropped(intended, DropReason::NotSigned),
             Some(Err(reason)) => ledger.dropped(intended, reason),
-            Some(Ok(signed)) => {
+            Some(Ok(mut signed)) => {
                 let presigned = matches!(self.source, Source::Presigned(_));
-                // Live ticks passed the recovery rate when they were prepared.
-                let admitted = if presigned {
-                    self.gate.admit(intended)
-                } else if self.gate.is_held() {
-                    Err(DropReason::Reconciling)
-                } else {
-                    Ok(())
-                };
-                if let Err(reason) = admitted {
-                    ledger.dropped(intended, reason);
-                    return None;
+                match self.clear(&mut signed, intended, presigned) {
+                    Ok((breaker, slot)) => {
+                        return Some(Outgoing {
+                            signed,
+                            intended,
+                            sent: intended,
+                            _slot: slot,
+                            breaker,
+                        });
+                    }
+                    Err(reason) => {
+                        ledger.dropped(intended, reason);
+                        if presigned {
+                            // The tick is dropped, not its transaction: it goes at the next
+                            // tick, so no hole opens before its sender's later ones.
+                            ready.push_front(Prepared {
+                                index: index + 1,
+                                item: Ok(signed),
+                            });
+                        }
+                    }
                 }
-                let Ok(breaker) = self.gate.breaker.try_acquire() else {
-                    ledger.dropped(intended, DropReason::BreakerOpen);
-                    return None;
-                };
-                let mut signed = signed;
-                let Some(slot) = signed.slot.take().or_else(|| self.ctx.limit.try_acquire()) else {
-                    ledger.dropped(intended, DropReason::InFlightCap);
-                    return None;
-                };
-                return Some(Outgoing {
-                    signed,
-                    intended,
-                    sent: intended,
-                    _slot: slot,
-                    breaker,
-                });
             }
         }
         None
+    }
+
+    /// The permits `signed` needs to go now, or why the tick is dropped.
+    fn clear(
+        &self,
+        signed: &mut Signed,
+        intended: Instant,
+        presigned: bool,
+    ) -> Result<(Permit, Slot), DropReason> {
+        // Live ticks passed the recovery rate when they were prepared.
+        if presigned {
+            self.gate.admit(intended)?;
+        } else if self.gate.is_held() {
+            return Err(DropReason::Reconciling);
+        }
+        let breaker = self
+            .gate
+            .breaker
+            .try_acquire()
+            .map_err(|_| DropReason::BreakerOpen)?;
+        let slot = signed
+            .slot
+            .take()
+            .or_else(|| self.ctx.limit.try_acquire())
+            .ok_or(DropReason::InFlightCap)?;
+        Ok((breaker, slot))
     }
 
     /// The prepared item of tick `index`; stale items (ticks already counted) are dropped,
@@ -180,6 +204,14 @@ impl Pacer {
         index: u64,
         ready: &mut VecDeque<Prepared>,
     ) -> Option<Result<Signed, DropReason>> {
+        if let Source::Presigned(all) = &mut self.source {
+            // Presigned transactions go in order whatever tick they were signed for: one
+            // carried over from a dropped tick takes the next.
+            return ready
+                .pop_front()
+                .or_else(|| all.pop_front())
+                .map(|p| p.item);
+        }
         loop {
             match ready.front() {
                 Some(p) if p.index < index => {

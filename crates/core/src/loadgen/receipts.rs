@@ -2,8 +2,8 @@
 //! path. Whole blocks are read with `eth_getBlockReceipts` while the node serves them quickly.
 //! When a read takes longer than [`SLOW_READ`] — anvil builds each receipt by walking its
 //! block, so a block of thousands costs it seconds it does not spend taking transactions —
-//! blocks of more than half that read's size are *sampled*: [`SAMPLE`] receipts by hash,
-//! spread over the block. Their status counts; their other transactions count as receipts
+//! blocks larger than what would read in a fifth of that (scaling the slow read linearly)
+//! are *sampled*: [`SAMPLE`] receipts by hash, spread over the block. Their status counts; their other transactions count as receipts
 //! not read, and the gas of a block holding only ours comes from its header.
 
 use std::{sync::Arc, time::Duration};
@@ -77,8 +77,12 @@ pub(crate) async fn receipts(
         let started = Instant::now();
         match read_block(&client, job.number).await {
             Some(receipts) => {
-                if started.elapsed() > SLOW_READ {
-                    whole_up_to = (n / 2).max(SAMPLE * 4);
+                let took = started.elapsed();
+                if took > SLOW_READ {
+                    // As if the cost grew linearly with the block (it grows faster on anvil):
+                    // blocks that would take over a fifth of the slow limit are sampled.
+                    let scale = SLOW_READ.as_secs_f64() / 5.0 / took.as_secs_f64();
+                    whole_up_to = ((n as f64 * scale) as usize).max(SAMPLE);
                     tracing::debug!(target: "spam::loadgen", block = job.number, txs = n, "receipts slow to read: sampling larger blocks");
                 }
                 unread.missing += record(&ledger, &job, &receipts, false);
