@@ -9,6 +9,8 @@
 //! pending. Prints included tx/s, CPU µs per transaction (this process, signing included),
 //! the signing cost measured alone, and peak RSS.
 //!
+//! `one --rate R [--secs S] [--presign 1]`: one run, for profiling.
+//!
 //! `soak`: one live-signing run of `--txs` transactions (default 10 000 000) at `--rate`,
 //! sampling RSS every 5 s.
 
@@ -177,7 +179,22 @@ async fn main() -> Result<()> {
     match std::env::args().nth(1).as_deref().unwrap_or("ceiling") {
         "ceiling" => ceiling().await,
         "soak" => soak().await,
-        other => Err(format!("unknown mode {other:?}: ceiling | soak").into()),
+        "one" => {
+            let rate = arg("--rate", 20_000) as f64;
+            let (report, cpu) = run(rate, arg("--secs", 10), arg("--presign", 0) == 1).await?;
+            let o = report.open_loop.as_ref().expect("open loop");
+            println!(
+                "{rate:.0} tx/s: included {} ({:.0} tx/s), dropped {} {:?}, {:.1} µs CPU/tx, peak RSS {:.0} MB",
+                o.included,
+                o.included_tps,
+                o.dropped,
+                o.dropped_by_reason,
+                cpu * 1e6 / o.sent.max(1) as f64,
+                status_mb("VmHWM:")
+            );
+            Ok(())
+        }
+        other => Err(format!("unknown mode {other:?}: ceiling | soak | one").into()),
     }
 }
 

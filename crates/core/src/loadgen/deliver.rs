@@ -72,11 +72,13 @@ const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(100), Duration::from_
 pub(crate) async fn deliver(
     ctx: &Arc<SendContext>,
     tasks: &TaskTracker,
-    outs: Vec<Outgoing>,
+    mut outs: Vec<Outgoing>,
     connection: usize,
 ) {
     let now = Instant::now();
-    let outs: Vec<Outgoing> = outs.into_iter().map(|o| register(ctx, o, now)).collect();
+    for out in &mut outs {
+        register(ctx, out, now);
+    }
     let raws = outs.iter().map(|o| o.signed.raw.clone()).collect();
     let answers = post(ctx, raws, connection).await;
     let acked = Instant::now();
@@ -139,11 +141,10 @@ pub(crate) async fn connection_worker(
 }
 
 /// Records the send in the ledger (before the request leaves) and hands it the lease.
-fn register(ctx: &SendContext, mut out: Outgoing, sent: Instant) -> Outgoing {
+fn register(ctx: &SendContext, out: &mut Outgoing, sent: Instant) {
     out.sent = sent;
     let lease = out.signed.lease.take();
-    ctx.ledger.sent(info(&out), out.signed.raw.clone(), lease);
-    out
+    ctx.ledger.sent(info(out), out.signed.raw.clone(), lease);
 }
 
 /// One request with `raws`: a plain (or synchronous) send for one transaction, a batch for

@@ -90,7 +90,7 @@ impl Watch {
             counters: Arc::clone(&session.counters),
             every: s
                 .poll
-                .clamp(Duration::from_millis(100), Duration::from_millis(500)),
+                .clamp(Duration::from_millis(250), Duration::from_millis(500)),
         };
         let repair = tokio::spawn(repair.run(repair_stop.clone()));
         let progress = s.session.progress.clone().map(|(every, hook)| {
