@@ -8,7 +8,8 @@
 //!     intended→sent lag p99 and CPU µs per transaction.
 //!
 //! `overload` mode: the hand-written ceiling on a fresh anvil, then LoadGen with its default
-//! settings (and, for comparison, batches of 100 without receipts) offered 2× and 4× that
+//! settings (adaptive batches, as many senders as the rate needs; and, for comparison, batches
+//! of 100 with a 2 ms linger and no receipts) offered 2× and 4× that
 //! ceiling for 15 s, each on a fresh anvil: included tx/s and its ratio to the ceiling, the
 //! longest stretch of blocks without our transactions while the load was on, drops, and what
 //! the stuck-sender repair did.
@@ -410,13 +411,16 @@ async fn overload() -> Result<()> {
     );
     for factor in [2.0, 4.0] {
         for tuned in [false, true] {
-            let devnet = start_anvil(accounts)?;
+            // As many senders as the rate needs (the defaults' sizing), at least `--accounts`.
+            let rate = Rate::constant((baseline * factor).round());
+            let needed = LoadGen::senders_for(&rate, Duration::from_secs(1), 64.try_into()?);
+            let devnet = start_anvil(accounts.max(needed))?;
             let wallets: Vec<Wallet> = devnet.signers().into_iter().map(Wallet::new).collect();
             let mut load = LoadGen::builder()
                 .rpc_url(devnet.endpoint().parse()?)
                 .wallets(wallets)
                 .tx(Transfer)
-                .rate(Rate::constant((baseline * factor).round()))
+                .rate(rate)
                 .duration(Duration::from_secs(secs));
             if tuned {
                 load = load.batch(BATCH, Duration::from_millis(2)).receipts(false);

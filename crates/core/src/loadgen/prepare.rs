@@ -18,11 +18,11 @@ use super::{
     ledger::DropReason,
     limit::{SendLimit, Slot},
 };
-use crate::profile::Schedule;
 use crate::{
     fees::FeeOracle, pool::Lease, pool::WalletPool, task::BuildRequest, task::TxBuilder,
     wallet::Wallet,
 };
+use crate::{profile::Schedule, session::Session};
 
 /// Ticks signed in one trip to the blocking pool.
 const CHUNK: usize = 256;
@@ -73,23 +73,21 @@ enum Senders {
 }
 
 impl Preparer {
+    /// A preparer for `builder`'s transactions from `session`'s senders, nonces and fees,
+    /// behind `gate` and `limit`.
     pub(crate) fn new(
         builder: Arc<dyn TxBuilder>,
-        pool: WalletPool<Arc<Wallet>>,
-        nonces: NonceManager,
-        fees: FeeOracle<RootProvider>,
-        chain_id: u64,
-        seed: u64,
+        session: &Session,
         gate: Arc<Gate>,
         limit: Arc<SendLimit>,
     ) -> Self {
         Self {
             builder,
-            pool,
-            nonces,
-            fees,
-            chain_id,
-            rng: StdRng::seed_from_u64(seed),
+            pool: session.pool.clone(),
+            nonces: session.nonces.clone(),
+            fees: session.fees.clone(),
+            chain_id: session.chain_id,
+            rng: StdRng::seed_from_u64(session.config.seed),
             gate,
             limit,
             next_wallet: 0,

@@ -112,11 +112,7 @@ async fn sign(
 ) -> (Source, Instant, Option<JoinHandle<()>>) {
     let preparer = Preparer::new(
         Arc::clone(s.tx.as_ref().expect("checked in build")),
-        session.pool.clone(),
-        session.nonces.clone(),
-        session.fees.clone(),
-        session.chain_id,
-        session.config.seed,
+        session,
         Arc::clone(&control.gate),
         Arc::clone(&control.limit),
     );
