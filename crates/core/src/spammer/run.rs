@@ -45,15 +45,18 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
         reconcile_after,
         Arc::clone(&session.counters),
     ));
+    let background = CancellationToken::new();
+    let context = session.run_context();
+    let (head, head_task) =
+        crate::task::head::spawn(context.provider.clone(), s.receipt_poll, background.clone());
     let run = Arc::new(
-        session
-            .run_context()
+        context
             .with_receipt_poll(s.receipt_poll)
             .with_cancel(hard_stop.clone())
             .with_config(config)
-            .with_inflight(Arc::clone(&inflight)),
+            .with_inflight(Arc::clone(&inflight))
+            .with_head(head),
     );
-    let background = CancellationToken::new();
     let progress = s.session.progress.clone().map(|(every, hook)| {
         let (recorder, inflight) = (Arc::clone(&recorder), Arc::clone(&inflight));
         let start = running.start;
@@ -89,6 +92,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
 
     settle(&session, &inflight, s.receipt_poll).await;
     background.cancel();
+    let _ = head_task.await;
     if let Some(task) = progress {
         let _ = task.await;
     }

@@ -89,6 +89,8 @@ pub struct RunContext {
     pub(crate) config: serde_json::Value,
     /// The engine's ledger, breaker and reconciliation, when an engine runs the tasks.
     pub(crate) inflight: Option<Arc<InFlight>>,
+    /// The chain head, when an engine polls it for the run's tasks.
+    pub(crate) head: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 impl RunContext {
@@ -111,6 +113,7 @@ impl RunContext {
             nonce_counters: Arc::default(),
             config: serde_json::Value::Null,
             inflight: None,
+            head: None,
         }
     }
 
@@ -141,6 +144,12 @@ impl RunContext {
     /// Tracks every transaction tasks send, gates their calls and reconciles their senders.
     pub(crate) fn with_inflight(mut self, inflight: Arc<InFlight>) -> Self {
         self.inflight = Some(inflight);
+        self
+    }
+
+    /// The chain head as an engine polls it: receipt waits ask again only on a new block.
+    pub(crate) fn with_head(mut self, head: tokio::sync::watch::Receiver<u64>) -> Self {
+        self.head = Some(head);
         self
     }
 

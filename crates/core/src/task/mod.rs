@@ -8,6 +8,7 @@
 mod builder;
 mod context;
 mod error;
+pub(crate) mod head;
 pub(crate) mod inflight;
 mod registry;
 mod send;

@@ -23,6 +23,10 @@ use crate::{
     session::Fate,
 };
 
+/// Longest a receipt wait sleeps for a new block before it asks anyway (a head poller that
+/// stalled, or a block the poll missed).
+const HEAD_WAIT: Duration = Duration::from_secs(1);
+
 impl TaskContext {
     /// Sends signed bytes whose nonce `reservation` holds: commits it when the node has the
     /// transaction, else resolves it by the failure's [`Action`](crate::Action) (fast-forward,
@@ -189,7 +193,12 @@ impl TaskContext {
         let mut bound = first;
         let mut due = bound.map(|b| Instant::now() + b);
         let mut delay = Duration::from_millis(5).min(self.receipt_poll());
+        // Marked seen before each read: a block that lands during the read wakes the next wait.
+        let mut head = self.run.head.clone();
         loop {
+            if let Some(head) = head.as_mut() {
+                head.borrow_and_update();
+            }
             let (read, waited) = self.read_receipt(inflight, hash).await?;
             if let (true, Some(due), Some(bound)) = (waited, due.as_mut(), bound) {
                 *due = (*due).max(Instant::now() + bound); // the pause is not the chain's delay
@@ -223,9 +232,17 @@ impl TaskContext {
                 bound = Some(next);
                 due = Some(Instant::now() + next);
             }
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = self.cancelled().cancelled() => return Err(TaskError::Cancelled),
+            // A few quick reads first (a node mining on demand answers at once), then one per
+            // new block, or per poll interval without an engine's head.
+            match head.as_mut().filter(|_| delay >= self.receipt_poll()) {
+                Some(head) => tokio::select! {
+                    _ = tokio::time::timeout(HEAD_WAIT, head.changed()) => {}
+                    _ = self.cancelled().cancelled() => return Err(TaskError::Cancelled),
+                },
+                None => tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = self.cancelled().cancelled() => return Err(TaskError::Cancelled),
+                },
             }
             delay = (delay * 2).min(self.receipt_poll());
         }
