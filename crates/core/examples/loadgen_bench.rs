@@ -19,7 +19,6 @@
 
 use std::{
     collections::VecDeque,
-    error::Error,
     fmt::Write as _,
     num::NonZeroU32,
     sync::Arc,
@@ -27,45 +26,21 @@ use std::{
 };
 
 use alloy::{
-    consensus::TypedTransaction,
     eips::eip2718::Encodable2718,
-    primitives::{Address, U64, U256, address, hex},
+    primitives::{U64, U256, hex},
     providers::Provider,
     rpc::client::ClientBuilder,
     transports::http::reqwest,
 };
-use spam_core::{
-    BuildRequest, FeeOracle, FeeOracleConfig, LoadGen, Rate, Report, TxBuilder, Wallet,
-};
+use spam_core::{FeeOracle, FeeOracleConfig, LoadGen, Rate, Report, Wallet};
 use spam_devnet::Devnet;
 
-type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+mod support;
 
-const SINK: Address = address!("000000000000000000000000000000000000beef");
+use support::{Result, Transfer, arg, cpu_secs, status_mb};
+
 const CONNECTIONS: usize = 8;
 const BATCH: usize = 100;
-
-#[derive(Debug)]
-struct Transfer;
-
-impl TxBuilder for Transfer {
-    fn name(&self) -> &str {
-        "transfer"
-    }
-
-    fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
-        r.fees.transfer(r.chain_id, r.nonce, SINK, U256::from(1))
-    }
-}
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn start_anvil(accounts: u32) -> Result<Devnet> {
     Ok(Devnet::builder()
@@ -75,33 +50,6 @@ fn start_anvil(accounts: u32) -> Result<Devnet> {
         .arg("--gas-limit")
         .arg("3000000000")
         .start()?)
-}
-
-/// CPU seconds (user + system) this process used so far.
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces): utime is the 14th field.
-    let rest = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// A `/proc/self/status` figure in MB (`VmRSS`, `VmHWM`).
-fn status_mb(key: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -206,8 +154,12 @@ async fn hand_written(devnet: &Devnet, wallets: &[Wallet], per_account: u64) -> 
                         .map(|(w, &start)| {
                             (0..per_account)
                                 .map(|i| {
-                                    let tx =
-                                        fees.transfer(chain_id, start + i, SINK, U256::from(1));
+                                    let tx = fees.transfer(
+                                        chain_id,
+                                        start + i,
+                                        support::TO,
+                                        U256::from(1),
+                                    );
                                     hex::encode_prefixed(w.sign(tx).expect("signs").encoded_2718())
                                 })
                                 .collect::<Vec<_>>()

@@ -15,7 +15,6 @@
 //! sampling RSS every 5 s.
 
 use std::{
-    error::Error,
     io::{BufRead, BufReader},
     num::NonZeroU32,
     process::{Child, Command, Stdio},
@@ -23,38 +22,16 @@ use std::{
 };
 
 use alloy::{
-    consensus::TypedTransaction,
-    primitives::{Address, B256, U256, address},
+    primitives::{B256, U256},
     signers::local::PrivateKeySigner,
 };
-use spam_core::{BuildRequest, Fees, LoadGen, Rate, Report, TxBuilder, Wallet};
+use spam_core::{Fees, LoadGen, Rate, Report, Wallet};
 
-type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
+mod support;
 
-const TO: Address = address!("000000000000000000000000000000000000beef");
+use support::{Result, TO, Transfer, arg, cpu_secs, status_mb};
+
 const PER_SENDER: NonZeroU32 = NonZeroU32::new(64).unwrap();
-
-#[derive(Debug)]
-struct Transfer;
-
-impl TxBuilder for Transfer {
-    fn name(&self) -> &str {
-        "transfer"
-    }
-
-    fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
-        r.fees.transfer(r.chain_id, r.nonce, TO, U256::from(1))
-    }
-}
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A running null sink; killed when dropped.
 struct Sink {
@@ -103,32 +80,6 @@ impl Drop for Sink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// CPU seconds (user + system) this process used so far.
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// A `/proc/self/status` figure in MB (`VmRSS`, `VmHWM`).
-fn status_mb(key: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// `n` senders with fixed keys (the sink checks no balance).

@@ -7,11 +7,11 @@ use std::{collections::VecDeque, sync::Arc, time::Duration};
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::limit::Slot;
 use super::{
     deliver::{Outgoing, SendContext, connection_worker, deliver},
     gate::Gate,
     ledger::DropReason,
+    limit::Slot,
     prepare::{Prepared, Signed},
 };
 use crate::{
@@ -158,9 +158,10 @@ impl Pacer {
                         ledger.dropped(intended, reason);
                         if presigned {
                             // The tick is dropped, not its transaction: it goes at the next
-                            // tick, so no hole opens before its sender's later ones.
+                            // tick (presigned items are taken in order, whatever their index),
+                            // so no hole opens before its sender's later ones.
                             ready.push_front(Prepared {
-                                index: index + 1,
+                                index,
                                 item: Ok(signed),
                             });
                         }
