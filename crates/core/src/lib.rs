@@ -17,8 +17,8 @@ mod wallet;
 pub use crate::{
     fees::{FeeOracle, FeeOracleConfig, Fees},
     loadgen::{
-        LoadGen, LoadGenBuilder, PreconfError, PreconfEvent, PreconfSource, PreconfStatus,
-        WsPreconfSource,
+        LoadGen, LoadGenBuilder, MAX_PRESIGNED, PreconfError, PreconfEvent, PreconfSource,
+        PreconfStatus, WsPreconfSource,
     },
     metrics::Recorder,
     node::{
@@ -30,13 +30,16 @@ pub use crate::{
     report::{
         BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, LatencySummary, NonceStats,
         OpenLoopStats, Pause, PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats,
-        TaskStats, ThresholdError, Thresholds, Verdict,
+        StoredRows, TaskStats, ThresholdError, Thresholds, Verdict,
     },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,
         send_raw_transaction,
     },
-    session::{Progress, ProgressHook, Session, SessionConfig, StartError, StartErrorKind},
+    session::{
+        MAX_RUN_DURATION, Progress, ProgressHook, Session, SessionConfig, StartError,
+        StartErrorKind,
+    },
     spammer::{Spammer, SpammerBuilder, Stop, TaskEvent, TaskHook},
     task::{
         BuildRequest, CreatedAsset, MixError, RunContext, Sequence, Task, TaskContext, TaskError,

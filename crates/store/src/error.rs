@@ -14,6 +14,18 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// The database could not be reached or refused the connection: `target` names it
+    /// (`host:port/database` or the SQLite file, never a password), `reason` says why
+    /// (refused, timed out, authentication failed, no such database …).
+    #[error("cannot connect to {target}: {reason}")]
+    Connect {
+        /// What was connected to.
+        target: String,
+        /// Why it failed, in words (the driver's message included).
+        reason: String,
+        /// The driver's error (not a `source`: `reason` already says it).
+        driver: sqlx::Error,
+    },
     /// The database was written by a newer version of spam-store; upgrade to read it, or use
     /// another file or schema.
     #[error(
@@ -48,6 +60,22 @@ impl Error {
         move |source| Self::Database { op, source }
     }
 
+    /// A failed connect to `url`, with the target and the cause in words.
+    pub(crate) fn connect(
+        url: &str,
+        timeout: std::time::Duration,
+    ) -> impl FnOnce(sqlx::Error) -> Self {
+        let target = target_of(url);
+        move |source| {
+            let reason = connect_reason(&source, timeout);
+            Self::Connect {
+                target,
+                reason,
+                driver: source,
+            }
+        }
+    }
+
     /// Whether trying again later can succeed: the database was busy or locked, a connection
     /// was lost or the pool had none free. Constraint violations, bad SQL, corrupt data and
     /// version mismatches are not.
@@ -56,6 +84,56 @@ impl Error {
             Self::Database { source, .. } => is_transient(source),
             _ => false,
         }
+    }
+}
+
+/// `scheme host:port/database` of a URL, without user or password; the path of a SQLite URL.
+fn target_of(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.split('?').next().unwrap_or(url).to_owned();
+    };
+    if scheme == "sqlite" {
+        return rest.split('?').next().unwrap_or(rest).to_owned();
+    }
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let (host, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = if host.is_empty() { "localhost" } else { host };
+    let host = if host.contains(':') && !host.ends_with(']') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    };
+    match database {
+        "" => format!("{scheme} at {host}"),
+        db => format!("{scheme} at {host}, database `{db}`"),
+    }
+}
+
+/// Why a connect failed, in words a user can act on.
+fn connect_reason(error: &sqlx::Error, timeout: std::time::Duration) -> String {
+    match error {
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                "connection refused (is the server running and listening there?)".into()
+            }
+            std::io::ErrorKind::TimedOut => "timed out".into(),
+            _ => io.to_string(),
+        },
+        sqlx::Error::PoolTimedOut => format!(
+            "no connection within {}s (server unreachable or too slow)",
+            timeout.as_secs_f64()
+        ),
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            match code.as_ref() {
+                "3D000" => format!("no such database ({})", db.message()),
+                "28P01" | "28000" => format!("authentication failed ({})", db.message()),
+                "14" => format!("cannot open the file ({})", db.message()),
+                _ => db.message().to_owned(),
+            }
+        }
+        other => other.to_string(),
     }
 }
 
@@ -74,10 +152,11 @@ fn is_transient(error: &sqlx::Error) -> bool {
 fn is_transient_code(code: &str) -> bool {
     if code.len() == 5 {
         // Serialization failure, deadlock, connection exceptions, too many connections,
-        // server shutting down or starting, lock not available.
+        // server shutting down or starting, lock not available, statement timeout (a stalled
+        // server cancelled the batch: nothing of it landed).
         matches!(
             code,
-            "40001" | "40P01" | "53300" | "55P03" | "57P01" | "57P02" | "57P03"
+            "40001" | "40P01" | "53300" | "55P03" | "57014" | "57P01" | "57P02" | "57P03"
         ) || code.starts_with("08")
     } else {
         // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
@@ -106,6 +185,7 @@ mod tests {
             ("08006", true),
             ("57P01", true),
             ("53300", true),
+            ("57014", true),  // statement timeout
             ("23505", false), // unique violation
             ("42P01", false), // undefined table
             ("", false),
@@ -114,6 +194,30 @@ mod tests {
         for (code, transient) in table {
             assert_eq!(is_transient_code(code), transient, "{code}");
         }
+    }
+
+    #[test]
+    fn connect_targets_hide_passwords() {
+        assert_eq!(
+            target_of("postgres://u:secret@db.example:6543/load?sslmode=disable"),
+            "postgres at db.example:6543, database `load`"
+        );
+        assert_eq!(
+            target_of("postgres://127.0.0.1/x"),
+            "postgres at 127.0.0.1:5432, database `x`"
+        );
+        assert_eq!(target_of("sqlite:///tmp/a.db?mode=rwc"), "/tmp/a.db");
+        let refused = sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into());
+        let err = Error::connect(
+            "postgres://u:pw@127.0.0.1:1/test",
+            std::time::Duration::from_secs(10),
+        )(refused);
+        let text = err.to_string();
+        assert!(
+            text.contains("127.0.0.1:1") && text.contains("refused"),
+            "{text}"
+        );
+        assert!(!text.contains("pw"));
     }
 
     #[test]

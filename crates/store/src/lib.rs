@@ -19,7 +19,7 @@ pub use crate::{
         TxStatus, now_micros, unix_micros,
     },
     sql::{Backend, SCHEMA_VERSION, SqlOptions, SqlStore},
-    store::{Cursor, MAX_PAGE, Page, Store},
+    store::{Cursor, MAX_PAGE, Page, RowCounts, Store},
     summary::{LatencyStats, MAX_SECONDS, RunSummary, SecondCounts, TaskSummary},
     writer::{Writer, WriterConfig, WriterHandle, WriterStats},
 };

@@ -31,6 +31,18 @@ impl Cursor {
     pub const START: Self = Self(0);
 }
 
+/// How many rows of one run a store holds, per table: what a report can say is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RowCounts {
+    /// Finished tasks (one row each).
+    pub tasks: u64,
+    /// Transactions (one row per hash, however often it was updated).
+    pub txs: u64,
+    /// Blocks seen.
+    pub blocks: u64,
+}
+
 /// Persistence for runs: batched writes, and the reads a report needs.
 ///
 /// Object safe: engines hold an `Arc<dyn Store>`. Implementations: [`SqlStore`](crate::SqlStore)
@@ -56,6 +68,17 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// # Cancel safety
     /// Dropping the future rolls the transaction back: nothing of the batch lands.
     async fn write(&self, batch: &Batch) -> Result<(), Error>;
+
+    /// Proves the store takes writes now: a row is written and removed again in one committed
+    /// transaction, so nothing stays. Call it before a run starts, so a read-only file, a full
+    /// disk or a user without rights is an error at the start instead of a run whose records
+    /// are all lost. The default does nothing (a store that is always writable).
+    ///
+    /// # Errors
+    /// [`Error::Database`] saying why the write failed.
+    async fn probe(&self) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Closes the store: every connection is closed (waiting for those in use), so a SQLite
     /// database checkpoints its WAL and leaves no `-wal`/`-shm` files beside it. Call it once
@@ -116,6 +139,20 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// # Errors
     /// [`Error::Database`], [`Error::Corrupt`].
     async fn assets_of_chain(&self, chain_id: u64) -> Result<Vec<AssetRecord>, Error>;
+
+    /// The rows `run` has in the store, per table: read back after a run, it says exactly
+    /// what was stored, whatever the writes reported. The default reads every row; SQL
+    /// stores count.
+    ///
+    /// # Errors
+    /// [`Error::Database`], [`Error::Corrupt`].
+    async fn row_counts(&self, run: RunId) -> Result<RowCounts, Error> {
+        Ok(RowCounts {
+            tasks: self.tasks(run).await?.len() as u64,
+            txs: self.txs(run).await?.len() as u64,
+            blocks: self.blocks(run).await?.len() as u64,
+        })
+    }
 
     /// All finished tasks of `run`, in write order (reads every page: for tests and small
     /// runs).

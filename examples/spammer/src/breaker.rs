@@ -21,10 +21,10 @@ pub(crate) struct BreakerArgs {
     breaker_failure_rate: Option<f64>,
     /// Calls the breaker's window must hold before it may open (default 100). Runs slower
     /// than this per --breaker-window never open it.
-    #[arg(long, value_name = "N", value_parser = input::at_least_one)]
+    #[arg(long, value_name = "N", value_parser = input::at_least_one, allow_hyphen_values = true)]
     breaker_min_calls: Option<NonZeroU32>,
     /// Rolling window over which the breaker counts failures (default 10s).
-    #[arg(long, value_name = "DUR", value_parser = input::breaker_window)]
+    #[arg(long, value_name = "DUR", value_parser = input::breaker_window, allow_hyphen_values = true)]
     breaker_window: Option<Duration>,
     /// Per second let through while the breaker is open or half-open, to probe the node
     /// (default 10; 0 sends nothing until the open period ends).
@@ -132,7 +132,7 @@ mod tests {
         let err = |args: &[&str]| parse(args).unwrap_err();
         assert!(err(&["--breaker-failure-rate", "1.5"]).contains("from 0 to 1"));
         assert!(err(&["--breaker-failure-rate", "-0.1"]).contains("from 0 to 1"));
-        assert!(err(&["--breaker-min-calls", "0"]).contains("at least 1"));
+        assert!(err(&["--breaker-min-calls", "0"]).contains("from 1 to"));
         assert!(err(&["--breaker-window", "0s"]).contains("longer than zero"));
         assert!(err(&["--breaker-window", "2years"]).contains("at most a year"));
         assert!(err(&["--recovery-rate", "-1"]).contains("0 or more"));

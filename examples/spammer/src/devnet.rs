@@ -14,10 +14,10 @@ pub(crate) struct DevnetArgs {
     #[arg(long, default_value = "0")]
     port: u16,
     /// Mine a block this often, e.g. 1s, 500ms (default: a block per transaction).
-    #[arg(long, value_parser = input::positive_duration)]
+    #[arg(long, value_parser = input::positive_duration, allow_hyphen_values = true)]
     block_time: Option<Duration>,
     /// Funded dev-mnemonic accounts.
-    #[arg(long, default_value = "10", value_parser = input::at_least_one)]
+    #[arg(long, default_value = "10", value_parser = input::senders, allow_hyphen_values = true)]
     accounts: std::num::NonZeroU32,
 }
 

@@ -8,7 +8,12 @@ use std::{
 };
 
 use alloy::transports::http::reqwest::Url;
-use spam_core::{Rate, StartError};
+use spam_core::{MAX_RUN_DURATION, Rate, StartError};
+
+/// Most workers of `run`.
+pub(crate) const MAX_WORKERS: u32 = 100_000;
+/// Most senders of `run` and `loadgen`.
+pub(crate) const MAX_SENDERS: u32 = 1_000_000;
 
 /// The user's mistake, found after parsing: `main` prints it and exits with code 2.
 #[derive(Debug)]
@@ -38,6 +43,20 @@ pub(crate) fn is_bad_input(err: &anyhow::Error) -> bool {
     })
 }
 
+/// `err` and its causes, `: `-separated (reqwest's message alone omits "connection refused").
+pub(crate) fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text = format!("{text}: {line}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// An `http://` or `https://` URL.
 pub(crate) fn http_url(s: &str) -> Result<Url, String> {
     url_with(s, &["http", "https"])
@@ -63,9 +82,17 @@ fn url_with(s: &str, schemes: &[&str]) -> Result<Url, String> {
     Ok(url)
 }
 
-/// A duration like `500ms`, `10s`, `2m`.
+/// A duration like `500ms`, `10s`, `2m`, at most 30 days ([`MAX_RUN_DURATION`]).
 pub(crate) fn duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|err| format!("`{s}` is not a duration ({err})"))
+    if s.trim().starts_with('-') {
+        return Err(format!("must not be negative, got `{s}`"));
+    }
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|err| format!("`{s}` is not a duration ({err})"))?;
+    if d > MAX_RUN_DURATION {
+        return Err(format!("must be at most 30d, got `{s}`"));
+    }
+    Ok(d)
 }
 
 /// A duration longer than zero.
@@ -92,18 +119,62 @@ pub(crate) fn breaker_window(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// A count of at least one (workers, senders).
-pub(crate) fn at_least_one(s: &str) -> Result<NonZeroU32, String> {
-    s.trim()
-        .parse()
-        .map_err(|_| format!("must be a whole number of at least 1, got `{s}`"))
+/// A whole number in `min..=max`; the message gives the range.
+fn count_in(s: &str, min: u64, max: u64) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number from {min} to {max}, got `{s}`"
+        )),
+    }
 }
 
-/// A batch size of at least one.
+/// A count from 1 to 2^32 - 1 (in-flight caps, thresholds' counts).
+pub(crate) fn at_least_one(s: &str) -> Result<NonZeroU32, String> {
+    nonzero_u32(count_in(s, 1, u64::from(u32::MAX))?)
+}
+
+/// `--workers`: 1 to [`MAX_WORKERS`].
+pub(crate) fn workers(s: &str) -> Result<NonZeroU32, String> {
+    nonzero_u32(count_in(s, 1, u64::from(MAX_WORKERS))?)
+}
+
+/// `--senders`, `--accounts`, a wallet count: 1 to [`MAX_SENDERS`].
+pub(crate) fn senders(s: &str) -> Result<NonZeroU32, String> {
+    nonzero_u32(count_in(s, 1, u64::from(MAX_SENDERS))?)
+}
+
+fn nonzero_u32(n: u64) -> Result<NonZeroU32, String> {
+    u32::try_from(n)
+        .ok()
+        .and_then(NonZeroU32::new)
+        .ok_or_else(|| format!("{n} is out of range"))
+}
+
+/// A batch size: 1 to 10 000.
 pub(crate) fn batch_size(s: &str) -> Result<NonZeroUsize, String> {
-    s.trim()
-        .parse()
-        .map_err(|_| format!("must be a whole number of at least 1, got `{s}`"))
+    usize::try_from(count_in(s, 1, 10_000)?)
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .ok_or_else(|| format!("`{s}` is out of range"))
+}
+
+/// `--connections`: 1 to 1 024.
+pub(crate) fn connections(s: &str) -> Result<NonZeroUsize, String> {
+    usize::try_from(count_in(s, 1, 1_024)?)
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .ok_or_else(|| format!("`{s}` is out of range"))
+}
+
+/// A seed, or any other whole number of 0 or more.
+pub(crate) fn whole(s: &str) -> Result<u64, String> {
+    count_in(s, 0, u64::MAX)
+}
+
+/// An index below 2^31 (a mnemonic's account index).
+pub(crate) fn index(s: &str) -> Result<u32, String> {
+    count_in(s, 0, (1 << 31) - 1).map(|n| n as u32)
 }
 
 /// A rate in tx/s; `positive` refuses zero too.
@@ -115,6 +186,12 @@ fn tps(s: &str, positive: bool) -> Result<f64, String> {
     if !tps.is_finite() || tps < 0.0 || (positive && tps == 0.0) {
         let least = if positive { "above 0" } else { "0 or more" };
         return Err(format!("a rate must be {least} tx/s, got `{s}`"));
+    }
+    if tps > Rate::MAX_TPS {
+        return Err(format!(
+            "a rate must be at most {} tx/s, got `{s}`",
+            Rate::MAX_TPS
+        ));
     }
     Ok(tps)
 }
@@ -242,7 +319,26 @@ mod tests {
         assert!(fraction("-0.1").is_err());
         assert_eq!(batch_size("50").unwrap().get(), 50);
         assert!(batch_size("0").is_err());
-        assert!(at_least_one("0").unwrap_err().contains("at least 1"));
+        assert!(at_least_one("0").unwrap_err().contains("from 1 to"));
         assert_eq!(at_least_one("3").unwrap().get(), 3);
+        assert!(workers("-1").unwrap_err().contains("from 1 to 100000"));
+        assert!(workers("4294967295").unwrap_err().contains("to 100000"));
+        assert!(senders("1000001").is_err());
+        assert!(whole("-1").unwrap_err().contains("from 0 to"));
+        assert_eq!(whole("18446744073709551615"), Ok(u64::MAX));
+        assert!(index("2147483648").is_err());
+    }
+
+    #[test]
+    fn durations_and_rates_have_ranges() {
+        assert!(duration("-5s").unwrap_err().contains("negative"));
+        assert!(duration("1000000000h").unwrap_err().contains("at most 30d"));
+        assert_eq!(duration("30days"), Ok(MAX_RUN_DURATION));
+        assert!(
+            constant_rate("1e12")
+                .unwrap_err()
+                .contains("at most 1000000 tx/s")
+        );
+        assert!(constant_rate("1000000").is_ok());
     }
 }

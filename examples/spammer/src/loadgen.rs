@@ -30,17 +30,17 @@ use crate::{
 pub(crate) struct LoadgenArgs {
     /// JSON-RPC URL to read from (chain id, fees, blocks, confirmations). Without it, spammer
     /// starts its own anvil mining a block every second.
-    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url)]
+    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url, allow_hyphen_values = true)]
     rpc_url: Option<Url>,
     /// Where transactions go, e.g. a sequencer's builder endpoint (default: --rpc-url).
-    #[arg(long, env = "SPAM_SEND_URL", value_parser = input::http_url)]
+    #[arg(long, env = "SPAM_SEND_URL", value_parser = input::http_url, allow_hyphen_values = true)]
     send_url: Option<Url>,
     /// WebSocket URL for new-heads subscriptions; without it blocks are polled (an anvil
     /// spammer starts is followed over its WebSocket).
-    #[arg(long, env = "SPAM_WS_URL", value_parser = input::ws_url)]
+    #[arg(long, env = "SPAM_WS_URL", value_parser = input::ws_url, allow_hyphen_values = true)]
     ws_url: Option<Url>,
     /// WebSocket feed of preconfirmation events (pending, preconfirmed, revoked …).
-    #[arg(long, env = "SPAM_PRECONF_WS_URL", value_parser = input::ws_url)]
+    #[arg(long, env = "SPAM_PRECONF_WS_URL", value_parser = input::ws_url, allow_hyphen_values = true)]
     preconf_ws_url: Option<Url>,
     /// The node's execution layer, for what it supports (default: detected from
     /// web3_clientVersion): anvil, geth, reth, op-reth, erigon, cdk-erigon, gravity-reth, other.
@@ -84,7 +84,7 @@ pub(crate) struct LoadgenArgs {
     )]
     spike: Option<Rate>,
     /// How long the pacer sends, e.g. 30s, 2m.
-    #[arg(long, default_value = "10s", value_parser = input::positive_duration)]
+    #[arg(long, default_value = "10s", value_parser = input::positive_duration, allow_hyphen_values = true)]
     duration: Duration,
 
     /// What each transaction is.
@@ -93,19 +93,20 @@ pub(crate) struct LoadgenArgs {
     tx: String,
     /// Dev-mnemonic accounts to send from, round-robin (default: what the peak rate needs
     /// with --max-in-flight-per-wallet each over three block times, at least 20).
-    #[arg(long, value_parser = input::at_least_one)]
+    #[arg(long, value_parser = input::senders, allow_hyphen_values = true)]
     senders: Option<NonZeroU32>,
     /// Most transactions per sender sent and not yet included; a tick finding every sender at
     /// its cap is dropped.
-    #[arg(long, default_value = "64", value_parser = input::at_least_one)]
+    #[arg(long, default_value = "64", value_parser = input::at_least_one, allow_hyphen_values = true)]
     max_in_flight_per_wallet: NonZeroU32,
     /// Most transactions per JSON-RPC batch. By default each connection sends what queued
     /// while its previous request was out, up to 100: one transaction alone while the node
     /// keeps up, batches as the rate grows.
-    #[arg(long, value_name = "N", value_parser = input::batch_size, conflicts_with_all = ["sync", "single"])]
+    #[arg(long, value_name = "N", value_parser = input::batch_size, allow_hyphen_values = true,
+          conflicts_with_all = ["sync", "single"])]
     batch: Option<NonZeroUsize>,
     /// Longest a transaction waits for its batch to fill (default 0: batches never wait).
-    #[arg(long, value_parser = input::duration, requires = "batch")]
+    #[arg(long, value_parser = input::duration, requires = "batch", allow_hyphen_values = true)]
     linger: Option<Duration>,
     /// One eth_sendRawTransaction request per transaction, sent at its intended time.
     #[arg(long, conflicts_with = "sync")]
@@ -114,7 +115,7 @@ pub(crate) struct LoadgenArgs {
     #[arg(long)]
     sync: bool,
     /// Keep-alive HTTP connections to the send URL.
-    #[arg(long, default_value = "8")]
+    #[arg(long, default_value = "8", value_parser = input::connections, allow_hyphen_values = true)]
     connections: NonZeroUsize,
     /// Sign every transaction before the run starts.
     #[arg(long)]
@@ -123,10 +124,10 @@ pub(crate) struct LoadgenArgs {
     #[arg(long)]
     no_receipts: bool,
     /// Seed of the transaction builder's random choices.
-    #[arg(long, default_value = "0")]
+    #[arg(long, default_value = "0", value_parser = input::whole, allow_hyphen_values = true)]
     seed: u64,
     /// How long to wait for inclusions after the pacer stops.
-    #[arg(long, default_value = "30s", value_parser = input::duration)]
+    #[arg(long, default_value = "30s", value_parser = input::duration, allow_hyphen_values = true)]
     grace: Duration,
     /// Allow chain ids of public mainnets.
     #[arg(long)]
@@ -198,6 +199,8 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         .arg("--gas-limit")
         .arg("1000000000");
     let node = Node::connect(args.rpc_url.as_ref(), devnet).await?;
+    // Refused before the store is opened: a refused run leaves nothing.
+    node.guard(args.allow_mainnet)?;
     if node.is_local() {
         eprintln!("started anvil (1 s blocks) at {}", node.url);
     }
@@ -285,5 +288,6 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             progress::loadgen_line(&p, rates)
         });
     }
-    args.output.finish(&result?, cancel.is_cancelled())
+    args.output
+        .finish(&result?, cancel.is_cancelled(), args.db.allow_store_loss)
 }

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use alloy::transports::http::reqwest::{Client, Url};
 use anyhow::Context as _;
+use spam_core::{MainnetPolicy, check_chain_id};
 use spam_devnet::{Devnet, DevnetBuilder};
 use tokio_util::sync::CancellationToken;
 
-use crate::input::bad_input;
+use crate::input::{bad_input, causes};
 
 /// How long the node may take to answer `eth_chainId` before the run gives up on it.
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -20,6 +21,8 @@ pub(crate) struct Node {
     pub(crate) url: Url,
     /// Its WebSocket URL, when spammer started it.
     pub(crate) ws_url: Option<Url>,
+    /// The chain id it answered, for the user's node.
+    chain_id: Option<u64>,
     devnet: Option<Devnet>,
 }
 
@@ -31,10 +34,11 @@ impl Node {
     /// 5 s; anvil not starting.
     pub(crate) async fn connect(url: Option<&Url>, devnet: DevnetBuilder) -> anyhow::Result<Self> {
         if let Some(url) = url {
-            reachable(url).await?;
+            let chain_id = reachable(url).await?;
             return Ok(Self {
                 url: url.clone(),
                 ws_url: None,
+                chain_id: Some(chain_id),
                 devnet: None,
             });
         }
@@ -46,8 +50,26 @@ impl Node {
         Ok(Self {
             url,
             ws_url,
+            chain_id: None,
             devnet: Some(devnet),
         })
+    }
+
+    /// Refuses a known public mainnet unless `allow`: checked before anything is written (the
+    /// engines check again before their first send).
+    ///
+    /// # Errors
+    /// [`BadInput`](crate::input::BadInput) naming the chain and `--allow-mainnet`.
+    pub(crate) fn guard(&self, allow: bool) -> anyhow::Result<()> {
+        let policy = if allow {
+            MainnetPolicy::Allow
+        } else {
+            MainnetPolicy::Refuse
+        };
+        match self.chain_id.map(|id| check_chain_id(id, policy)) {
+            Some(Err(refused)) => Err(bad_input(format!("--rpc-url {}: {refused}", self.url))),
+            _ => Ok(()),
+        }
     }
 
     /// Whether spammer started this node.
@@ -57,7 +79,7 @@ impl Node {
 }
 
 /// Asks `url` for its chain id; an error names the URL and what went wrong.
-async fn reachable(url: &Url) -> anyhow::Result<()> {
+async fn reachable(url: &Url) -> anyhow::Result<u64> {
     let unreachable = |why: String| bad_input(format!("--rpc-url {url} is unreachable: {why}"));
     let client = Client::builder()
         .timeout(REACH_TIMEOUT)
@@ -83,8 +105,12 @@ async fn reachable(url: &Url) -> anyhow::Result<()> {
         .await
         .map_err(|err| unreachable(causes(&err)))?;
     let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-    match json.as_ref().and_then(|j| j.get("result")) {
-        Some(_) => Ok(()),
+    let chain_id = json
+        .as_ref()
+        .and_then(|j| j.get("result")?.as_str())
+        .and_then(|hex| u64::from_str_radix(hex.strip_prefix("0x")?, 16).ok());
+    match chain_id {
+        Some(id) => Ok(id),
         None => Err(unreachable(format!(
             "eth_chainId answered HTTP {status}: {}",
             body.chars().take(200).collect::<String>()
@@ -92,31 +118,30 @@ async fn reachable(url: &Url) -> anyhow::Result<()> {
     }
 }
 
-/// `err` and its causes, `: `-separated (reqwest's message alone omits "connection refused").
-fn causes(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text = format!("{text}: {line}");
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// A token cancelled by the first Ctrl-C (printing `what`); a second Ctrl-C exits at once
-/// with code 130.
+/// A token cancelled by the first Ctrl-C or SIGTERM (printing `what`); a second one exits at
+/// once with code 130.
 pub(crate) fn cancel_on_ctrl_c(what: &'static str) -> CancellationToken {
     let cancel = CancellationToken::new();
     tokio::spawn({
         let cancel = cancel.clone();
         async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut signalled = async || {
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => r.is_ok(),
+                    r = async {
+                        match term.as_mut() {
+                            Some(term) => term.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    } => r.is_some(),
+                }
+            };
+            if signalled().await {
                 eprintln!("interrupted: {what} (Ctrl-C again quits at once)");
                 cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
+                if signalled().await {
                     std::process::exit(130);
                 }
             }

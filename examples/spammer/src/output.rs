@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use spam_core::{Report, Thresholds};
 use spam_store::{SqlStore, Store};
 
-use crate::input::{self, bad_input};
+use crate::input::{self, bad_input, causes};
 
 /// Where runs are persisted.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,6 +29,10 @@ pub(crate) struct DbArgs {
     /// Persist nothing.
     #[arg(long)]
     no_db: bool,
+    /// Exit 0 even when records of the run could not be stored (by default a run whose
+    /// store lost records fails with exit code 1).
+    #[arg(long)]
+    pub(crate) allow_store_loss: bool,
 }
 
 impl DbArgs {
@@ -41,17 +45,42 @@ impl DbArgs {
             return Ok(None);
         }
         // What this open creates, found before it creates it: the topmost missing folder, or
-        // the file itself.
-        let created = (!self.db.contains("://") && !self.db.starts_with("sqlite:"))
-            .then(|| Path::new(&self.db))
-            .and_then(|path| {
-                path.ancestors()
+        // the file and its -wal/-shm/-journal companions that were not there.
+        let created = sqlite_path(&self.db)
+            .map(|path| {
+                let folder = path
+                    .ancestors()
+                    .skip(1)
                     .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
-                    .last()
+                    .last();
+                match folder {
+                    Some(folder) => vec![folder.to_path_buf()],
+                    None => ["", "-wal", "-shm", "-journal"]
+                        .iter()
+                        .map(|suffix| {
+                            let mut file = path.clone().into_os_string();
+                            file.push(suffix);
+                            PathBuf::from(file)
+                        })
+                        .filter(|file| !file.exists())
+                        .collect(),
+                }
             })
-            .map(Path::to_path_buf);
-        let store = open_store(&self.db, true).await?;
-        Ok(Some(RunStore { store, created }))
+            .unwrap_or_default();
+        let store = RunStore {
+            store: open_store(&self.db, true).await?,
+            created,
+        };
+        // A store that cannot take a write now would lose every record of the run.
+        if let Err(err) = store.store.probe().await {
+            store.close(false).await;
+            return Err(bad_input(format!(
+                "--db {}: cannot write to it: {}",
+                shown(&self.db),
+                causes(&err)
+            )));
+        }
+        Ok(Some(store))
     }
 }
 
@@ -59,8 +88,9 @@ impl DbArgs {
 #[derive(Debug)]
 pub(crate) struct RunStore {
     store: Arc<dyn Store>,
-    /// The SQLite file (or the topmost folder above it) that did not exist before the open.
-    created: Option<PathBuf>,
+    /// What did not exist before the open: the topmost folder made for the SQLite file, or
+    /// the file and its companions.
+    created: Vec<PathBuf>,
 }
 
 impl RunStore {
@@ -70,26 +100,14 @@ impl RunStore {
     }
 
     /// Closes the store (SQLite checkpoints its WAL: no `-wal`/`-shm` files stay). When the run
-    /// never started, nothing of it was written: a database this open created is removed with
-    /// its `-wal`/`-shm` files and any folder made for it, so a refused run leaves nothing.
+    /// never started, nothing of it was written: what this open created (the database, its
+    /// `-wal`/`-shm` files, a folder made for it) is removed, so a refused run leaves nothing.
     pub(crate) async fn close(self, started: bool) {
         self.store.close().await;
-        let Some(created) = self.created.filter(|_| !started) else {
+        if started {
             return;
-        };
-        let paths: Vec<PathBuf> = if created.is_dir() {
-            vec![created]
-        } else {
-            ["", "-wal", "-shm", "-journal"]
-                .iter()
-                .map(|suffix| {
-                    let mut path = created.clone().into_os_string();
-                    path.push(suffix);
-                    PathBuf::from(path)
-                })
-                .collect()
-        };
-        for path in paths {
+        }
+        for path in self.created {
             let removed = if path.is_dir() {
                 std::fs::remove_dir_all(&path)
             } else {
@@ -103,6 +121,18 @@ impl RunStore {
             }
         }
     }
+}
+
+/// The file of a SQLite `--db` (a path, `sqlite:PATH` or `sqlite://PATH?…`); `None` for
+/// in-memory SQLite and other databases.
+fn sqlite_path(spec: &str) -> Option<PathBuf> {
+    let path = match spec.strip_prefix("sqlite:") {
+        Some(rest) => rest.strip_prefix("//").unwrap_or(rest),
+        None if spec.contains("://") => return None,
+        None => spec,
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
 }
 
 /// Opens `spec`: a URL with a scheme, else a SQLite file (created with its folder when
@@ -123,14 +153,18 @@ pub(crate) async fn open_store(spec: &str, create: bool) -> anyhow::Result<Arc<d
         }
         SqlStore::sqlite(path).await
     };
-    // The display form of a URL may hold a password: name only the kind of store.
-    let shown = if spec.contains("://") {
-        spec.split("://").next().unwrap_or("database")
-    } else {
-        spec
-    };
-    let store = opened.map_err(|err| bad_input(format!("--db {shown}: {err}")))?;
+    let store =
+        opened.map_err(|err| bad_input(format!("--db {}: {}", shown(spec), causes(&err))))?;
     Ok(Arc::new(store))
+}
+
+/// `--db` as it may be printed: a SQLite file by its path; a URL's password is never shown, so
+/// other URLs are named by their kind only (their errors name the host and database).
+fn shown(spec: &str) -> String {
+    match sqlite_path(spec) {
+        Some(path) => path.display().to_string(),
+        None => spec.split("://").next().unwrap_or("database").to_owned(),
+    }
 }
 
 /// `--report-dir` and the thresholds of `run` and `loadgen`.
@@ -141,7 +175,7 @@ pub(crate) struct OutputArgs {
     #[arg(long, env = "SPAM_REPORT_DIR", value_name = "DIR")]
     report_dir: Option<PathBuf>,
     /// Fail (exit 1) when the p99 of inclusion latency is above this, e.g. 2s.
-    #[arg(long, value_name = "DUR", value_parser = input::duration)]
+    #[arg(long, value_name = "DUR", value_parser = input::duration, allow_hyphen_values = true)]
     max_p99: Option<Duration>,
     /// Fail (exit 1) when fewer than this share of tasks (sends) succeeded, e.g. 0.99.
     #[arg(
@@ -160,20 +194,44 @@ pub(crate) struct OutputArgs {
     )]
     max_drop_rate: Option<f64>,
     /// Fail (exit 1) when more than this many tasks (sends) failed.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = input::whole, allow_hyphen_values = true)]
     max_errors: Option<u64>,
 }
 
 impl OutputArgs {
-    /// Refuses a `--report-dir` that cannot become a folder, before anything runs.
+    /// Refuses a `--report-dir` that cannot become a writable folder, before anything runs:
+    /// the folder (or the nearest existing one above it) must be a folder and take a file.
+    /// Nothing is left behind: the probe file is removed and no folder is created.
     pub(crate) fn check(&self) -> anyhow::Result<()> {
-        match &self.report_dir {
-            Some(dir) if dir.exists() && !dir.is_dir() => Err(bad_input(format!(
-                "--report-dir {}: exists and is not a folder",
-                dir.display()
-            ))),
-            _ => Ok(()),
+        let Some(dir) = &self.report_dir else {
+            return Ok(());
+        };
+        let refuse = |why: String| bad_input(format!("--report-dir {}: {why}", dir.display()));
+        // The folder itself, or the nearest ancestor that exists (what creating it would
+        // write into).
+        let existing = dir
+            .ancestors()
+            .find(|p| p.as_os_str().is_empty() || p.exists())
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
+            .unwrap_or(Path::new("."));
+        if !existing.is_dir() {
+            return Err(refuse(if existing == dir.as_path() {
+                "exists and is not a folder".into()
+            } else {
+                format!("{} is a file, not a folder", existing.display())
+            }));
         }
+        let probe = existing.join(format!(".spammer-probe-{}", std::process::id()));
+        std::fs::File::create_new(&probe)
+            .map_err(|err| refuse(format!("cannot write in {}: {err}", existing.display())))?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(())
     }
 
     fn thresholds(&self) -> Option<Thresholds> {
@@ -199,11 +257,17 @@ impl OutputArgs {
     }
 
     /// Prints the report, writes `report.json` and `report.html`, checks the thresholds: exit
-    /// code 1 when one failed, 130 after a Ctrl-C, else 0.
+    /// code 1 when one failed or the store lost records (unless `allow_store_loss`), 130 after
+    /// a Ctrl-C, else 0.
     ///
     /// # Errors
     /// The report folder cannot be written.
-    pub(crate) fn finish(&self, report: &Report, interrupted: bool) -> anyhow::Result<ExitCode> {
+    pub(crate) fn finish(
+        &self,
+        report: &Report,
+        interrupted: bool,
+        allow_store_loss: bool,
+    ) -> anyhow::Result<ExitCode> {
         println!("{report}");
         if let Some(dir) = &self.report_dir {
             write_reports(dir, report)?;
@@ -216,7 +280,15 @@ impl OutputArgs {
             }
             None => true,
         };
-        Ok(if !passed {
+        let lost = report.store.map_or(0, |s| s.dropped);
+        let stored = lost == 0 || allow_store_loss;
+        if !stored {
+            eprintln!(
+                "error: {lost} records of the run were not stored (see the store line above); \
+                 pass --allow-store-loss to accept an incomplete stored run"
+            );
+        }
+        Ok(if !passed || !stored {
             ExitCode::FAILURE
         } else if interrupted {
             ExitCode::from(130)

@@ -32,28 +32,28 @@ const PROXY_CHECK_EVERY: Duration = Duration::from_secs(30);
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
     /// JSON-RPC URL of the chain. Without it, spammer starts its own anvil.
-    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url)]
+    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url, allow_hyphen_values = true)]
     rpc_url: Option<Url>,
     /// How long to start new tasks, e.g. 10s, 2m.
-    #[arg(long, default_value = "10s", value_parser = input::positive_duration)]
+    #[arg(long, default_value = "10s", value_parser = input::positive_duration, allow_hyphen_values = true)]
     duration: Duration,
     /// Concurrent workers; each leases a wallet, runs a task, waits for its receipt.
-    #[arg(long, default_value = "32", value_parser = input::at_least_one)]
+    #[arg(long, default_value = "32", value_parser = input::workers, allow_hyphen_values = true)]
     workers: NonZeroU32,
     /// Dev-mnemonic accounts to send from (default: one per worker).
-    #[arg(long, value_parser = input::at_least_one)]
+    #[arg(long, value_parser = input::senders, allow_hyphen_values = true)]
     senders: Option<NonZeroU32>,
     /// Tasks and weights, e.g. `transfer_self=3,transfer_fresh=1`.
     #[arg(long, default_value = "transfer_self=3,transfer_fresh=1")]
     tasks: String,
     /// How long a wallet rests after each task.
-    #[arg(long, default_value = "0s", value_parser = input::duration)]
+    #[arg(long, default_value = "0s", value_parser = input::duration, allow_hyphen_values = true)]
     cooldown: Duration,
     /// Seed of every random choice; the same seed runs the same task sequence.
-    #[arg(long, default_value = "0")]
+    #[arg(long, default_value = "0", value_parser = input::whole, allow_hyphen_values = true)]
     seed: u64,
     /// How long running tasks may finish after the stop (and pending txs may land).
-    #[arg(long, default_value = "30s", value_parser = input::duration)]
+    #[arg(long, default_value = "30s", value_parser = input::duration, allow_hyphen_values = true)]
     grace: Duration,
     /// Allow chain ids of public mainnets.
     #[arg(long)]
@@ -110,6 +110,8 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .arg("--gas-limit")
         .arg("1000000000");
     let node = Node::connect(args.rpc_url.as_ref(), devnet).await?;
+    // Refused before the store is opened: a refused run leaves nothing.
+    node.guard(args.allow_mainnet)?;
     if node.is_local() {
         eprintln!("started anvil (automine) at {}", node.url);
     }
@@ -182,7 +184,8 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             progress::spammer_line(&p, rates)
         });
     }
-    args.output.finish(&result?, cancel.is_cancelled())
+    args.output
+        .finish(&result?, cancel.is_cancelled(), args.db.allow_store_loss)
 }
 
 /// Checks every proxy now and every 30 s after: a dead proxy is banned before senders are

@@ -28,16 +28,16 @@ use crate::{
 #[derive(Debug, clap::Args)]
 pub(crate) struct StepArgs {
     /// JSON-RPC URL of the chain. Without it, spammer starts its own anvil.
-    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url)]
+    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url, allow_hyphen_values = true)]
     rpc_url: Option<Url>,
     /// Dev-mnemonic account to run as (0 is anvil's first funded account).
-    #[arg(long, default_value = "0", value_name = "N")]
+    #[arg(long, default_value = "0", value_name = "N", value_parser = input::index, allow_hyphen_values = true)]
     wallet_index: u32,
     /// Seed of the task's random choices (fresh addresses, salts, amounts).
-    #[arg(long, default_value = "0")]
+    #[arg(long, default_value = "0", value_parser = input::whole, allow_hyphen_values = true)]
     seed: u64,
     /// Longest one task may run (sends and receipts), e.g. 60s.
-    #[arg(long, default_value = "60s", value_parser = input::positive_duration)]
+    #[arg(long, default_value = "60s", value_parser = input::positive_duration, allow_hyphen_values = true)]
     timeout: Duration,
     /// Allow chain ids of public mainnets.
     #[arg(long)]

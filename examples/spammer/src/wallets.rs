@@ -59,7 +59,7 @@ pub(crate) struct KeystoreArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct NewArgs {
     /// How many wallets to create.
-    #[arg(value_parser = input::at_least_one)]
+    #[arg(value_parser = input::senders, allow_hyphen_values = true)]
     count: std::num::NonZeroU32,
     #[command(flatten)]
     keystore: KeystoreArgs,
@@ -71,7 +71,7 @@ pub(crate) struct ListArgs {
     #[command(flatten)]
     keystore: KeystoreArgs,
     /// Also print each balance, read from this node.
-    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url)]
+    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url, allow_hyphen_values = true)]
     rpc_url: Option<Url>,
 }
 
@@ -79,10 +79,10 @@ pub(crate) struct ListArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct FunderArgs {
     /// JSON-RPC URL of the chain.
-    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url)]
+    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url, allow_hyphen_values = true)]
     rpc_url: Url,
     /// Dev-mnemonic account that pays (fund) or receives (sweep).
-    #[arg(long, default_value = "0", value_name = "N")]
+    #[arg(long, default_value = "0", value_name = "N", value_parser = input::index, allow_hyphen_values = true)]
     funder_index: u32,
     /// Allow chain ids of public mainnets.
     #[arg(long)]

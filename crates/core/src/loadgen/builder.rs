@@ -10,9 +10,12 @@ use crate::{
     node::ExecutionLayer,
     profile::{Rate, SendStrategy},
     report::Report,
-    session::{SessionConfig, StartError, session_setters},
+    session::{MAX_RUN_DURATION, SessionConfig, StartError, session_setters},
     task::TxBuilder,
 };
+
+/// Most transactions [`presign`](LoadGenBuilder::presign) holds: 5 000 000, about 1.5 GB.
+pub const MAX_PRESIGNED: u64 = 5_000_000;
 
 /// Builder of a [`LoadGen`]; see [`LoadGen::builder`].
 pub struct LoadGenBuilder {
@@ -182,8 +185,18 @@ impl LoadGenBuilder {
         if self.tx.is_none() {
             return config("a transaction builder is required (`.tx(..)`)");
         }
-        if self.duration.is_zero() {
-            return config("the run must last longer than zero");
+        if self.duration.is_zero() || self.duration > MAX_RUN_DURATION {
+            return config("the run must last longer than zero and at most 30 days");
+        }
+        self.rate.validate()?;
+        if self.presign {
+            let count = self.rate.count_until(self.duration);
+            if count > MAX_PRESIGNED {
+                return Err(StartError::config(format!(
+                    "presigning would hold {count} transactions in memory, more than \
+                     {MAX_PRESIGNED}: shorten the run, lower the rate or sign live"
+                )));
+            }
         }
         if self.max_in_flight == 0 || self.connections == 0 {
             return config("max_in_flight and connections must be at least 1");
@@ -191,7 +204,6 @@ impl LoadGenBuilder {
         if matches!(self.strategy, SendStrategy::Batch { max: 0, .. }) {
             return config("a batch holds at least one transaction");
         }
-        self.rate.validate()?;
         Ok(LoadGen { settings: self })
     }
 

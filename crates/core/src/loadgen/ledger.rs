@@ -38,7 +38,7 @@ pub(crate) enum DropReason {
     BreakerOpen,
     /// A nonce could not be reserved or the transaction could not be signed.
     Prepare,
-    /// The pacer itself fell behind and the run ended before it reached the tick.
+    /// The pacer itself fell over a second behind, or the run ended before it reached the tick.
     PacerBehind,
     /// Held while every sender was reconciled after an outage.
     Reconciling,
@@ -52,7 +52,7 @@ impl DropReason {
             Self::NotSigned => "not signed in time",
             Self::BreakerOpen => "breaker open",
             Self::Prepare => "nonce or signing failed",
-            Self::PacerBehind => "pacer behind at the end",
+            Self::PacerBehind => "pacer over 1 s behind",
             Self::Reconciling => "held while reconciling after an outage",
         }
     }

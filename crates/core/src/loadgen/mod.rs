@@ -22,6 +22,6 @@ mod tracker;
 mod watch;
 
 pub use self::{
-    builder::{LoadGen, LoadGenBuilder},
+    builder::{LoadGen, LoadGenBuilder, MAX_PRESIGNED},
     preconf::{PreconfError, PreconfEvent, PreconfSource, PreconfStatus, WsPreconfSource},
 };

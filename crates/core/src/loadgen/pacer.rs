@@ -44,6 +44,12 @@ pub(crate) struct Pacer {
 /// that fell behind drops the rest at once, so the run ends on time.
 const END_SLACK: Duration = Duration::from_millis(100);
 
+/// A tick this late is dropped (pacer behind) instead of sent.
+const MAX_LAG: Duration = Duration::from_secs(1);
+
+/// Ticks resolved in one go before the pacer lets other tasks run.
+const YIELD_EVERY: u32 = 1_024;
+
 impl Pacer {
     /// Runs until the last tick before the end, or until cancelled (ticks after that are
     /// not offered). Returns when every tick is sent or dropped; sends may still be running
@@ -73,7 +79,7 @@ impl Pacer {
             _ => None,
         };
         let mut next = self.next_tick();
-        while let Some((_, wake)) = next {
+        'pace: while let Some((_, wake)) = next {
             if wake > Instant::now() {
                 tokio::select! {
                     () = tokio::time::sleep_until(wake) => {}
@@ -83,9 +89,14 @@ impl Pacer {
             let now = Instant::now();
             if now >= self.start + self.end + END_SLACK {
                 // Behind at the end: the rest is dropped in bulk, so the run ends on time.
-                self.drop_rest(next);
+                self.drop_until(next, self.end);
                 break;
             }
+            // Ticks too late to send are counted in bulk: a pacer far behind a high rate
+            // catches up in one step instead of walking every tick.
+            let too_late = now.saturating_duration_since(self.start + MAX_LAG);
+            next = self.drop_until(next, too_late);
+            let mut resolved = 0_u32;
             while let Some((index, intended)) = next.filter(|&(_, at)| at <= now) {
                 if let Some(out) = self.tick(index, intended, &mut ready) {
                     match &batches {
@@ -95,33 +106,41 @@ impl Pacer {
                     }
                 }
                 next = self.next_tick();
+                resolved += 1;
+                if resolved.is_multiple_of(YIELD_EVERY) {
+                    // Let the sends (and a Ctrl-C) run while many ticks are due at once.
+                    tokio::task::yield_now().await;
+                    if self.cancel.is_cancelled() {
+                        break 'pace;
+                    }
+                }
             }
         }
         // Dropping the queue lets the batch workers drain it and stop.
     }
 
-    /// Counts `next` and every later tick before the end as dropped, per second.
-    fn drop_rest(&mut self, mut next: Option<(u64, Instant)>) {
-        let ledger = Arc::clone(&self.ctx.ledger);
-        let mut bucket: Option<(Instant, u64)> = None;
+    /// Counts `next` and every later tick due before `until` (from the start) as dropped
+    /// because the pacer is behind, in one step per second of the schedule; returns the first
+    /// tick at or after `until`.
+    fn drop_until(
+        &mut self,
+        mut next: Option<(u64, Instant)>,
+        until: Duration,
+    ) -> Option<(u64, Instant)> {
+        let until = until.min(self.end);
         while let Some((_, intended)) = next {
-            let second = intended.saturating_duration_since(self.start).as_secs();
-            match &mut bucket {
-                Some((at, n)) if at.saturating_duration_since(self.start).as_secs() == second => {
-                    *n += 1;
-                }
-                _ => {
-                    if let Some((at, n)) = bucket.take() {
-                        ledger.dropped_many(at, n, DropReason::PacerBehind);
-                    }
-                    bucket = Some((intended, 1));
-                }
+            let offset = intended.saturating_duration_since(self.start);
+            if offset >= until {
+                break;
             }
+            let second_end = Duration::from_secs(offset.as_secs() + 1).min(until);
+            let n = 1 + self.schedule.skip_until(second_end);
+            self.ctx
+                .ledger
+                .dropped_many(intended, n, DropReason::PacerBehind);
             next = self.next_tick();
         }
-        if let Some((at, n)) = bucket {
-            ledger.dropped_many(at, n, DropReason::PacerBehind);
-        }
+        next
     }
 
     fn next_tick(&mut self) -> Option<(u64, Instant)> {

@@ -119,8 +119,8 @@ impl Preparer {
     }
 
     /// Signs ticks `lookahead` ahead of their intended time and hands them to the pacer in
-    /// order, until `end` or `cancel`. Ticks already due when their turn comes are passed on
-    /// as dropped (signing fell behind) without signing them.
+    /// order, until `end` or `cancel`. Ticks already due when their turn comes are skipped
+    /// without signing them (the pacer counts them as not signed in time).
     pub(crate) async fn run_live(
         mut self,
         mut schedule: Schedule,
@@ -148,30 +148,31 @@ impl Preparer {
                     () = cancel.cancelled() => return,
                 }
             }
+            // Ticks due before this chunk could be signed are left out: the pacer finds
+            // nothing prepared for them and counts them dropped (not signed in time). Skipping
+            // costs the same whatever the rate, and nothing is held for them.
+            let signable = (now + lag).saturating_duration_since(start).min(end);
+            if next.is_some_and(|(_, due)| due < signable) {
+                schedule.skip_until(signable);
+                next = schedule
+                    .next_due()
+                    .map(|due| (schedule.next_index() - 1, due));
+            }
             chunk.clear();
-            let mut late = Vec::new();
             while let Some((index, due)) = next.filter(|&(_, due)| due < end) {
                 let intended = start + due;
                 if intended > now + lookahead || chunk.len() == CHUNK {
                     break;
                 }
-                if intended < now + lag {
-                    late.push(Prepared {
-                        index,
-                        item: Err(DropReason::NotSigned),
-                    });
-                } else {
-                    chunk.push((index, intended));
-                }
+                chunk.push((index, intended));
                 next = schedule
                     .next_due()
                     .map(|due| (schedule.next_index() - 1, due));
             }
-            // Items go out in index order: the late ones come first by construction.
-            for prepared in late
-                .into_iter()
-                .chain(self.prepare(&chunk, Senders::Leased).await)
-            {
+            if chunk.is_empty() {
+                continue;
+            }
+            for prepared in self.prepare(&chunk, Senders::Leased).await {
                 if out.send(prepared).await.is_err() {
                     return; // the pacer has stopped
                 }

@@ -79,6 +79,27 @@ impl fmt::Display for Report {
         if let Some(closed) = &self.closed_loop {
             write!(f, "\n{}", super::closed_loop::ClosedLoopSummary(closed))?;
         }
+        if let Some(store) = &self.store {
+            write!(
+                f,
+                "\nstore: run {}, {} records written",
+                store.run_id, store.written
+            )?;
+            if let Some(rows) = store.rows {
+                write!(
+                    f,
+                    " (the database holds {} tasks, {} txs, {} blocks of it)",
+                    rows.tasks, rows.txs, rows.blocks
+                )?;
+            }
+            if store.dropped > 0 {
+                write!(
+                    f,
+                    ", {} LOST (the store failed or fell behind; the stored run is incomplete)",
+                    store.dropped
+                )?;
+            }
+        }
         Ok(())
     }
 }

@@ -169,6 +169,7 @@ impl Report {
                 run_id: run.id.get(),
                 written: 0,
                 dropped: run.records_dropped,
+                rows: None,
             }),
         }
     }

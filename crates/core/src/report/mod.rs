@@ -22,7 +22,7 @@ pub use self::{
     closed_loop::{ClosedLoopStats, Pause},
     open_loop::{BlockStats, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
     proxies::ProxySummary,
-    stats::{LatencySummary, NonceStats, RunInfo, SecondStats, StoreStats, TaskStats},
+    stats::{LatencySummary, NonceStats, RunInfo, SecondStats, StoreStats, StoredRows, TaskStats},
     thresholds::{ThresholdError, Thresholds, Verdict},
 };
 use crate::metrics::{LatencyKind, MAX_SECONDS, Recorder, TaskMetrics};

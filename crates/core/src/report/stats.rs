@@ -284,14 +284,33 @@ mod tests {
 }
 
 /// Where a run was persisted, and how completely: `dropped` is 0 unless the database could
-/// not keep up (then the rebuilt report undercounts by that many records).
+/// not keep up or failed (then the rebuilt report undercounts by that many records).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StoreStats {
     /// The run's id in the store.
     pub run_id: u64,
-    /// Records written.
+    /// Records committed (a transaction's later updates are records of their own; the run's
+    /// row counts once).
     pub written: u64,
-    /// Records lost: dropped while the writer's queue was full, or given up after retries.
+    /// Records lost: dropped while the writer's queue was full, given up after retries, or
+    /// not attempted after the store failed for good; 1 more when the run's final row (its end
+    /// and figures) could not be written.
     pub dropped: u64,
+    /// The rows the database holds for the run, read back after the last write: what is
+    /// stored, whatever the writes reported. `None` when the read failed.
+    #[serde(default)]
+    pub rows: Option<StoredRows>,
+}
+
+/// A run's rows in the store, per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StoredRows {
+    /// Finished tasks (for the open loop: answered sends).
+    pub tasks: u64,
+    /// Transactions, one row per hash.
+    pub txs: u64,
+    /// Blocks.
+    pub blocks: u64,
 }

@@ -15,6 +15,10 @@ pub(crate) type StoreTarget = (
     Option<spam_store::RunId>,
 );
 
+/// The longest a run (or its grace period) may be set to last: 30 days. Longer is a typo, and
+/// the clock arithmetic of a run stays far from overflow.
+pub const MAX_RUN_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// The settings every run shares: the node, the senders, the seed, the mainnet policy, the
 /// stop token, the grace period, the HTTP timeout and the store.
 ///
@@ -168,6 +172,11 @@ impl SessionConfig {
         if self.http_timeout.is_zero() {
             return Err(StartError::config(
                 "the HTTP timeout must be longer than zero",
+            ));
+        }
+        if self.grace > MAX_RUN_DURATION || self.http_timeout > MAX_RUN_DURATION {
+            return Err(StartError::config(
+                "the grace period and the HTTP timeout must be at most 30 days",
             ));
         }
         Ok(())

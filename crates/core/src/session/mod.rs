@@ -16,15 +16,15 @@ mod settle;
 
 #[cfg(feature = "store")]
 pub(crate) use self::clock::UnixClock;
-pub use self::{
-    config::SessionConfig,
-    error::{StartError, StartErrorKind},
-    open::Session,
-    progress::{Progress, ProgressHook},
-};
 pub(crate) use self::{
     config::session_setters,
     finish::Running,
     progress::spawn_progress,
     reconcile::{Fate, Reconciled, Reconciler, Unsettled},
+};
+pub use self::{
+    config::{MAX_RUN_DURATION, SessionConfig},
+    error::{StartError, StartErrorKind},
+    open::Session,
+    progress::{Progress, ProgressHook},
 };

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::report::{Report, RunInfo, StoreStats};
+use crate::report::{Report, RunInfo, StoreStats, StoredRows};
 use spam_store::{Batch, RunId, RunRecord, Store, Writer, WriterConfig, WriterHandle};
 
 pub(crate) struct Persist {
@@ -58,10 +58,23 @@ impl Persist {
         if let Err(err) = &final_write {
             tracing::warn!(target: "spam::store", %err, run = run.id.get(), "writing the run's end failed");
         }
+        // Read back: the report says what the database holds, not only what the writes said.
+        let rows = match self.store.row_counts(run.id).await {
+            Ok(rows) => Some(StoredRows {
+                tasks: rows.tasks,
+                txs: rows.txs,
+                blocks: rows.blocks,
+            }),
+            Err(err) => {
+                tracing::warn!(target: "spam::store", %err, "reading the run's rows back failed");
+                None
+            }
+        };
         report.store = Some(StoreStats {
             run_id: run.id.get(),
-            written: stats.written + u64::from(final_write.is_ok()),
+            written: stats.written,
             dropped: stats.lost() + u64::from(final_write.is_err()),
+            rows,
         });
     }
 }

@@ -193,6 +193,9 @@ impl SpammerBuilder {
         if matches!(self.stop, Stop::After(d) if d.is_zero()) || self.stop == Stop::Tasks(0) {
             return Err(StartError::config("the run must last longer than zero"));
         }
+        if matches!(self.stop, Stop::After(d) if d > crate::session::MAX_RUN_DURATION) {
+            return Err(StartError::config("the run must last at most 30 days"));
+        }
         Ok(Spammer { settings: self })
     }
 }

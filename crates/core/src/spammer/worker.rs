@@ -113,7 +113,7 @@ impl Worker {
         if let Some(egress) = &self.egress {
             ctx = ctx.with_provider(egress.provider(lease.index()));
         }
-        let timeout = self.task_timeout;
+        let timeout = task.timeout().unwrap_or(self.task_timeout);
         let name = task.name().to_string();
         let started = Instant::now();
         let span = tracing::debug_span!(target: "spam::task", "task", worker = self.id, task = %name, wallet = %lease.address());

@@ -36,6 +36,14 @@ pub trait Task: fmt::Debug + Send + Sync {
     /// A stable name, used in reports and to pick the task by name.
     fn name(&self) -> &str;
 
+    /// How long one run of this task may take, when it differs from the engine's
+    /// [`task_timeout`](crate::SpammerBuilder::task_timeout) (default: `None`, the engine's).
+    /// A task known to be quick, or one that waits on purpose, sets its own bound here
+    /// instead of shortening every task's.
+    fn timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Runs the task once.
     ///
     /// # Errors

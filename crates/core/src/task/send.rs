@@ -46,10 +46,10 @@ impl TaskContext {
     /// the run stopped while the send waited for the breaker (nothing was sent).
     ///
     /// # Cancel safety
-    /// Not cancel safe in effect: a dropped call may already have delivered the transaction,
-    /// and its reservation then rolls back on drop. Let the task's timeout or the run's
-    /// cancellation end the task instead of dropping this future mid-send. (Under an engine the
-    /// transaction stays in the run's ledger, so it is still counted if it lands.)
+    /// Under an engine, safe: once the send starts, dropping the future keeps the nonce used
+    /// and the transaction in the run's ledger, which re-sends the same bytes if the node
+    /// lacks them and counts it if it lands. Without an engine, a dropped call may already have
+    /// delivered the transaction while its reservation rolls back.
     ///
     /// # Replay safety
     /// Retries and re-broadcasts send these exact bytes again (same hash); a node that already
@@ -79,6 +79,10 @@ impl TaskContext {
             seen: None,
             task_saw: false,
         });
+        // From here the bytes may reach the node: if this future is dropped (a task timeout),
+        // the nonce stays used and the ledger keeps the bytes, so the reconciler re-sends them
+        // if the node lacks them; a rollback would leave a nonce the next send collides with.
+        let reservation = CommitOnDrop(Some(reservation));
         let result = call.send(self.provider(), raw, self.retry()).await;
         let acked = Instant::now();
         let answered = match result {
@@ -93,12 +97,13 @@ impl TaskContext {
                 if fresh {
                     inflight.ledger.refused(hash);
                 }
-                let step = resolve_failed_send(self.nonces(), reservation, err.action()).await;
+                let step =
+                    resolve_failed_send(self.nonces(), reservation.take(), err.action()).await;
                 self.run().count(step);
                 return Err(err.into());
             }
         };
-        let _ = reservation.commit();
+        drop(reservation); // commits
         if fresh {
             inflight.ledger.accepted(hash, acked, answered);
         }
@@ -311,4 +316,22 @@ impl TaskContext {
 fn transient(err: &TransportError) -> bool {
     let class = classify(err);
     class.is_retryable() || class.outcome_unknown()
+}
+
+/// A reservation that commits when dropped: the nonce of a transaction that may have left.
+struct CommitOnDrop(Option<spam_nonce::Reservation>);
+
+impl CommitOnDrop {
+    /// The reservation, to resolve otherwise (the node refused the transaction).
+    fn take(mut self) -> spam_nonce::Reservation {
+        self.0.take().expect("taken once")
+    }
+}
+
+impl Drop for CommitOnDrop {
+    fn drop(&mut self) {
+        if let Some(reservation) = self.0.take() {
+            let _ = reservation.commit();
+        }
+    }
 }

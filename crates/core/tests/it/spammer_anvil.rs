@@ -122,6 +122,10 @@ impl Task for Sleeper {
         "sleeper"
     }
 
+    fn timeout(&self) -> Option<Duration> {
+        Some(Duration::from_millis(200))
+    }
+
     async fn run(&self, _ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         Ok(TaskOutcome::default())
@@ -193,9 +197,8 @@ async fn timeouts_and_panics_are_counted_not_fatal() {
                 hook_failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         })
-        // Long enough that a transfer never times out on a busy machine, short enough that
-        // the sleepers' timeouts (about a quarter of the tasks) keep the test quick.
-        .task_timeout(Duration::from_secs(2))
+        // The sleepers bound themselves (200 ms); the transfers keep the engine's default, so
+        // a busy machine never turns a slow transfer into a timeout.
         .stop(Stop::Tasks(24))
         .build()
         .unwrap()

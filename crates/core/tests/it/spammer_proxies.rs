@@ -32,12 +32,16 @@ fn wallets(devnet: &Devnet) -> Vec<Wallet> {
 
 /// Bans outlive the test; one failed request is enough to ban (tinyproxy and microsocks
 /// either work or are gone).
+/// One failure bans. The deadlines are far above what a loaded machine takes (a dead
+/// loopback port fails at once, it needs no deadline): a slow answer while both cores are
+/// busy must not ban a live proxy as "timeout" before the kill this test is about.
 fn config() -> PoolConfig {
     PoolConfig::default()
         .with_ban_after_failures(NonZeroU32::new(1).unwrap())
         .with_ban_ttl(Duration::from_secs(600))
-        .with_connect_timeout(Duration::from_secs(2))
-        .with_request_timeout(Duration::from_secs(5))
+        .with_connect_timeout(Duration::from_secs(30))
+        .with_request_timeout(Duration::from_secs(60))
+        .with_check_timeout(Duration::from_secs(30))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,10 +63,12 @@ async fn a_proxy_killed_mid_run_is_banned_and_the_run_stays_above_99_percent() {
 
     // Kill the SOCKS proxy after 4 s: its pooled keep-alive connections die under running
     // requests, the harder case (tinyproxy gets a new connection per request anyway).
+    let alive = proxies.clone();
     let killer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(4)).await;
+        let banned_before = alive.stats(via_socks).unwrap().ban;
         socks.kill();
-        socks
+        (socks, banned_before)
     });
     let report = Spammer::builder()
         .rpc_url(rpc)
@@ -79,8 +85,12 @@ async fn a_proxy_killed_mid_run_is_banned_and_the_run_stays_above_99_percent() {
         .await
         .unwrap();
     println!("{report}");
-    let socks = killer.await.unwrap();
+    let (socks, banned_before) = killer.await.unwrap();
     drop(socks);
+    assert!(
+        banned_before.is_none(),
+        "banned while it was alive: {banned_before:?}"
+    );
 
     report
         .check(&Thresholds::default().with_min_success_rate(0.99))

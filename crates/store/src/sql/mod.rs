@@ -17,8 +17,8 @@ use sqlx::{
 use self::insert::SqlCache;
 pub use self::options::{Backend, SqlOptions};
 use crate::{
-    AssetRecord, Batch, BlockRecord, Cursor, Error, MAX_PAGE, Page, RunId, RunRecord, Store,
-    TaskRecord, TxRecord,
+    AssetRecord, Batch, BlockRecord, Cursor, Error, MAX_PAGE, Page, RowCounts, RunId, RunRecord,
+    Store, TaskRecord, TxRecord,
 };
 
 /// The schema version this build of spam-store writes.
@@ -87,6 +87,8 @@ impl SqlStore {
 
         let memory = backend == Backend::Sqlite && options.is_memory();
         let busy_ms = options.busy_timeout.as_millis();
+        let statement_ms = options.statement_timeout.as_millis();
+        let max_pages = options.max_pages;
         let schema = options.schema.clone();
         let mut pool = AnyPoolOptions::new()
             .acquire_timeout(options.acquire_timeout)
@@ -98,13 +100,19 @@ impl SqlStore {
                             s.push("PRAGMA journal_mode = WAL".into());
                             s.push("PRAGMA synchronous = NORMAL".into());
                         }
+                        if let Some(pages) = max_pages {
+                            s.push(format!("PRAGMA max_page_count = {pages}"));
+                        }
                         s
                     }
-                    // The name was checked by `SqlOptions::backend`: letters, digits, `_`.
-                    (Backend::Postgres, Some(schema)) => {
-                        vec![format!("SET search_path TO \"{schema}\"")]
+                    (Backend::Postgres, schema) => {
+                        let mut s = vec![format!("SET statement_timeout = {statement_ms}")];
+                        // The name was checked by `SqlOptions::backend`: letters, digits, `_`.
+                        if let Some(schema) = schema {
+                            s.push(format!("SET search_path TO \"{schema}\""));
+                        }
+                        s
                     }
-                    (Backend::Postgres, None) => Vec::new(),
                 };
                 Box::pin(async move {
                     for statement in setup {
@@ -122,10 +130,20 @@ impl SqlStore {
         } else {
             pool.max_connections(options.max_connections.get())
         };
+        // One direct connection first: the pool retries a refused connect until its timeout
+        // and then reports only that it timed out; this says why.
+        let url = options.url.clone();
+        let probe = tokio::time::timeout(options.acquire_timeout, async move {
+            use sqlx::Connection as _;
+            sqlx::AnyConnection::connect(&url).await?.close().await
+        });
+        if let Ok(Err(error)) = probe.await {
+            return Err(Error::connect(&options.url, options.acquire_timeout)(error));
+        }
         let pool = pool
             .connect(&options.url)
             .await
-            .map_err(Error::db("connecting"))?;
+            .map_err(Error::connect(&options.url, options.acquire_timeout))?;
 
         let found = match schema::migrate(&pool, backend, options.schema()).await {
             Ok(found) => found,
@@ -226,6 +244,27 @@ impl Store for SqlStore {
         tx.commit().await.map_err(Error::db("committing a batch"))
     }
 
+    async fn probe(&self) -> Result<(), Error> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(Error::db("starting a transaction"))?;
+        // Run id -1 is never a real run (a `RunId` is not negative); the row is gone at the commit.
+        for statement in [
+            "INSERT INTO runs (id, started_at_us, config, chain_id, client_version, \
+             tool_version, seed, workers, records_dropped) VALUES (-1, 0, '', 0, '', '', 0, 0, 0)",
+            "DELETE FROM runs WHERE id = -1",
+        ] {
+            tx.execute(statement)
+                .await
+                .map_err(Error::db("writing a probe row"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(Error::db("committing a probe row"))
+    }
+
     async fn runs(&self) -> Result<Vec<RunRecord>, Error> {
         let q = sqlx::query("SELECT * FROM runs ORDER BY started_at_us, id");
         let rows = self.fetch("reading runs", q).await?;
@@ -278,6 +317,33 @@ impl Store for SqlStore {
             .bind(insert::int(run.get()));
         let rows = self.fetch("reading blocks", q).await?;
         rows.iter().map(decode::block).collect()
+    }
+
+    async fn row_counts(&self, run: RunId) -> Result<RowCounts, Error> {
+        use sqlx::Row as _;
+        let q = sqlx::query(
+            "SELECT (SELECT count(*) FROM task_metrics WHERE run_id = $1), \
+             (SELECT count(*) FROM txs WHERE run_id = $1), \
+             (SELECT count(*) FROM blocks WHERE run_id = $1)",
+        )
+        .bind(insert::int(run.get()));
+        let rows = self.fetch("counting a run's rows", q).await?;
+        let count = |i: usize| -> Result<u64, Error> {
+            let n: i64 = rows
+                .first()
+                .ok_or(Error::Corrupt {
+                    column: "count",
+                    reason: "no row".into(),
+                })?
+                .try_get(i)
+                .map_err(Error::db("counting a run's rows"))?;
+            Ok(n.max(0) as u64)
+        };
+        Ok(RowCounts {
+            tasks: count(0)?,
+            txs: count(1)?,
+            blocks: count(2)?,
+        })
     }
 
     async fn assets_of_chain(&self, chain_id: u64) -> Result<Vec<AssetRecord>, Error> {

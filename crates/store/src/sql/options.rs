@@ -38,11 +38,14 @@ pub struct SqlOptions {
     pub(crate) busy_timeout: Duration,
     pub(crate) acquire_timeout: Duration,
     pub(crate) schema: Option<String>,
+    pub(crate) statement_timeout: Duration,
+    pub(crate) max_pages: Option<u32>,
 }
 
 impl SqlOptions {
     /// Options for `url`, with defaults: 4 connections (1 for an in-memory SQLite database,
-    /// which lives in its connection), 1 s SQLite busy timeout, 10 s to get a connection.
+    /// which lives in its connection), 1 s SQLite busy timeout, 10 s to get a connection,
+    /// 30 s PostgreSQL statement timeout.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -50,6 +53,8 @@ impl SqlOptions {
             busy_timeout: Duration::from_secs(1),
             acquire_timeout: Duration::from_secs(10),
             schema: None,
+            statement_timeout: Duration::from_secs(30),
+            max_pages: None,
         }
     }
 
@@ -89,6 +94,23 @@ impl SqlOptions {
     /// How long to wait for a free pooled connection.
     pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
+        self
+    }
+
+    /// PostgreSQL only: how long one statement may run before the server cancels it. A
+    /// stalled server (a lock held elsewhere, a full disk) then fails the batch cleanly —
+    /// nothing of it lands, and the [`Writer`](crate::Writer) retries it — instead of holding
+    /// the run's end forever. Zero turns it off.
+    pub fn with_statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// SQLite only: the file may grow to at most `pages` pages (`PRAGMA max_page_count`; a
+    /// page is 4 KiB); writes beyond fail as "database or disk is full". Bounds the disk a
+    /// long run uses, and makes a full disk on demand in tests.
+    pub fn with_sqlite_max_pages(mut self, pages: u32) -> Self {
+        self.max_pages = Some(pages);
         self
     }
 

@@ -45,7 +45,9 @@ impl Counters {
 /// [`flush_interval`](WriterConfig::with_flush_interval); a batch that fails retryably (database
 /// locked, busy, connection lost) is retried with backoff, and given up (counted as
 /// [failed](WriterStats::failed)) only after
-/// [`give_up_after`](WriterConfig::with_give_up_after).
+/// [`give_up_after`](WriterConfig::with_give_up_after). A batch that fails for good (a full
+/// disk, a read-only file) stops the writing: every later record is counted as failed without
+/// a write, so the counts stay exactly what the database holds.
 ///
 /// Call [`Writer::shutdown`] at the end of a run: it flushes everything and returns the
 /// counts. Dropping the writer without it still flushes, in the background.
@@ -101,6 +103,7 @@ impl Writer {
                 store,
                 config,
                 counters: counters.clone(),
+                broken: false,
             }
             .run(rx, stopped),
         );

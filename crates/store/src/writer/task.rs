@@ -18,10 +18,16 @@ pub(super) struct Background {
     pub(super) store: Arc<dyn Store>,
     pub(super) config: WriterConfig,
     pub(super) counters: Arc<Counters>,
+    /// Set once a batch failed for good: later records are counted lost without a write.
+    pub(super) broken: bool,
 }
 
 impl Background {
-    pub(super) async fn run(self, mut rx: mpsc::Receiver<Record>, mut stop: oneshot::Receiver<()>) {
+    pub(super) async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Record>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
         let size = self.config.batch_size.get();
         let mut records = Vec::with_capacity(size);
         let mut batch = Batch::default();
@@ -54,8 +60,13 @@ impl Background {
 
     /// Writes `records` in one transaction, retrying while the error is retryable and the
     /// give-up bound allows.
-    async fn commit(&self, records: &mut Vec<Record>, batch: &mut Batch) {
+    async fn commit(&mut self, records: &mut Vec<Record>, batch: &mut Batch) {
         let n = records.len() as u64;
+        if self.broken {
+            records.clear();
+            self.counters.failed.fetch_add(n, Ordering::Relaxed);
+            return;
+        }
         batch.clear();
         batch.extend(records.drain(..));
 
@@ -84,12 +95,17 @@ impl Background {
                 }
                 Err(error) => {
                     self.counters.failed.fetch_add(n, Ordering::Relaxed);
+                    // A store that failed for good (full disk, read-only file) is written no
+                    // more: SQLite past a full-disk error can report later commits as done
+                    // that never reach the file, so every later record is counted lost.
+                    self.broken = !error.is_retryable();
                     tracing::error!(
                         target: "spam::store",
                         error = %error,
                         source = ?std::error::Error::source(&error),
                         records = n,
-                        "store write failed, records lost"
+                        "store write failed, records lost{}",
+                        if self.broken { "; later records are counted lost without writing" } else { "" }
                     );
                     return;
                 }

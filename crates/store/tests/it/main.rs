@@ -2,6 +2,7 @@
 //! the SQLite and PostgreSQL backends.
 
 mod common;
+mod losses;
 mod postgres;
 mod roundtrip;
 mod sqlite;

@@ -127,7 +127,12 @@ async fn unknown_schemes_and_missing_directories_fail_clearly() {
     let err = SqlStore::sqlite("/nonexistent-dir/x/y.db")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Database { .. }), "{err:?}");
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("/nonexistent-dir/x/y.db") && text.contains("cannot open"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

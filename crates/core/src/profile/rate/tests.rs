@@ -142,3 +142,66 @@ proptest! {
         prop_assert!((count - expected).abs() <= 1.0 + 1e-6 * expected, "{count} vs {expected}");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Skipping to `t` lands exactly where stepping through every due time does, from any
+    /// position, on every kind of profile.
+    #[test]
+    fn skipping_lands_where_stepping_does(
+        a in 0.0f64..3_000.0,
+        b in 0.0f64..3_000.0,
+        len_ms in 1u64..3_000,
+        first_ms in 0u64..4_000,
+        then_ms in 0u64..6_000,
+        kind in 0u8..4,
+    ) {
+        let rate = match kind {
+            0 => Rate::constant(a.max(0.5)),
+            1 => Rate::ramp(a, b, ms(len_ms)),
+            2 => Rate::steps([(ms(len_ms), a), (ms(len_ms / 2 + 1), b)]),
+            _ => Rate::spike(a, b.max(1.0), ms(len_ms / 4 + 1), ms(len_ms + 1)),
+        };
+        let mut stepped = rate.schedule();
+        let mut skipped = rate.schedule();
+        for t in [ms(first_ms), ms(first_ms + then_ms)] {
+            let mut n = 0;
+            loop {
+                let mut peek = stepped.clone();
+                match peek.next_due() {
+                    Some(due) if due < t => {
+                        stepped = peek;
+                        n += 1;
+                    }
+                    _ => break,
+                }
+            }
+            prop_assert_eq!(skipped.skip_until(t), n);
+            prop_assert_eq!(skipped.next_index(), stepped.next_index());
+        }
+        prop_assert_eq!(skipped.next_due(), stepped.next_due());
+    }
+}
+
+#[test]
+fn counting_a_month_at_the_top_rate_does_not_walk_it() {
+    let month = secs(30 * 24 * 3600);
+    assert_eq!(
+        Rate::constant(Rate::MAX_TPS).count_until(month),
+        2_592_000_000_000
+    );
+    // Skipping backwards is a no-op.
+    let mut s = Rate::constant(10.0).schedule();
+    assert_eq!(s.skip_until(secs(2)), 20);
+    assert_eq!(s.skip_until(secs(1)), 0);
+    assert_eq!(s.next_due(), Some(secs(2)));
+}
+
+#[test]
+fn rates_above_the_top_are_refused() {
+    assert!(Rate::constant(Rate::MAX_TPS).validate().is_ok());
+    let err = Rate::constant(1e12).validate().unwrap_err().to_string();
+    assert!(err.contains("at most 1000000"), "{err}");
+    assert!(Rate::ramp(0.0, 2e6, secs(1)).validate().is_err());
+}

@@ -39,12 +39,23 @@ pub(super) fn run_info(report: &Report) -> Markup {
     if let Some(store) = &report.store {
         rows.push((
             "store",
-            format!(
-                "run {}, {} records written, {} lost",
-                store.run_id,
-                count(store.written),
-                count(store.dropped)
-            ),
+            match store.rows {
+                Some(rows) => format!(
+                    "run {}, {} records written, {} lost; the database holds {} tasks, {} txs, {} blocks",
+                    store.run_id,
+                    count(store.written),
+                    count(store.dropped),
+                    count(rows.tasks),
+                    count(rows.txs),
+                    count(rows.blocks)
+                ),
+                None => format!(
+                    "run {}, {} records written, {} lost",
+                    store.run_id,
+                    count(store.written),
+                    count(store.dropped)
+                ),
+            },
         ));
     }
     let nonces = report.nonces;
