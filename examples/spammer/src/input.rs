@@ -84,15 +84,19 @@ fn url_with(s: &str, schemes: &[&str]) -> Result<Url, String> {
 
 /// A duration like `500ms`, `10s`, `2m`, at most 30 days ([`MAX_RUN_DURATION`]).
 pub(crate) fn duration(s: &str) -> Result<Duration, String> {
-    if s.trim().starts_with('-') {
-        return Err(format!("must not be negative, got `{s}`"));
-    }
-    let d = humantime::parse_duration(s.trim())
-        .map_err(|err| format!("`{s}` is not a duration ({err})"))?;
+    let d = any_duration(s)?;
     if d > MAX_RUN_DURATION {
         return Err(format!("must be at most 30d, got `{s}`"));
     }
     Ok(d)
+}
+
+/// A duration of any length, not negative.
+fn any_duration(s: &str) -> Result<Duration, String> {
+    if s.trim().starts_with('-') {
+        return Err(format!("must not be negative, got `{s}`"));
+    }
+    humantime::parse_duration(s.trim()).map_err(|err| format!("`{s}` is not a duration ({err})"))
 }
 
 /// A duration longer than zero.
@@ -113,7 +117,8 @@ pub(crate) fn fraction(s: &str) -> Result<f64, String> {
 
 /// The breaker's window: longer than zero, at most a year.
 pub(crate) fn breaker_window(s: &str) -> Result<Duration, String> {
-    match positive_duration(s)? {
+    match any_duration(s)? {
+        d if d.is_zero() => Err("must be longer than zero".into()),
         d if d > spam_core::breaker::MAX_DURATION => Err("must be at most a year".into()),
         d => Ok(d),
     }

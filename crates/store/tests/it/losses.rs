@@ -17,13 +17,7 @@ fn write_pairs(writer: &Writer, run: RunId, from: u64, to: u64) {
         let mut hash = [0_u8; 32];
         hash[..8].copy_from_slice(&i.to_be_bytes());
         assert!(handle.write(TaskRecord::new(run, 0, [7; 20], "transfer", i, 100)));
-        assert!(handle.write(TxRecord::new(
-            run,
-            hash,
-            [7; 20],
-            i,
-            "transfer"
-        )));
+        assert!(handle.write(TxRecord::new(run, hash, [7; 20], i, "transfer")));
     }
 }
 

@@ -56,6 +56,7 @@ const SHARED: &[(&str, Kind)] = &[
     ("allow_mainnet", Kind::Switch),
     ("db", Kind::Text),
     ("no_db", Kind::Switch),
+    ("allow_store_loss", Kind::Switch),
     ("report_dir", Kind::Text),
     ("max_p99", Kind::Duration),
     ("min_success", Kind::Number),

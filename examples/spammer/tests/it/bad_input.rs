@@ -20,7 +20,13 @@ fn dead_url() -> String {
 /// (each part), a single `error:` line, and the folder still empty.
 fn refused_env(args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let out = spammer_env(dir.path(), args, env);
+    refused_in(dir.path(), args, env, expected);
+}
+
+/// [`refused_env`] in `dir`, which may hold files: they are all that is there afterwards.
+fn refused_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
+    let before = files_in(dir);
+    let out = spammer_env(dir, args, env);
     assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
     for part in expected {
         assert!(
@@ -39,11 +45,7 @@ fn refused_env(args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
         out.stderr
     );
     assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
-    assert!(
-        files_in(dir.path()).is_empty(),
-        "{args:?} wrote {:?}",
-        files_in(dir.path())
-    );
+    assert_eq!(files_in(dir), before, "{args:?} left files behind");
 }
 
 fn refused(args: &[&str], expected: &[&str]) {
@@ -77,6 +79,75 @@ fn rates_that_cannot_be_paced() {
         &["loadgen", "--duration", "0s"],
         &["--duration", "longer than zero"],
     );
+}
+
+#[test]
+fn numbers_out_of_range_name_the_flag_and_the_range() {
+    refused(
+        &["loadgen", "--rate", "1e12", "--duration", "2s"],
+        &["--rate", "at most 1000000 tx/s", "`1e12`"],
+    );
+    refused(
+        &["loadgen", "--ramp", "0:5e6:10s"],
+        &["--ramp", "at most 1000000 tx/s"],
+    );
+    for command in ["run", "loadgen"] {
+        refused(
+            &[command, "--duration", "1000000000h"],
+            &["--duration", "at most 30d"],
+        );
+        refused(&[command, "--duration", "-5s"], &["--duration", "negative"]);
+        refused(&[command, "--grace", "-1s"], &["--grace", "negative"]);
+        refused(&[command, "--seed", "-1"], &["--seed", "from 0 to", "`-1`"]);
+        refused(
+            &[command, "--max-errors", "-3"],
+            &["--max-errors", "from 0 to"],
+        );
+    }
+    refused(
+        &["run", "--workers", "4294967295"],
+        &["--workers", "from 1 to 100000"],
+    );
+    refused(
+        &["run", "--workers", "-1"],
+        &["--workers", "from 1 to 100000", "`-1`"],
+    );
+    refused(
+        &["run", "--senders", "2000000"],
+        &["--senders", "from 1 to 1000000"],
+    );
+    refused(
+        &["loadgen", "--connections", "0"],
+        &["--connections", "from 1 to 1024"],
+    );
+    refused(
+        &["loadgen", "--max-in-flight-per-wallet", "-2"],
+        &["--max-in-flight-per-wallet", "from 1 to"],
+    );
+    refused(
+        &["task", "transfer_self", "--wallet-index", "2147483648"],
+        &["--wallet-index", "from 0 to 2147483647"],
+    );
+}
+
+#[test]
+fn a_report_dir_that_cannot_be_a_writable_folder_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("afile"), b"").unwrap();
+    for command in ["run", "loadgen"] {
+        refused_in(
+            dir.path(),
+            &[command, "--report-dir", "afile/sub", "--duration", "1s"],
+            &[],
+            &["--report-dir afile/sub", "afile is a file, not a folder"],
+        );
+        refused_in(
+            dir.path(),
+            &[command, "--report-dir", "afile"],
+            &[],
+            &["--report-dir afile", "not a folder"],
+        );
+    }
 }
 
 #[test]
@@ -125,9 +196,9 @@ fn malformed_urls_and_counts() {
         &["--ws-url", "ws or wss"],
     );
     refused(&["run", "--rpc-url", "127.0.0.1:8545"], &["--rpc-url"]);
-    refused(&["loadgen", "--senders", "0"], &["--senders", "at least 1"]);
-    refused(&["run", "--workers", "0"], &["--workers", "at least 1"]);
-    refused(&["loadgen", "--batch", "0"], &["--batch", "at least 1"]);
+    refused(&["loadgen", "--senders", "0"], &["--senders", "from 1 to"]);
+    refused(&["run", "--workers", "0"], &["--workers", "from 1 to"]);
+    refused(&["loadgen", "--batch", "0"], &["--batch", "from 1 to"]);
     refused(
         &["loadgen", "--min-success", "1.5"],
         &["--min-success", "from 0 to 1"],
@@ -152,7 +223,7 @@ fn breaker_settings_out_of_range() {
         );
         refused(
             &[command, "--breaker-min-calls", "0"],
-            &["--breaker-min-calls", "at least 1"],
+            &["--breaker-min-calls", "from 1 to"],
         );
         refused(
             &[command, "--breaker-window", "0s"],
@@ -197,6 +268,68 @@ fn an_unreachable_node_is_named() {
         &[&format!("--rpc-url {url}/ is unreachable")],
     );
     refused_env(&["loadgen"], &[("SPAM_RPC_URL", "nope")], &["not a URL"]);
+}
+
+/// `DATABASE_URL` with its database (the path) replaced by `database`.
+fn postgres_with_database(database: &str) -> Option<String> {
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let base = url.split('?').next()?.rsplit_once('/')?.0.to_owned();
+    Some(format!("{base}/{database}"))
+}
+
+#[test]
+fn a_store_that_cannot_be_reached_or_written_is_refused_before_the_run() {
+    let Some(devnet) = spam_devnet::for_test(spam_devnet::Devnet::builder().accounts(2)) else {
+        return;
+    };
+    let url = devnet.endpoint();
+    let dead = dead_url().replace("http://", "postgres://postgres@") + "/test";
+    let port = dead.rsplit(':').next().unwrap().split('/').next().unwrap();
+    for command in ["run", "loadgen"] {
+        let run = |db: &str| {
+            vec![
+                command,
+                "--rpc-url",
+                url.as_str(),
+                "--duration",
+                "1s",
+                "--db",
+            ]
+            .into_iter()
+            .chain([db])
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+        };
+        let args = run(&dead);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(&args, &[&format!("127.0.0.1:{port}"), "connection refused"]);
+        if let Some(missing) = postgres_with_database("spam_no_such_database") {
+            let args = run(&missing);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            refused(&args, &["spam_no_such_database", "no such database"]);
+        }
+        // A database the process may read but not write: every record would be lost.
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            spam_store::SqlStore::sqlite(dir.path().join("ro.db"))
+                .await
+                .unwrap()
+                .close()
+                .await;
+        });
+        // `mode=ro` is how SQLite opens a file it may not write (chmod does not stop root).
+        let args = run("sqlite://ro.db?mode=ro");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused_in(
+            dir.path(),
+            &args,
+            &[],
+            &["--db ro.db: cannot write to it", "readonly"],
+        );
+    }
 }
 
 #[test]

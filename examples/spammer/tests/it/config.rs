@@ -128,7 +128,7 @@ fn values_get_the_flags_checks() {
         "run",
         &[
             "spammer.toml:2:11: `workers` in [run]",
-            "at least 1, got `0`",
+            "from 1 to 100000, got `0`",
         ],
     );
     refused(
@@ -182,7 +182,7 @@ fn breaker_keys_get_the_flags_checks() {
     refused(
         "[run]\nbreaker_min_calls = 0\n",
         "run",
-        &["`breaker_min_calls` in [run]", "at least 1"],
+        &["`breaker_min_calls` in [run]", "from 1 to"],
     );
     refused(
         "breaker_window = \"0s\"\n",

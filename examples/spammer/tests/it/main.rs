@@ -8,6 +8,7 @@ mod bad_input;
 mod commands;
 mod config;
 mod html_report;
+mod limits;
 mod live;
 mod logs;
 mod proxies_check;
