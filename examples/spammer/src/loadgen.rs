@@ -201,6 +201,9 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let node = Node::connect(args.rpc_url.as_ref(), devnet).await?;
     // Refused before the store is opened: a refused run leaves nothing.
     node.guard(args.allow_mainnet)?;
+    if let Some(url) = &args.send_url {
+        node::check_send_url(url, &node).await?;
+    }
     if node.is_local() {
         eprintln!("started anvil (1 s blocks) at {}", node.url);
     }

@@ -80,7 +80,35 @@ impl Node {
 
 /// Asks `url` for its chain id; an error names the URL and what went wrong.
 async fn reachable(url: &Url) -> anyhow::Result<u64> {
-    let unreachable = |why: String| bad_input(format!("--rpc-url {url} is unreachable: {why}"));
+    match ask_chain_id(url, "--rpc-url").await? {
+        (_, Some(id)) => Ok(id),
+        (answer, None) => Err(bad_input(format!(
+            "--rpc-url {url} is unreachable: eth_chainId answered {answer}"
+        ))),
+    }
+}
+
+/// Checks that `--send-url` answers before anything is written, and, when it tells its
+/// chain id, that it is the node's chain.
+///
+/// # Errors
+/// [`BadInput`](crate::input::BadInput) when it does not answer or serves another chain.
+pub(crate) async fn check_send_url(url: &Url, node: &Node) -> anyhow::Result<()> {
+    let (_, chain_id) = ask_chain_id(url, "--send-url").await?;
+    match (chain_id, node.chain_id) {
+        (Some(send), Some(read)) if send != read => Err(bad_input(format!(
+            "--send-url {url} serves chain id {send}, --rpc-url {} chain id {read}",
+            node.url
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Posts `eth_chainId` to `url`: the HTTP answer (status and the start of the body) and the
+/// chain id when the answer holds one. An error names `flag`, the URL and why it could not
+/// be reached.
+async fn ask_chain_id(url: &Url, flag: &str) -> anyhow::Result<(String, Option<u64>)> {
+    let unreachable = |why: String| bad_input(format!("{flag} {url} is unreachable: {why}"));
     let client = Client::builder()
         .timeout(REACH_TIMEOUT)
         .connect_timeout(REACH_TIMEOUT)
@@ -109,13 +137,11 @@ async fn reachable(url: &Url) -> anyhow::Result<u64> {
         .as_ref()
         .and_then(|j| j.get("result")?.as_str())
         .and_then(|hex| u64::from_str_radix(hex.strip_prefix("0x")?, 16).ok());
-    match chain_id {
-        Some(id) => Ok(id),
-        None => Err(unreachable(format!(
-            "eth_chainId answered HTTP {status}: {}",
-            body.chars().take(200).collect::<String>()
-        ))),
-    }
+    let shown = format!(
+        "HTTP {status}: {}",
+        body.chars().take(200).collect::<String>()
+    );
+    Ok((shown, chain_id))
 }
 
 /// A token cancelled by the first Ctrl-C or SIGTERM (printing `what`); a second one exits at

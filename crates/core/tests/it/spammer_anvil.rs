@@ -114,7 +114,8 @@ async fn weighted_mix_on_anvil_matches_the_chain() {
 }
 
 #[derive(Debug)]
-struct Sleeper;
+/// Sleeps an hour; its own timeout when set.
+struct Sleeper(Option<Duration>);
 
 #[async_trait]
 impl Task for Sleeper {
@@ -123,7 +124,7 @@ impl Task for Sleeper {
     }
 
     fn timeout(&self) -> Option<Duration> {
-        Some(Duration::from_millis(200))
+        self.0
     }
 
     async fn run(&self, _ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {
@@ -170,7 +171,10 @@ async fn timeouts_and_panics_are_counted_not_fatal() {
         return;
     };
     let mix = TaskMix::new(vec![
-        (Arc::new(Sleeper) as Arc<dyn Task>, 1),
+        (
+            Arc::new(Sleeper(Some(Duration::from_millis(200)))) as Arc<dyn Task>,
+            1,
+        ),
         (Arc::new(Panicker), 1),
         (Arc::new(ConfigCheck), 1),
         (
@@ -285,7 +289,7 @@ async fn cancelling_stops_new_tasks_and_returns_after_the_grace_period() {
     let run = Spammer::builder()
         .rpc_url(devnet.endpoint().parse().unwrap())
         .wallets(wallets(&devnet))
-        .tasks(TaskMix::single(Arc::new(Sleeper)))
+        .tasks(TaskMix::single(Arc::new(Sleeper(None))))
         .workers(NonZeroU32::new(2).unwrap())
         .stop(Stop::After(Duration::from_secs(3600)))
         .grace(Duration::from_millis(300))

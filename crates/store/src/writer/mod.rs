@@ -47,7 +47,9 @@ impl Counters {
 /// [failed](WriterStats::failed)) only after
 /// [`give_up_after`](WriterConfig::with_give_up_after). A batch that fails for good (a full
 /// disk, a read-only file) stops the writing: every later record is counted as failed without
-/// a write, so the counts stay exactly what the database holds.
+/// a write, so the counts stay exactly what the database holds. After a batch was given up,
+/// later batches get one attempt each until one succeeds, and shutdown counts what is still
+/// queued as lost instead of waiting out a dead database batch by batch.
 ///
 /// Call [`Writer::shutdown`] at the end of a run: it flushes everything and returns the
 /// counts. Dropping the writer without it still flushes, in the background.
@@ -104,6 +106,7 @@ impl Writer {
                 config,
                 counters: counters.clone(),
                 broken: false,
+                given_up: false,
             }
             .run(rx, stopped),
         );

@@ -20,6 +20,11 @@ pub(super) struct Background {
     pub(super) counters: Arc<Counters>,
     /// Set once a batch failed for good: later records are counted lost without a write.
     pub(super) broken: bool,
+    /// Set while the last batch was given up after its retries (the store is down or
+    /// stalled): the next batches get one attempt each, and at shutdown the rest is counted
+    /// lost without a write, so a dead database cannot hold the run's end for a give-up
+    /// period per batch. A write that succeeds clears it.
+    pub(super) given_up: bool,
 }
 
 impl Background {
@@ -50,9 +55,16 @@ impl Background {
             self.commit(&mut records, &mut batch).await;
         }
 
-        // Refuse new records, then write what is buffered.
+        // Refuse new records, then write what is buffered (unless the store is down).
         rx.close();
         while rx.recv_many(&mut records, size).await > 0 {
+            if self.given_up {
+                self.counters
+                    .failed
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
+                records.clear();
+                continue;
+            }
             self.commit(&mut records, &mut batch).await;
         }
         tracing::debug!(target: "spam::store", stats = ?self.counters.snapshot(), "store writer stopped");
@@ -76,10 +88,12 @@ impl Background {
             match self.store.write(batch).await {
                 Ok(()) => {
                     self.counters.written.fetch_add(n, Ordering::Relaxed);
+                    self.given_up = false;
                     return;
                 }
                 Err(error)
                     if error.is_retryable()
+                        && !self.given_up
                         && started.elapsed() + delay <= self.config.give_up_after =>
                 {
                     self.counters.retries.fetch_add(1, Ordering::Relaxed);
@@ -99,6 +113,7 @@ impl Background {
                     // more: SQLite past a full-disk error can report later commits as done
                     // that never reach the file, so every later record is counted lost.
                     self.broken = !error.is_retryable();
+                    self.given_up = true;
                     tracing::error!(
                         target: "spam::store",
                         error = %error,

@@ -254,6 +254,38 @@ async fn a_batch_that_stays_busy_is_given_up_and_counted() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn after_a_batch_is_given_up_the_rest_is_tried_once_and_shutdown_does_not_wait_it_out() {
+    let store = Arc::new(Faulty {
+        busy: AtomicU32::new(u32::MAX),
+        ..Faulty::default()
+    });
+    let writer = Writer::spawn(
+        store.clone(),
+        WriterConfig::default()
+            .with_batch_size(nz(10))
+            .with_retry_backoff(Duration::from_millis(10), Duration::from_millis(100))
+            .with_give_up_after(Duration::from_secs(60)),
+    );
+    let run = RunId::generate();
+    for i in 0..100 {
+        writer.handle().write(task(run, i));
+    }
+    let started = tokio::time::Instant::now();
+    let stats = writer.shutdown().await;
+    assert_eq!((stats.written, stats.failed), (0, 100), "{stats:?}");
+    // One batch waited out its give-up period; the other nine were counted lost at
+    // shutdown, not retried for a minute each.
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        started.elapsed()
+    );
+    // Every write was the first batch's: the nine queued behind it were never attempted.
+    let writes = store.writes.load(Ordering::Relaxed);
+    assert_eq!(u64::from(writes), stats.retries + 1, "{stats:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_permanent_error_is_not_retried() {
     let store = Arc::new(Faulty {
         broken: true,

@@ -333,6 +333,39 @@ fn a_store_that_cannot_be_reached_or_written_is_refused_before_the_run() {
 }
 
 #[test]
+fn a_send_url_that_does_not_answer_or_serves_another_chain_is_refused() {
+    let Some(node) = spam_devnet::for_test(spam_devnet::Devnet::builder().accounts(2)) else {
+        return;
+    };
+    let Some(other) = spam_devnet::for_test(
+        spam_devnet::Devnet::builder()
+            .accounts(2)
+            .arg("--chain-id")
+            .arg("999"),
+    ) else {
+        return;
+    };
+    let (url, dead) = (node.endpoint(), dead_url());
+    refused(
+        &["loadgen", "--rpc-url", url.as_str(), "--send-url", &dead],
+        &[
+            &format!("--send-url {dead}/ is unreachable"),
+            "Connection refused",
+        ],
+    );
+    refused(
+        &[
+            "loadgen",
+            "--rpc-url",
+            url.as_str(),
+            "--send-url",
+            other.endpoint().as_str(),
+        ],
+        &["serves chain id 999", "chain id 31337"],
+    );
+}
+
+#[test]
 fn report_needs_an_existing_store_and_run() {
     refused(&["report", "--list"], &["--db spammer.db: no such file"]);
     refused_env(
