@@ -28,9 +28,9 @@ pub use crate::{
     pool::{Lease, LeaseStrategy, PoolError, PoolStats, WalletPool, WalletPoolConfig},
     profile::{Rate, RateError, Schedule, SendStrategy, Step},
     report::{
-        BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, LatencySummary, NonceStats,
-        OpenLoopStats, Pause, PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats,
-        StoredRows, TaskStats, ThresholdError, Thresholds, Verdict,
+        BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, FundingStats, LatencySummary,
+        NonceStats, OpenLoopStats, Pause, PreconfStats, ProxySummary, Report, RunInfo, SecondStats,
+        StoreStats, StoredRows, TaskStats, ThresholdError, Thresholds, Verdict,
     },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,
@@ -43,11 +43,12 @@ pub use crate::{
     spammer::{Spammer, SpammerBuilder, Stop, TaskEvent, TaskHook},
     task::{
         BuildRequest, CreatedAsset, MixError, RunContext, Sequence, Task, TaskContext, TaskError,
-        TaskMix, TaskOutcome, TaskRegistry, TxBuilder, TxTask, TxTiming,
+        TaskMix, TaskOutcome, TaskRegistry, TxBuilder, TxTask, TxTiming, sample_cost,
     },
     wallet::{
-        Funder, FundingConfig, FundingReport, KeyOrigin, KeyProblem, KeystoreDir, MnemonicProblem,
-        MnemonicSource, RawKeys, TransferFailure, Wallet, WalletError, WalletSource,
+        Budget, Funder, FundingConfig, FundingReport, KeyOrigin, KeyProblem, KeystoreDir,
+        MnemonicProblem, MnemonicSource, RawKeys, TransferFailure, Wallet, WalletError,
+        WalletSource, eth,
     },
 };
 

@@ -16,6 +16,7 @@ use spam_devnet::Devnet;
 use crate::{
     breaker::BreakerArgs,
     config::ConfigArg,
+    funding::{FunderArgs, Need},
     input,
     metrics::{self, MetricsArgs},
     node::{self, Node, cancel_on_ctrl_c},
@@ -146,6 +147,8 @@ pub(crate) struct LoadgenArgs {
     #[command(flatten)]
     senders_from: SenderArgs,
     #[command(flatten)]
+    funding: FunderArgs,
+    #[command(flatten)]
     config: ConfigArg,
 }
 
@@ -189,7 +192,11 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     args.output.check()?;
     let tx = spam_tasks::tx_builder(&args.tx).context("--tx names a known builder")?;
     // Keys before anything starts: a bad source is bad input, with nothing written.
-    let wallets = args.senders_from.load(args.sender_count().await).await?;
+    let funder = args.funding.wallet(&args.senders_from.password_env)?;
+    let wallets = args
+        .senders_from
+        .load(args.sender_count().await, funder.as_ref())
+        .await?;
     let metrics_on = args.metrics.start()?;
     let senders = wallets.len() as u32;
     // One block a second: inclusion latencies look like a chain's, not automine's.
@@ -213,6 +220,32 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let store = args.db.open().await?;
+    // Each sender's share of the offered transactions, as the builder builds them.
+    let (gas, value) = spam_core::sample_cost(tx.as_ref());
+    let need = Need {
+        url: &node.url,
+        chain_id: node.chain_id().unwrap_or_default(),
+        wallets: &wallets,
+        dev_senders: args.senders_from.is_dev(),
+        txs_per_sender: args
+            .rate()
+            .count_until(args.duration)
+            .div_ceil(u64::from(senders)),
+        gas,
+        value,
+        allow_mainnet: args.allow_mainnet,
+    };
+    let sweep_from = args.funding.sweep.then(|| wallets.clone());
+    let funding = match args.funding.fund(need, funder.clone()).await {
+        Ok(funding) => funding,
+        Err(err) => {
+            // Refused (or failed) before the load: the store holds nothing of this run.
+            if let Some(store) = store {
+                store.close(false).await;
+            }
+            return Err(err);
+        }
+    };
     let cancel = cancel_on_ctrl_c("no new sends; waiting for inclusions");
 
     let rate = args.rate();
@@ -237,6 +270,13 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             MainnetPolicy::Refuse
         })
         .cancel_on(cancel.clone());
+    if let Some(funding) = funding {
+        eprintln!(
+            "funding: {} senders topped up, {} already held enough",
+            funding.funded, funding.already_funded
+        );
+        loadgen = loadgen.funding(funding);
+    }
     if let Some(url) = &args.send_url {
         loadgen = loadgen.send_url(url.clone());
     }
@@ -291,6 +331,22 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             progress::loadgen_line(&p, rates)
         });
     }
+    let report = result?;
+    if let Some(wallets) = &sweep_from {
+        let need = Need {
+            url: &node.url,
+            chain_id: node.chain_id().unwrap_or_default(),
+            wallets,
+            dev_senders: args.senders_from.is_dev(),
+            txs_per_sender: 0,
+            gas: 0,
+            value: Default::default(),
+            allow_mainnet: args.allow_mainnet,
+        };
+        if let Some(line) = args.funding.sweep(&need, funder).await? {
+            eprintln!("{line}");
+        }
+    }
     args.output
-        .finish(&result?, cancel.is_cancelled(), args.db.allow_store_loss)
+        .finish(&report, cancel.is_cancelled(), args.db.allow_store_loss)
 }

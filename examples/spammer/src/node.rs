@@ -21,7 +21,7 @@ pub(crate) struct Node {
     pub(crate) url: Url,
     /// Its WebSocket URL, when spammer started it.
     pub(crate) ws_url: Option<Url>,
-    /// The chain id it answered, for the user's node.
+    /// The chain id it answered.
     chain_id: Option<u64>,
     devnet: Option<Devnet>,
 }
@@ -45,14 +45,20 @@ impl Node {
         let devnet = devnet
             .start()
             .context("starting a local anvil (no --rpc-url given)")?;
-        let url = devnet.endpoint().parse().context("anvil endpoint")?;
+        let url: Url = devnet.endpoint().parse().context("anvil endpoint")?;
         let ws_url = devnet.ws_endpoint().parse().ok();
+        let chain_id = reachable(&url).await.ok();
         Ok(Self {
             url,
             ws_url,
-            chain_id: None,
+            chain_id,
             devnet: Some(devnet),
         })
+    }
+
+    /// The chain id the node answered.
+    pub(crate) const fn chain_id(&self) -> Option<u64> {
+        self.chain_id
     }
 
     /// Refuses a known public mainnet unless `allow`: checked before anything is written (the

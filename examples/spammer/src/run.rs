@@ -17,9 +17,10 @@ use spam_proxy::{HealthTask, PoolConfig, Probe, ProxyPool};
 use crate::{
     breaker::BreakerArgs,
     config::ConfigArg,
+    funding::{FunderArgs, Need},
     input::{self, bad_input},
     metrics::{self, MetricsArgs},
-    node::{Node, cancel_on_ctrl_c},
+    node::{self, Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs},
     progress::{self, Live, ProgressArgs},
     senders::SenderArgs,
@@ -76,6 +77,8 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     senders_from: SenderArgs,
     #[command(flatten)]
+    funding: FunderArgs,
+    #[command(flatten)]
     config: ConfigArg,
 }
 
@@ -83,9 +86,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (breaker, recovery) = args.breaker.config()?;
     args.output.check()?;
     // Keys before anything starts: a bad source is bad input, with nothing written.
+    let funder = args.funding.wallet(&args.senders_from.password_env)?;
     let wallets = args
         .senders_from
-        .load(args.senders.unwrap_or(args.workers).get())
+        .load(args.senders.unwrap_or(args.workers).get(), funder.as_ref())
         .await?;
     let senders = wallets.len() as u32;
     let registry = spam_tasks::registry();
@@ -122,6 +126,17 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let url = node.url.clone();
     let store = args.db.open().await?;
+    let sweep_from = args.funding.sweep.then(|| wallets.clone());
+    let funding = match fund(&args, &node, &wallets, &mix, funder.clone()).await {
+        Ok(funding) => funding,
+        Err(err) => {
+            // Refused (or failed) before the load: the store holds nothing of this run.
+            if let Some(store) = store {
+                store.close(false).await;
+            }
+            return Err(err);
+        }
+    };
     let cancel = cancel_on_ctrl_c("no new tasks; waiting for running ones");
     eprintln!(
         "running {} workers over {senders} senders for {:?}: {}",
@@ -132,6 +147,13 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut spammer = Spammer::builder().breaker(breaker);
+    if let Some(funding) = funding {
+        eprintln!(
+            "funding: {} senders topped up, {} already held enough",
+            funding.funded, funding.already_funded
+        );
+        spammer = spammer.funding(funding);
+    }
     if let Some(per_second) = recovery {
         spammer = spammer.recovery_rate(per_second);
     }
@@ -184,8 +206,68 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             progress::spammer_line(&p, rates)
         });
     }
+    let report = result?;
+    if let Some(wallets) = &sweep_from {
+        let need = need(&args, &node, wallets, 0, 0, Default::default());
+        if let Some(line) = args.funding.sweep(&need, funder).await? {
+            eprintln!("{line}");
+        }
+    }
     args.output
-        .finish(&result?, cancel.is_cancelled(), args.db.allow_store_loss)
+        .finish(&report, cancel.is_cancelled(), args.db.allow_store_loss)
+}
+
+/// What `wallets` need for `txs` transactions each of `gas` gas moving `value`.
+fn need<'a>(
+    args: &RunArgs,
+    node: &'a Node,
+    wallets: &'a [spam_core::Wallet],
+    txs: u64,
+    gas: u64,
+    value: alloy::primitives::U256,
+) -> Need<'a> {
+    Need {
+        url: &node.url,
+        chain_id: node.chain_id().unwrap_or_default(),
+        wallets,
+        dev_senders: args.senders_from.is_dev(),
+        txs_per_sender: txs,
+        gas,
+        value,
+        allow_mainnet: args.allow_mainnet,
+    }
+}
+
+/// Tops the senders up to what this run needs (see [`FunderArgs::fund`]): each worker's task
+/// loop runs back to back, one task per block time at most (20 ms on an automining node).
+async fn fund(
+    args: &RunArgs,
+    node: &Node,
+    wallets: &[spam_core::Wallet],
+    mix: &spam_core::TaskMix,
+    funder: Option<spam_core::Wallet>,
+) -> anyhow::Result<Option<spam_core::FundingStats>> {
+    let block_time = match &args.rpc_url {
+        Some(url) => node::block_time(url).await,
+        None => None,
+    };
+    let task_time = block_time
+        .unwrap_or_default()
+        .max(Duration::from_millis(20));
+    let senders = wallets.len() as u64;
+    let workers_per_sender = u64::from(args.workers.get()).div_ceil(senders.max(1));
+    let rounds = (args.duration.as_secs_f64() / task_time.as_secs_f64()).ceil() as u64;
+    let (gas, value) = mix
+        .tasks()
+        .map(|(task, _)| task.cost_hint().unwrap_or((1_000_000, Default::default())))
+        .fold(
+            (0, Default::default()),
+            |(g, v): (u64, alloy::primitives::U256), (tg, tv)| (g.max(tg), v.max(tv)),
+        );
+    let txs = workers_per_sender.saturating_mul(rounds.max(1));
+    args.funding
+        .fund(need(args, node, wallets, txs, gas, value), funder)
+        .await
 }
 
 /// Checks every proxy now and every 30 s after: a dead proxy is banned before senders are

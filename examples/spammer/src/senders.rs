@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use spam_core::{KeystoreDir, MnemonicSource, RawKeys, Wallet};
 
-use crate::input::bad_input;
+use crate::input::{self, bad_input};
 
 /// Sender sources, flattened into `run` and `loadgen`.
 #[derive(Debug, Clone, clap::Args)]
@@ -25,18 +25,66 @@ pub(crate) struct SenderArgs {
     pub(crate) password_env: String,
     /// Senders from a file of hex private keys, one per line (blank lines and `#` comments
     /// skipped).
-    #[arg(long, value_name = "FILE", env = "SPAM_KEYS_FILE")]
+    #[arg(long, value_name = "FILE", env = "SPAM_KEYS_FILE",
+          conflicts_with_all = ["wallet_seed", "mnemonic_env"])]
     pub(crate) keys_file: Option<PathBuf>,
+    /// Senders derived from the funder's key (--funder-key-env or --funder-keystore) and this
+    /// seed: the same seed gives the same senders run after run, so leftovers can be swept.
+    /// Never written to disk.
+    #[arg(long, value_name = "N", value_parser = input::whole, allow_hyphen_values = true,
+          conflicts_with_all = ["keystore_dir", "mnemonic_env"])]
+    pub(crate) wallet_seed: Option<u64>,
+    /// Senders from the BIP-39 phrase held in this environment variable (accounts
+    /// --mnemonic-first, --mnemonic-first + 1, …; never printed).
+    #[arg(long, value_name = "VAR", conflicts_with = "keystore_dir")]
+    pub(crate) mnemonic_env: Option<String>,
+    /// The first account index of --mnemonic-env.
+    #[arg(long, value_name = "N", default_value = "0", requires = "mnemonic_env",
+          value_parser = input::index, allow_hyphen_values = true)]
+    pub(crate) mnemonic_first: u32,
 }
 
 impl SenderArgs {
     /// Whether the senders come from the dev mnemonic (which a local anvil funds).
     pub(crate) fn is_dev(&self) -> bool {
-        self.keystore_dir.is_none() && self.keys_file.is_none()
+        self.keystore_dir.is_none()
+            && self.keys_file.is_none()
+            && self.wallet_seed.is_none()
+            && self.mnemonic_env.is_none()
     }
 
-    /// The senders: from the keystores or the key file, else `dev` dev-mnemonic accounts.
-    pub(crate) async fn load(&self, dev: u32) -> anyhow::Result<Vec<Wallet>> {
+    /// The senders: from the keystores or the key file, else `count` accounts derived from
+    /// `funder` and --wallet-seed, or of --mnemonic-env, or of the dev mnemonic.
+    pub(crate) async fn load(
+        &self,
+        count: u32,
+        funder: Option<&Wallet>,
+    ) -> anyhow::Result<Vec<Wallet>> {
+        if let Some(seed) = self.wallet_seed {
+            let Some(funder) = funder else {
+                return Err(bad_input(
+                    "--wallet-seed derives the senders from the funder's key: add \
+                     --funder-key-env VAR or --funder-keystore FILE",
+                ));
+            };
+            return Ok((0..count).map(|i| funder.derive_child(seed, i)).collect());
+        }
+        if let Some(var) = &self.mnemonic_env {
+            let first = self.mnemonic_first;
+            let last = first
+                .checked_add(count)
+                .filter(|&end| end <= 1 << 31)
+                .ok_or_else(|| {
+                    bad_input(format!(
+                        "--mnemonic-first {first} with {count} senders goes past index 2^31"
+                    ))
+                })?;
+            return MnemonicSource::from_env(var)
+                .map_err(|err| bad_input(format!("--mnemonic-env {var}: {err}")))?
+                .with_indices(first..last)
+                .load()
+                .map_err(|err| bad_input(format!("--mnemonic-env {var}: {err}")));
+        }
         let wallets = if let Some(dir) = &self.keystore_dir {
             KeystoreDir::new(dir)
                 .with_password_env(&self.password_env)
@@ -48,7 +96,7 @@ impl SenderArgs {
                 .load()
                 .map_err(|err| bad_input(format!("--keys-file {}: {err}", file.display())))?
         } else {
-            return Ok(MnemonicSource::dev().with_indices(0..dev).load()?);
+            return Ok(MnemonicSource::dev().with_indices(0..count).load()?);
         };
         if wallets.is_empty() {
             return Err(bad_input("the sender source holds no keys"));

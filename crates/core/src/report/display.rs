@@ -79,6 +79,19 @@ impl fmt::Display for Report {
         if let Some(closed) = &self.closed_loop {
             write!(f, "\n{}", super::closed_loop::ClosedLoopSummary(closed))?;
         }
+        if let Some(funding) = &self.funding {
+            write!(
+                f,
+                "\nfunding (before the load, not in its figures): {} senders topped up from {}, {} already held enough; {} sent, fees at most {}, {:.1} s; budget {}",
+                funding.funded,
+                funding.funder,
+                funding.already_funded,
+                wei_as_eth(&funding.value_wei),
+                wei_as_eth(&funding.max_fees_wei),
+                funding.secs,
+                funding.budget,
+            )?;
+        }
         if let Some(store) = &self.store {
             write!(
                 f,
@@ -294,6 +307,12 @@ fn table(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A decimal wei amount as ETH (`1.5 ETH`), or as it is when it does not parse.
+fn wei_as_eth(wei: &str) -> String {
+    wei.parse::<alloy::primitives::U256>()
+        .map_or_else(|_| format!("{wei} wei"), crate::wallet::eth)
 }
 
 #[cfg(test)]

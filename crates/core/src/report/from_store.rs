@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use spam_store::{LatencyStats, RunId, RunSummary, Store, TaskSummary};
 
 use super::{
-    ClosedLoopStats, LatencySummary, NonceStats, OpenLoopStats, ProxySummary, Report, RunInfo,
-    SecondStats, StoreStats, TaskStats, round,
+    ClosedLoopStats, FundingStats, LatencySummary, NonceStats, OpenLoopStats, ProxySummary, Report,
+    RunInfo, SecondStats, StoreStats, TaskStats, round,
 };
 
 /// Why a report could not be rebuilt.
@@ -39,6 +39,8 @@ struct Saved {
     #[serde(default)]
     latency_series: Vec<[f64; 4]>,
     proxies: Vec<ProxySummary>,
+    #[serde(default)]
+    funding: Option<FundingStats>,
 }
 
 impl Report {
@@ -68,6 +70,7 @@ impl Report {
                 })
                 .collect(),
             proxies: self.proxies.clone(),
+            funding: self.funding.clone(),
         };
         serde_json::json!({ "settings": self.run.config, "saved": saved })
     }
@@ -165,6 +168,7 @@ impl Report {
             open_loop: saved.open_loop,
             closed_loop: saved.closed_loop,
             proxies: saved.proxies,
+            funding: saved.funding,
             store: Some(StoreStats {
                 run_id: run.id.get(),
                 written: 0,

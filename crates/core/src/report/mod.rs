@@ -22,7 +22,10 @@ pub use self::{
     closed_loop::{ClosedLoopStats, Pause},
     open_loop::{BlockStats, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
     proxies::ProxySummary,
-    stats::{LatencySummary, NonceStats, RunInfo, SecondStats, StoreStats, StoredRows, TaskStats},
+    stats::{
+        FundingStats, LatencySummary, NonceStats, RunInfo, SecondStats, StoreStats, StoredRows,
+        TaskStats,
+    },
     thresholds::{ThresholdError, Thresholds, Verdict},
 };
 use crate::metrics::{LatencyKind, MAX_SECONDS, Recorder, TaskMetrics};
@@ -100,6 +103,10 @@ pub struct Report {
     /// Where the run was persisted, when a store was configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<StoreStats>,
+    /// How the senders were funded before the load, when they were
+    /// ([`SpammerBuilder::funding`](crate::SpammerBuilder::funding)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding: Option<FundingStats>,
 }
 
 impl Report {
@@ -156,6 +163,7 @@ impl Report {
             closed_loop: None,
             proxies: Vec::new(),
             store: None,
+            funding: None,
         }
     }
 

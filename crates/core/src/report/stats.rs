@@ -1,7 +1,7 @@
 //! The parts of a [`Report`](crate::Report): run info, nonce stats, per-task and per-second
 //! figures, latency summaries.
 
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
@@ -313,4 +313,54 @@ pub struct StoredRows {
     pub txs: u64,
     /// Blocks.
     pub blocks: u64,
+}
+
+/// How the senders were funded before the load: never part of the load's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FundingStats {
+    /// The funder's address.
+    pub funder: String,
+    /// What each sender was budgeted, in words (transactions, gas, fee, margin).
+    pub budget: String,
+    /// What each sender needed to hold, in wei (decimal).
+    pub per_sender_wei: String,
+    /// Senders the funder topped up.
+    pub funded: u64,
+    /// Senders that already held enough.
+    pub already_funded: u64,
+    /// Value sent, in wei (decimal).
+    pub value_wei: String,
+    /// Most the transfers could pay in fees (each transfer's gas limit at its max fee), in
+    /// wei (decimal).
+    pub max_fees_wei: String,
+    /// Seconds from the balance reads to the last transfer's inclusion.
+    pub secs: f64,
+}
+
+impl FundingStats {
+    /// A funding of `senders` from `funder` to `per_sender` each, of which `funded` needed a
+    /// transfer, moving `value` with at most `max_fees` in fees, in `secs`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        funder: impl fmt::Display,
+        budget: impl fmt::Display,
+        per_sender: impl fmt::Display,
+        funded: u64,
+        already_funded: u64,
+        value: impl fmt::Display,
+        max_fees: impl fmt::Display,
+        secs: f64,
+    ) -> Self {
+        Self {
+            funder: funder.to_string(),
+            budget: budget.to_string(),
+            per_sender_wei: per_sender.to_string(),
+            funded,
+            already_funded,
+            value_wei: value.to_string(),
+            max_fees_wei: max_fees.to_string(),
+            secs,
+        }
+    }
 }

@@ -52,6 +52,7 @@ pub struct SessionConfig {
     pub(crate) el: Option<ExecutionLayer>,
     pub(crate) pool: WalletPoolConfig,
     pub(crate) progress: Option<(Duration, ProgressHook)>,
+    pub(crate) funding: Option<crate::report::FundingStats>,
     #[cfg(feature = "store")]
     pub(crate) store: Option<StoreTarget>,
 }
@@ -207,6 +208,7 @@ impl Default for SessionConfig {
             el: None,
             pool: WalletPoolConfig::default(),
             progress: None,
+            funding: None,
             #[cfg(feature = "store")]
             store: None,
         }
@@ -236,6 +238,14 @@ macro_rules! session_setters {
         /// The node's JSON-RPC URL (required).
         pub fn rpc_url(mut self, url: alloy::transports::http::reqwest::Url) -> Self {
             self.session.rpc_url = Some(url);
+            self
+        }
+
+        /// How the senders were funded before the run (e.g. by a
+        /// [`Funder`](crate::Funder)); the report shows it in its own section, apart from the
+        /// load's figures.
+        pub fn funding(mut self, funding: $crate::report::FundingStats) -> Self {
+            self.session.funding = Some(funding);
             self
         }
 

@@ -109,6 +109,7 @@ impl Session {
             ..running.info
         };
         let mut report = Report::build(info, recorder, self.counters.stats(), elapsed);
+        report.funding = self.config.funding.clone();
         extend(&mut report);
         #[cfg(feature = "store")]
         if let Some(persist) = running.persist {

@@ -35,6 +35,22 @@ pub trait TxBuilder: fmt::Debug + Send + Sync {
     fn build(&self, request: BuildRequest<'_>) -> TypedTransaction;
 }
 
+/// The gas limit and value of a transaction `builder` builds (one sample, with placeholder
+/// sender, nonce and fees): what budgeting a run's senders needs.
+pub fn sample_cost(builder: &dyn TxBuilder) -> (u64, alloy::primitives::U256) {
+    use alloy::consensus::Transaction as _;
+    use rand::SeedableRng as _;
+    let mut rng = StdRng::seed_from_u64(0);
+    let tx = builder.build(BuildRequest {
+        sender: Address::ZERO,
+        nonce: 0,
+        fees: Fees::Legacy { gas_price: 1 },
+        chain_id: 1,
+        rng: &mut rng,
+    });
+    (tx.gas_limit(), tx.value())
+}
+
 /// A shared builder builds like the one it points to, so a builder picked by name at run time
 /// (`Arc<dyn TxBuilder>`) can drive an engine.
 impl<T: TxBuilder + ?Sized> TxBuilder for std::sync::Arc<T> {
@@ -62,6 +78,10 @@ pub struct TxTask<B>(pub B);
 impl<B: TxBuilder> Task for TxTask<B> {
     fn name(&self) -> &str {
         self.0.name()
+    }
+
+    fn cost_hint(&self) -> Option<(u64, alloy::primitives::U256)> {
+        Some(sample_cost(&self.0))
     }
 
     async fn run(&self, ctx: &TaskContext) -> Result<TaskOutcome, TaskError> {

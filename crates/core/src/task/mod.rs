@@ -21,7 +21,7 @@ use async_trait::async_trait;
 
 pub(crate) use self::context::NonceCounters;
 pub use self::{
-    builder::{BuildRequest, TxBuilder, TxTask},
+    builder::{BuildRequest, TxBuilder, TxTask, sample_cost},
     context::{CreatedAsset, RunContext, TaskContext, TxTiming},
     error::TaskError,
     registry::{MixError, TaskMix, TaskRegistry},
@@ -41,6 +41,13 @@ pub trait Task: fmt::Debug + Send + Sync {
     /// A task known to be quick, or one that waits on purpose, sets its own bound here
     /// instead of shortening every task's.
     fn timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// The most gas one run of this task spends, and the value it moves (wei), for budgeting
+    /// what a sender needs before a run ([`Budget`](crate::Budget)); `None` when unknown (a
+    /// budget then assumes 1 000 000 gas).
+    fn cost_hint(&self) -> Option<(u64, alloy::primitives::U256)> {
         None
     }
 

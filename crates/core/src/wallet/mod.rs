@@ -7,8 +7,9 @@
 //!   are never written to disk; phrases, passwords and key text are held in `Zeroizing`
 //!   buffers; errors name files, lines and variables but never echo secrets.
 //! - [`Funder`]: fan out value to many addresses with pipelined sends, top up those below a
-//!   threshold, sweep balances back.
+//!   threshold, sweep balances back; [`Budget`]: what each sender of a run needs to hold.
 
+mod budget;
 mod config;
 mod error;
 mod funding;
@@ -23,6 +24,7 @@ mod source;
 
 pub(crate) use self::send::wait_mined;
 pub use self::{
+    budget::{Budget, eth},
     config::FundingConfig,
     error::{KeyOrigin, KeyProblem, MnemonicProblem, WalletError},
     funding::Funder,

@@ -36,6 +36,20 @@ pub(super) fn run_info(report: &Report) -> Markup {
             ("blocks followed via", ol.blocks_via.clone()),
         ]);
     }
+    if let Some(funding) = &report.funding {
+        rows.push((
+            "funding (before the load)",
+            format!(
+                "{} senders topped up from {}, {} already held enough; {} wei sent, fees at most {} wei, {:.1} s",
+                count(funding.funded),
+                funding.funder,
+                count(funding.already_funded),
+                funding.value_wei,
+                funding.max_fees_wei,
+                funding.secs
+            ),
+        ));
+    }
     if let Some(store) = &report.store {
         rows.push((
             "store",

@@ -1,0 +1,304 @@
+//! Funding the senders before a run: which key pays, what each sender needs for this run, the
+//! check that the funder can pay it all before anything is sent, the top-up, and the report's
+//! funding section.
+
+use std::{path::PathBuf, time::Instant};
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::{Provider, RootProvider},
+    transports::http::reqwest::Url,
+};
+use anyhow::Context as _;
+use spam_core::{
+    Budget, FeeOracle, FeeOracleConfig, Funder, FundingStats, MainnetPolicy, MnemonicSource,
+    RawKeys, Wallet, WalletError, eth,
+};
+use tokio::task::JoinSet;
+
+use crate::input::{self, bad_input};
+
+/// Chain ids of local development nodes (anvil, hardhat), where dev account 0 may pay.
+const DEV_CHAINS: [u64; 2] = [31_337, 1_337];
+
+/// Senders named in a "not funded" message, at most.
+const SHOWN: usize = 3;
+
+/// Where the funds come from, flattened into `run` and `loadgen`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct FunderArgs {
+    /// Fund the senders from the hex private key held in this environment variable (the key
+    /// is never printed or logged).
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["funder_keystore", "funder_index", "no_funding"])]
+    funder_key_env: Option<String>,
+    /// Fund the senders from this keystore file (its password from --password-env).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["funder_index", "no_funding"])]
+    funder_keystore: Option<PathBuf>,
+    /// Fund the senders from this dev-mnemonic account. Default on a dev chain (chain id
+    /// 31337 or 1337) when the senders are dev-mnemonic accounts: 0; never a default elsewhere.
+    #[arg(long, value_name = "N", value_parser = input::index, allow_hyphen_values = true,
+          conflicts_with = "no_funding")]
+    funder_index: Option<u32>,
+    /// Check and fund nothing: start with whatever the senders hold.
+    #[arg(long)]
+    no_funding: bool,
+    /// At the end, send what the senders hold back to the funder (each keeps less than one
+    /// transfer's fee).
+    #[arg(long)]
+    pub(crate) sweep: bool,
+}
+
+/// What the senders must hold and where the node is.
+pub(crate) struct Need<'a> {
+    pub(crate) url: &'a Url,
+    pub(crate) chain_id: u64,
+    pub(crate) wallets: &'a [Wallet],
+    /// Whether the senders are dev-mnemonic accounts.
+    pub(crate) dev_senders: bool,
+    /// Transactions each sender sends, at most `gas` gas each, moving `value` each.
+    pub(crate) txs_per_sender: u64,
+    pub(crate) gas: u64,
+    pub(crate) value: U256,
+    pub(crate) allow_mainnet: bool,
+}
+
+impl FunderArgs {
+    /// Reads every sender's balance and tops up those holding less than this run needs,
+    /// after checking the funder can pay for all of it; `None` with `--no-funding`.
+    ///
+    /// # Errors
+    /// [`BadInput`](crate::input::BadInput), with nothing sent: the funder cannot pay (the
+    /// shortfall is named), or senders lack funds and no funder is set (the flags that fix it
+    /// are named), or the funder's key cannot be read. Other errors (a transfer not included)
+    /// after sending.
+    pub(crate) async fn fund(
+        &self,
+        need: Need<'_>,
+        funder: Option<Wallet>,
+    ) -> anyhow::Result<Option<FundingStats>> {
+        if self.sweep && funder.is_none() && self.dev_default(&need)?.is_none() {
+            return Err(bad_input(
+                "--sweep sends the senders' funds back to the funder: name it with \
+                 --funder-key-env VAR, --funder-keystore FILE or --funder-index N",
+            ));
+        }
+        if self.no_funding {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let provider = RootProvider::new_http(need.url.clone());
+        let fees = FeeOracle::new(provider.clone(), FeeOracleConfig::default())
+            .current()
+            .await
+            .context("reading the node's fees")?;
+        let budget = Budget::new(need.txs_per_sender, need.gas, fees.max_fee_per_gas())
+            .with_value(need.value);
+        let per_sender = budget.per_sender();
+        let addresses: Vec<Address> = need.wallets.iter().map(Wallet::address).collect();
+        let balances = balances(&provider, &addresses).await?;
+        let short: Vec<Address> = addresses
+            .iter()
+            .zip(&balances)
+            .filter(|&(_, balance)| *balance < per_sender)
+            .map(|(&address, _)| address)
+            .collect();
+        let already = (addresses.len() - short.len()) as u64;
+        let Some(funder) = funder.map_or_else(|| self.dev_default(&need), |w| Ok(Some(w)))? else {
+            if short.is_empty() {
+                return Ok(Some(stats("none", &budget, already, 0, 0, started)));
+            }
+            let shown: Vec<String> = short.iter().take(SHOWN).map(Address::to_string).collect();
+            let more = if short.len() > SHOWN { ", …" } else { "" };
+            return Err(bad_input(format!(
+                "{} of {} senders hold less than the {} this run needs ({}{more}): fund them with \
+                 --funder-key-env VAR (a funded key in that variable), --funder-keystore FILE or \
+                 --funder-index N, or start anyway with --no-funding",
+                short.len(),
+                addresses.len(),
+                eth(per_sender),
+                shown.join(", ")
+            )));
+        };
+        if short.is_empty() {
+            return Ok(Some(stats(
+                funder.address(),
+                &budget,
+                already,
+                0,
+                0,
+                started,
+            )));
+        }
+        let policy = if need.allow_mainnet {
+            MainnetPolicy::Allow
+        } else {
+            MainnetPolicy::Refuse
+        };
+        let funder = Funder::connect(provider, funder, fees, policy).await?;
+        let report = match funder.top_up(&short, per_sender, per_sender).await {
+            Err(WalletError::InsufficientFunds {
+                funder,
+                needed,
+                available,
+            }) => {
+                return Err(bad_input(format!(
+                    "the funder {funder} holds {}, but topping up {} senders to {} each needs {} \
+                     (short by {}); nothing was sent: fund it, or run shorter or slower",
+                    eth(available),
+                    short.len(),
+                    eth(per_sender),
+                    eth(needed),
+                    eth(needed.saturating_sub(available)),
+                )));
+            }
+            other => other.context("funding the senders")?,
+        };
+        if !report.failed.is_empty() {
+            anyhow::bail!(
+                "funding the senders: {} transfers were refused (first: {})",
+                report.failed.len(),
+                report.failed[0].error
+            );
+        }
+        let fees_paid = U256::from(fees.max_cost(21_000)) * U256::from(report.sent);
+        Ok(Some(FundingStats::new(
+            funder.address(),
+            budget,
+            per_sender,
+            report.sent as u64,
+            already,
+            report.value,
+            fees_paid,
+            started.elapsed().as_secs_f64(),
+        )))
+    }
+
+    /// With `--sweep`: sends what the senders hold back to the funder (the one asked for, or
+    /// the dev default), and says what it did.
+    ///
+    /// # Errors
+    /// A balance read or a sweep transfer failing.
+    pub(crate) async fn sweep(
+        &self,
+        need: &Need<'_>,
+        funder: Option<Wallet>,
+    ) -> anyhow::Result<Option<String>> {
+        if !self.sweep {
+            return Ok(None);
+        }
+        let Some(funder) = funder.map_or_else(|| self.dev_default(need), |w| Ok(Some(w)))? else {
+            return Ok(None); // refused before the run
+        };
+        let provider = RootProvider::new_http(need.url.clone());
+        let fees = FeeOracle::new(provider.clone(), FeeOracleConfig::default())
+            .current()
+            .await
+            .context("reading the node's fees")?;
+        let policy = if need.allow_mainnet {
+            MainnetPolicy::Allow
+        } else {
+            MainnetPolicy::Refuse
+        };
+        let funder = Funder::connect(provider, funder, fees, policy).await?;
+        let report = funder
+            .sweep(need.wallets)
+            .await
+            .context("sweeping the senders")?;
+        Ok(Some(format!(
+            "swept {} senders back to {}: {} ({} held less than a transfer's fee, {} refused)",
+            report.sent,
+            funder.address(),
+            eth(report.value),
+            report.skipped,
+            report.failed.len()
+        )))
+    }
+
+    /// The funder's wallet when one was asked for (`--funder-key-env`, `--funder-keystore`,
+    /// `--funder-index`): loaded before anything starts, so a bad key is bad input.
+    pub(crate) fn wallet(&self, password_env: &str) -> anyhow::Result<Option<Wallet>> {
+        if let Some(var) = &self.funder_key_env {
+            let mut keys = RawKeys::from_env(var)
+                .load()
+                .map_err(|err| bad_input(format!("--funder-key-env {var}: {err}")))?;
+            if keys.len() != 1 {
+                return Err(bad_input(format!(
+                    "--funder-key-env {var}: holds {} keys, one is needed",
+                    keys.len()
+                )));
+            }
+            return Ok(Some(keys.remove(0)));
+        }
+        if let Some(file) = &self.funder_keystore {
+            let password = std::env::var(password_env).map_err(|_| {
+                bad_input(format!(
+                    "--funder-keystore {}: the password variable {password_env} is not set",
+                    file.display()
+                ))
+            })?;
+            let wallet = Wallet::from_keystore(file, &password)
+                .map_err(|err| bad_input(format!("--funder-keystore {}: {err}", file.display())))?;
+            return Ok(Some(wallet));
+        }
+        match self.funder_index {
+            Some(index) => Ok(Some(dev_account(index)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Dev account 0 on a dev chain with dev-mnemonic senders; no default anywhere else.
+    fn dev_default(&self, need: &Need<'_>) -> anyhow::Result<Option<Wallet>> {
+        if need.dev_senders && DEV_CHAINS.contains(&need.chain_id) {
+            dev_account(0).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+fn dev_account(index: u32) -> anyhow::Result<Wallet> {
+    let mut wallets = MnemonicSource::dev()
+        .with_indices(index..index + 1)
+        .load()?;
+    Ok(wallets.remove(0))
+}
+
+/// A funding section for a run where nobody needed a transfer.
+fn stats(
+    funder: impl std::fmt::Display,
+    budget: &Budget,
+    already: u64,
+    funded: u64,
+    sent: u64,
+    started: Instant,
+) -> FundingStats {
+    FundingStats::new(
+        funder,
+        budget,
+        budget.per_sender(),
+        funded,
+        already,
+        sent,
+        0,
+        started.elapsed().as_secs_f64(),
+    )
+}
+
+/// The `latest` balance of every address, 64 reads at a time, in input order.
+async fn balances(provider: &RootProvider, addresses: &[Address]) -> anyhow::Result<Vec<U256>> {
+    let mut all = Vec::with_capacity(addresses.len());
+    for chunk in addresses.chunks(64) {
+        let mut reads = JoinSet::new();
+        for (i, &address) in chunk.iter().enumerate() {
+            let provider = provider.clone();
+            reads.spawn(async move { (i, address, provider.get_balance(address).latest().await) });
+        }
+        let mut got = vec![U256::ZERO; chunk.len()];
+        while let Some(read) = reads.join_next().await {
+            let (i, address, balance) = read.context("balance read")?;
+            got[i] = balance.with_context(|| format!("reading the balance of {address}"))?;
+        }
+        all.extend(got);
+    }
+    Ok(all)
+}
