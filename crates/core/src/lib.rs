@@ -38,7 +38,7 @@ pub use crate::{
     },
     session::{
         MAX_RUN_DURATION, Progress, ProgressHook, Session, SessionConfig, StartError,
-        StartErrorKind,
+        StartErrorKind, TopUp,
     },
     spammer::{Spammer, SpammerBuilder, Stop, TaskEvent, TaskHook},
     task::{

@@ -12,7 +12,7 @@ use alloy::{
 use anyhow::Context as _;
 use spam_core::{
     Budget, FeeOracle, FeeOracleConfig, Funder, FundingStats, MainnetPolicy, MnemonicSource,
-    RawKeys, Wallet, WalletError, eth,
+    RawKeys, TopUp, Wallet, WalletError, eth,
 };
 use tokio::task::JoinSet;
 
@@ -46,6 +46,19 @@ pub(crate) struct FunderArgs {
     /// transfer's fee).
     #[arg(long)]
     pub(crate) sweep: bool,
+    /// How much of the run each sender is funded for before it starts; during the run the
+    /// funder tops up every sender that has spent half of it. Longer runs then need no more
+    /// from the funder at the start than this.
+    #[arg(long, value_name = "DUR", default_value = "10m", value_parser = input::positive_duration,
+          allow_hyphen_values = true)]
+    pub(crate) fund_for: std::time::Duration,
+}
+
+/// A funding done: the report's section and, when a funder is set, the top-up that keeps the
+/// senders at their budget during the run.
+pub(crate) struct Funded {
+    pub(crate) stats: FundingStats,
+    pub(crate) top_up: Option<TopUp>,
 }
 
 /// What the senders must hold and where the node is.
@@ -75,7 +88,7 @@ impl FunderArgs {
         &self,
         need: Need<'_>,
         funder: Option<Wallet>,
-    ) -> anyhow::Result<Option<FundingStats>> {
+    ) -> anyhow::Result<Option<Funded>> {
         if self.sweep && funder.is_none() && self.dev_default(&need)?.is_none() {
             return Err(bad_input(
                 "--sweep sends the senders' funds back to the funder: name it with \
@@ -91,8 +104,13 @@ impl FunderArgs {
             .current()
             .await
             .context("reading the node's fees")?;
-        let budget = Budget::new(need.txs_per_sender, need.gas, fees.max_fee_per_gas())
-            .with_value(need.value);
+        // Ten transactions at least: a top-up then never races a sender's next send.
+        let budget = Budget::new(
+            need.txs_per_sender.max(10),
+            need.gas,
+            fees.max_fee_per_gas(),
+        )
+        .with_value(need.value);
         let per_sender = budget.per_sender();
         let addresses: Vec<Address> = need.wallets.iter().map(Wallet::address).collect();
         let balances = balances(&provider, &addresses).await?;
@@ -105,7 +123,10 @@ impl FunderArgs {
         let already = (addresses.len() - short.len()) as u64;
         let Some(funder) = funder.map_or_else(|| self.dev_default(&need), |w| Ok(Some(w)))? else {
             if short.is_empty() {
-                return Ok(Some(stats("none", &budget, already, 0, 0, started)));
+                return Ok(Some(Funded {
+                    stats: stats("none", &budget, already, 0, 0, started),
+                    top_up: None,
+                }));
             }
             let shown: Vec<String> = short.iter().take(SHOWN).map(Address::to_string).collect();
             let more = if short.len() > SHOWN { ", …" } else { "" };
@@ -119,15 +140,15 @@ impl FunderArgs {
                 shown.join(", ")
             )));
         };
+        let top_up = Some(
+            TopUp::new(funder.clone(), per_sender / U256::from(2), per_sender)
+                .with_every((self.fund_for / 4).min(std::time::Duration::from_secs(2))),
+        );
         if short.is_empty() {
-            return Ok(Some(stats(
-                funder.address(),
-                &budget,
-                already,
-                0,
-                0,
-                started,
-            )));
+            return Ok(Some(Funded {
+                stats: stats(funder.address(), &budget, already, 0, 0, started),
+                top_up,
+            }));
         }
         let policy = if need.allow_mainnet {
             MainnetPolicy::Allow
@@ -161,16 +182,19 @@ impl FunderArgs {
             );
         }
         let fees_paid = U256::from(fees.max_cost(21_000)) * U256::from(report.sent);
-        Ok(Some(FundingStats::new(
-            funder.address(),
-            budget,
-            per_sender,
-            report.sent as u64,
-            already,
-            report.value,
-            fees_paid,
-            started.elapsed().as_secs_f64(),
-        )))
+        Ok(Some(Funded {
+            stats: FundingStats::new(
+                funder.address(),
+                budget,
+                per_sender,
+                report.sent as u64,
+                already,
+                report.value,
+                fees_paid,
+                started.elapsed().as_secs_f64(),
+            ),
+            top_up,
+        }))
     }
 
     /// With `--sweep`: sends what the senders hold back to the funder (the one asked for, or

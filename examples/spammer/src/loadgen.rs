@@ -227,10 +227,13 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         chain_id: node.chain_id().unwrap_or_default(),
         wallets: &wallets,
         dev_senders: args.senders_from.is_dev(),
+        // At least two full in-flight windows: a node counts every pending transaction of a
+        // sender against its balance.
         txs_per_sender: args
             .rate()
-            .count_until(args.duration)
-            .div_ceil(u64::from(senders)),
+            .count_until(args.duration.min(args.funding.fund_for))
+            .div_ceil(u64::from(senders))
+            .max(2 * u64::from(args.max_in_flight_per_wallet.get())),
         gas,
         value,
         allow_mainnet: args.allow_mainnet,
@@ -270,12 +273,15 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             MainnetPolicy::Refuse
         })
         .cancel_on(cancel.clone());
-    if let Some(funding) = funding {
+    if let Some(funded) = funding {
         eprintln!(
             "funding: {} senders topped up, {} already held enough",
-            funding.funded, funding.already_funded
+            funded.stats.funded, funded.stats.already_funded
         );
-        loadgen = loadgen.funding(funding);
+        loadgen = loadgen.funding(funded.stats);
+        if let Some(top_up) = funded.top_up {
+            loadgen = loadgen.top_up(top_up);
+        }
     }
     if let Some(url) = &args.send_url {
         loadgen = loadgen.send_url(url.clone());

@@ -147,12 +147,15 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut spammer = Spammer::builder().breaker(breaker);
-    if let Some(funding) = funding {
+    if let Some(funded) = funding {
         eprintln!(
             "funding: {} senders topped up, {} already held enough",
-            funding.funded, funding.already_funded
+            funded.stats.funded, funded.stats.already_funded
         );
-        spammer = spammer.funding(funding);
+        spammer = spammer.funding(funded.stats);
+        if let Some(top_up) = funded.top_up {
+            spammer = spammer.top_up(top_up);
+        }
     }
     if let Some(per_second) = recovery {
         spammer = spammer.recovery_rate(per_second);
@@ -246,7 +249,7 @@ async fn fund(
     wallets: &[spam_core::Wallet],
     mix: &spam_core::TaskMix,
     funder: Option<spam_core::Wallet>,
-) -> anyhow::Result<Option<spam_core::FundingStats>> {
+) -> anyhow::Result<Option<crate::funding::Funded>> {
     let block_time = match &args.rpc_url {
         Some(url) => node::block_time(url).await,
         None => None,
@@ -256,7 +259,8 @@ async fn fund(
         .max(Duration::from_millis(20));
     let senders = wallets.len() as u64;
     let workers_per_sender = u64::from(args.workers.get()).div_ceil(senders.max(1));
-    let rounds = (args.duration.as_secs_f64() / task_time.as_secs_f64()).ceil() as u64;
+    let funded_for = args.duration.min(args.funding.fund_for);
+    let rounds = (funded_for.as_secs_f64() / task_time.as_secs_f64()).ceil() as u64;
     let (gas, value) = mix
         .tasks()
         .map(|(task, _)| task.cost_hint().unwrap_or((1_000_000, Default::default())))

@@ -26,6 +26,8 @@ use spam_nonce::NonceManager;
 /// What a send needs besides its transactions.
 #[derive(Debug)]
 pub(crate) struct SendContext {
+    /// Where senders refused for lack of funds are parked.
+    pub(crate) parking: Arc<crate::session::Parking>,
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) submitter: Submitter,
     pub(crate) nonces: NonceManager,
@@ -280,6 +282,9 @@ async fn settle_one(ctx: &SendContext, t: Try) {
                 breaker.success();
             }
             ctx.ledger.rejected(&info, acked, &refused.label());
+            if refused.class.action() == crate::Action::ParkWallet {
+                ctx.parking.park(signed.sender);
+            }
             let step =
                 resolve_failed_send(&ctx.nonces, signed.reservation, refused.class.action()).await;
             ctx.counters.count(step);

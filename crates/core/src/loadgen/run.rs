@@ -151,6 +151,7 @@ async fn pace(
         gate: Arc::clone(&control.gate),
         strategy: s.strategy,
         ctx: Arc::new(SendContext {
+            parking: Arc::clone(&session.parking),
             ledger: Arc::clone(&watch.ledger),
             submitter,
             nonces: session.nonces.clone(),

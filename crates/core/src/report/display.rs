@@ -91,6 +91,16 @@ impl fmt::Display for Report {
                 funding.secs,
                 funding.budget,
             )?;
+            if funding.top_ups > 0 || funding.parkings > 0 || funding.top_up_failed_rounds > 0 {
+                write!(
+                    f,
+                    "\n  during the run: {} top-ups ({}), {} rounds short, {} senders parked for lack of funds",
+                    funding.top_ups,
+                    wei_as_eth(&funding.top_up_value_wei),
+                    funding.top_up_failed_rounds,
+                    funding.parkings,
+                )?;
+            }
         }
         if let Some(store) = &self.store {
             write!(

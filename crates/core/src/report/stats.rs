@@ -336,6 +336,18 @@ pub struct FundingStats {
     pub max_fees_wei: String,
     /// Seconds from the balance reads to the last transfer's inclusion.
     pub secs: f64,
+    /// Top-up transfers sent during the run ([`TopUp`](crate::TopUp)).
+    #[serde(default)]
+    pub top_ups: u64,
+    /// Value of the top-ups, in wei (decimal; empty without top-ups).
+    #[serde(default)]
+    pub top_up_value_wei: String,
+    /// Top-up rounds that could not fund every low sender (the funder short, a read failed).
+    #[serde(default)]
+    pub top_up_failed_rounds: u64,
+    /// Times a sender was parked because the node refused it for lack of funds.
+    #[serde(default)]
+    pub parkings: u64,
 }
 
 impl FundingStats {
@@ -361,6 +373,7 @@ impl FundingStats {
             value_wei: value.to_string(),
             max_fees_wei: max_fees.to_string(),
             secs,
+            ..Self::default()
         }
     }
 }

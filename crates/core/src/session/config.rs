@@ -53,6 +53,7 @@ pub struct SessionConfig {
     pub(crate) pool: WalletPoolConfig,
     pub(crate) progress: Option<(Duration, ProgressHook)>,
     pub(crate) funding: Option<crate::report::FundingStats>,
+    pub(crate) top_up: Option<super::TopUp>,
     #[cfg(feature = "store")]
     pub(crate) store: Option<StoreTarget>,
 }
@@ -209,6 +210,7 @@ impl Default for SessionConfig {
             pool: WalletPoolConfig::default(),
             progress: None,
             funding: None,
+            top_up: None,
             #[cfg(feature = "store")]
             store: None,
         }
@@ -246,6 +248,14 @@ macro_rules! session_setters {
         /// load's figures.
         pub fn funding(mut self, funding: $crate::report::FundingStats) -> Self {
             self.session.funding = Some(funding);
+            self
+        }
+
+        /// Keeps the senders funded during the run: a background task tops up those below the
+        /// threshold (counted in the report's funding section). Without it a sender the node
+        /// refuses for lack of funds is parked for the rest of the run; with it, until topped up.
+        pub fn top_up(mut self, top_up: $crate::TopUp) -> Self {
+            self.session.top_up = Some(top_up);
             self
         }
 

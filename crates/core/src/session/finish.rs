@@ -27,6 +27,8 @@ pub(crate) struct Running {
     info: RunInfo,
     #[cfg(feature = "store")]
     persist: Option<super::persist::Persist>,
+    /// The background top-up, when the run has a funder.
+    top_up: Option<super::top_up::TopUpTask>,
 }
 
 impl Running {
@@ -51,9 +53,22 @@ impl Session {
             config,
             ..RunInfo::default()
         };
+        let top_up = self.config.top_up.clone().map(|config| {
+            super::top_up::TopUpTask::spawn(super::top_up::TopUpWith {
+                config,
+                provider: self.sender.clone(),
+                nonces: self.nonces.clone(),
+                fees: self.fees.clone(),
+                chain_id: self.chain_id,
+                senders: self.wallets.iter().map(|w| w.address()).collect(),
+                parking: std::sync::Arc::clone(&self.parking),
+                pool: self.pool.clone(),
+            })
+        });
         Running {
             start,
             clock,
+            top_up,
             #[cfg(feature = "store")]
             persist: self.config.store.clone().map(|(store, id)| {
                 super::persist::Persist::start(store, id, &info, clock.start_us())
@@ -108,8 +123,22 @@ impl Session {
             ended_at_unix_ms: unix_ms(),
             ..running.info
         };
+        let top_ups = match running.top_up {
+            Some(task) => Some(task.stop().await),
+            None => None,
+        };
         let mut report = Report::build(info, recorder, self.counters.stats(), elapsed);
         report.funding = self.config.funding.clone();
+        let parkings = self.parking.parkings();
+        if top_ups.is_some() || parkings > 0 {
+            let funding = report.funding.get_or_insert_with(Default::default);
+            funding.parkings = parkings;
+            if let Some(top_ups) = top_ups {
+                funding.top_ups = top_ups.transfers;
+                funding.top_up_value_wei = top_ups.value.to_string();
+                funding.top_up_failed_rounds = top_ups.failed_rounds;
+            }
+        }
         extend(&mut report);
         #[cfg(feature = "store")]
         if let Some(persist) = running.persist {

@@ -13,6 +13,7 @@ mod persist;
 mod progress;
 mod reconcile;
 mod settle;
+mod top_up;
 
 #[cfg(feature = "store")]
 pub(crate) use self::clock::UnixClock;
@@ -21,10 +22,12 @@ pub(crate) use self::{
     finish::Running,
     progress::spawn_progress,
     reconcile::{Fate, Reconciled, Reconciler, Unsettled},
+    top_up::Parking,
 };
 pub use self::{
     config::{MAX_RUN_DURATION, SessionConfig},
     error::{StartError, StartErrorKind},
     open::Session,
     progress::{Progress, ProgressHook},
+    top_up::TopUp,
 };

@@ -59,6 +59,8 @@ pub struct Session {
     pub(crate) pool: WalletPool<Arc<Wallet>>,
     pub(crate) counters: Arc<NonceCounters>,
     pub(crate) retry: RetryPolicy,
+    /// Senders refused for lack of funds: the pool skips them (until a top-up).
+    pub(crate) parking: Arc<super::Parking>,
 }
 
 impl Session {
@@ -101,6 +103,11 @@ impl Session {
             .await
             .map_err(StartError::rpc("reading fees"))?;
         let pool = WalletPool::new(wallets.clone(), config.pool.clone())?;
+        let parking = Arc::new(super::Parking::default());
+        pool.set_skip({
+            let parking = Arc::clone(&parking);
+            move |w: &Arc<Wallet>| parking.is_parked(&w.address())
+        });
         Ok(Self {
             config,
             read_client,
@@ -116,6 +123,7 @@ impl Session {
             pool,
             counters: Arc::new(NonceCounters::default()),
             retry: RetryPolicy::default(),
+            parking,
         })
     }
 
@@ -171,6 +179,7 @@ impl Session {
         .with_retry(self.retry)
         .with_cancel(self.config.cancel.clone())
         .with_counters(Arc::clone(&self.counters))
+        .with_parking(Arc::clone(&self.parking))
     }
 
     /// Reconciles senders mid-run over the send URL (see [`Reconciler`]); each request is

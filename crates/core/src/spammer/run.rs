@@ -185,7 +185,12 @@ fn egress(s: &mut SpammerBuilder, session: &Session) -> Result<Option<Arc<Egress
     if let Some(proxies) = s.proxies.take() {
         let url = session.config.rpc_url.clone().expect("checked in build");
         let egress = Arc::new(Egress::new(proxies, url, &session.wallets)?);
-        session.pool.set_skip(egress.skip());
+        let (skip, parking) = (egress.skip(), Arc::clone(&session.parking));
+        session
+            .pool
+            .set_skip(move |w: &Arc<crate::wallet::Wallet>| {
+                skip(w) || parking.is_parked(&w.address())
+            });
         return Ok(Some(egress));
     }
     let _ = (s, session);

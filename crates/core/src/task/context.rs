@@ -91,6 +91,8 @@ pub struct RunContext {
     pub(crate) inflight: Option<Arc<InFlight>>,
     /// The chain head, when an engine polls it for the run's tasks.
     pub(crate) head: Option<tokio::sync::watch::Receiver<u64>>,
+    /// Where senders refused for lack of funds are parked, under an engine.
+    pub(crate) parking: Option<Arc<crate::session::Parking>>,
 }
 
 impl RunContext {
@@ -114,6 +116,7 @@ impl RunContext {
             config: serde_json::Value::Null,
             inflight: None,
             head: None,
+            parking: None,
         }
     }
 
@@ -144,6 +147,12 @@ impl RunContext {
     /// Tracks every transaction tasks send, gates their calls and reconciles their senders.
     pub(crate) fn with_inflight(mut self, inflight: Arc<InFlight>) -> Self {
         self.inflight = Some(inflight);
+        self
+    }
+
+    /// Senders the node refuses for lack of funds are parked here (the engine's pool skips them).
+    pub(crate) fn with_parking(mut self, parking: Arc<crate::session::Parking>) -> Self {
+        self.parking = Some(parking);
         self
     }
 

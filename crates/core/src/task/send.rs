@@ -97,6 +97,11 @@ impl TaskContext {
                 if fresh {
                     inflight.ledger.refused(hash);
                 }
+                if err.action() == crate::Action::ParkWallet
+                    && let Some(parking) = &self.run.parking
+                {
+                    parking.park(self.wallet().address());
+                }
                 let step =
                     resolve_failed_send(self.nonces(), reservation.take(), err.action()).await;
                 self.run().count(step);

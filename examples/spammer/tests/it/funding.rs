@@ -243,3 +243,60 @@ fn unfunded_senders_without_a_funder_off_a_dev_chain_are_refused() {
     assert_eq!(chain_state(&devnet, first), before, "nothing was sent");
     assert!(crate::common::files_in(dir.path()).is_empty());
 }
+
+#[test]
+fn senders_that_drain_during_a_run_are_topped_up_without_insufficient_funds() {
+    let Some(devnet) = spam_devnet::for_test(
+        Devnet::builder()
+            .accounts(1)
+            .arg("--mnemonic")
+            .arg(OTHER_MNEMONIC),
+    ) else {
+        return;
+    };
+    let key = devnet.signers().remove(0).to_bytes().to_string();
+    let url = devnet.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    // Funded for one second of a ten-second run: the rest comes from top-ups.
+    for (engine, seed) in [
+        (&["run", "--workers", "4"][..], "21"),
+        (&["loadgen", "--senders", "4", "--rate", "100"][..], "22"),
+    ] {
+        let mut args = engine.to_vec();
+        args.extend([
+            "--rpc-url",
+            url.as_str(),
+            "--funder-key-env",
+            "FUNDER_KEY",
+            "--wallet-seed",
+            seed,
+            "--duration",
+            "10s",
+            "--fund-for",
+            "1s",
+            "--no-db",
+            "-q",
+        ]);
+        let out = spammer_env(dir.path(), &args, &[("FUNDER_KEY", key.as_str())]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("errors: none"), "{}", out.stdout);
+        let during = out
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("during the run:"))
+            .unwrap_or_else(|| panic!("no top-ups: {}", out.stdout));
+        let top_ups: u64 = during
+            .trim_start()
+            .trim_start_matches("during the run: ")
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(top_ups > 0, "{during}");
+        assert!(
+            during.ends_with("0 senders parked for lack of funds"),
+            "{during}"
+        );
+    }
+}
