@@ -24,23 +24,29 @@ const DEV_CHAINS: [u64; 2] = [31_337, 1_337];
 /// Senders named in a "not funded" message, at most.
 const SHOWN: usize = 3;
 
-/// Where the funds come from, flattened into `run` and `loadgen`.
+/// Which key pays: flattened into `run`, `loadgen` and `wallets fund`/`sweep`.
 #[derive(Debug, Clone, clap::Args)]
-pub(crate) struct FunderArgs {
+pub(crate) struct FunderKey {
     /// Fund the senders from the hex private key held in this environment variable (the key
     /// is never printed or logged).
-    #[arg(long, value_name = "VAR", conflicts_with_all = ["funder_keystore", "funder_index", "no_funding"])]
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["funder_keystore", "funder_index"])]
     funder_key_env: Option<String>,
     /// Fund the senders from this keystore file (its password from --password-env).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["funder_index", "no_funding"])]
+    #[arg(long, value_name = "FILE", conflicts_with = "funder_index")]
     funder_keystore: Option<PathBuf>,
     /// Fund the senders from this dev-mnemonic account. Default on a dev chain (chain id
     /// 31337 or 1337) when the senders are dev-mnemonic accounts: 0; never a default elsewhere.
-    #[arg(long, value_name = "N", value_parser = input::index, allow_hyphen_values = true,
-          conflicts_with = "no_funding")]
+    #[arg(long, value_name = "N", value_parser = input::index, allow_hyphen_values = true)]
     funder_index: Option<u32>,
+}
+
+/// Where the funds come from and how a run uses them, flattened into `run` and `loadgen`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct FunderArgs {
+    #[command(flatten)]
+    key: FunderKey,
     /// Check and fund nothing: start with whatever the senders hold.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["funder_key_env", "funder_keystore", "funder_index"])]
     no_funding: bool,
     /// At the end, send what the senders hold back to the funder (each keeps less than one
     /// transfer's fee).
@@ -238,6 +244,22 @@ impl FunderArgs {
         )))
     }
 
+    /// The funder's wallet when one was asked for; see [`FunderKey::wallet`].
+    pub(crate) fn wallet(&self, password_env: &str) -> anyhow::Result<Option<Wallet>> {
+        self.key.wallet(password_env)
+    }
+
+    /// Dev account 0 on a dev chain with dev-mnemonic senders; no default anywhere else.
+    fn dev_default(&self, need: &Need<'_>) -> anyhow::Result<Option<Wallet>> {
+        if need.dev_senders && DEV_CHAINS.contains(&need.chain_id) {
+            dev_account(0).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+impl FunderKey {
     /// The funder's wallet when one was asked for (`--funder-key-env`, `--funder-keystore`,
     /// `--funder-index`): loaded before anything starts, so a bad key is bad input.
     pub(crate) fn wallet(&self, password_env: &str) -> anyhow::Result<Option<Wallet>> {
@@ -267,15 +289,6 @@ impl FunderArgs {
         match self.funder_index {
             Some(index) => Ok(Some(dev_account(index)?)),
             None => Ok(None),
-        }
-    }
-
-    /// Dev account 0 on a dev chain with dev-mnemonic senders; no default anywhere else.
-    fn dev_default(&self, need: &Need<'_>) -> anyhow::Result<Option<Wallet>> {
-        if need.dev_senders && DEV_CHAINS.contains(&need.chain_id) {
-            dev_account(0).map(Some)
-        } else {
-            Ok(None)
         }
     }
 }

@@ -21,8 +21,10 @@ use spam_devnet::Devnet;
 use zeroize::Zeroizing;
 
 use crate::{
+    funding::FunderKey,
     input::{self, bad_input},
     node::Node,
+    senders::SenderArgs,
     task::eth,
 };
 
@@ -34,9 +36,11 @@ pub(crate) enum WalletsCommand {
     New(NewArgs),
     /// Prints the address of every keystore in DIR and, with --rpc-url, its balance.
     List(ListArgs),
-    /// Sends --amount to every keystore wallet in DIR from a dev-mnemonic account.
+    /// Sends --amount to every wallet (any sender source: keystores, a key file, --wallet-seed,
+    /// --mnemonic-env, the dev mnemonic) from the funder (--funder-key-env, --funder-keystore,
+    /// --funder-index; default dev account 0).
     Fund(FundArgs),
-    /// Sends every keystore wallet's balance (less one transfer's fee) back to the funder.
+    /// Sends every wallet's balance (less one transfer's fee) back to the funder.
     Sweep(SweepArgs),
 }
 
@@ -75,25 +79,35 @@ pub(crate) struct ListArgs {
     rpc_url: Option<Url>,
 }
 
-/// The node and the dev-mnemonic account funds come from and go back to.
+/// The node and the account funds come from and go back to (default: dev account 0).
 #[derive(Debug, clap::Args)]
 pub(crate) struct FunderArgs {
     /// JSON-RPC URL of the chain.
     #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url, allow_hyphen_values = true)]
     rpc_url: Url,
-    /// Dev-mnemonic account that pays (fund) or receives (sweep).
-    #[arg(long, default_value = "0", value_name = "N", value_parser = input::index, allow_hyphen_values = true)]
-    funder_index: u32,
+    #[command(flatten)]
+    key: FunderKey,
     /// Allow chain ids of public mainnets.
     #[arg(long)]
     allow_mainnet: bool,
+}
+
+/// The wallets funded or swept: any sender source of `run` and `loadgen`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct WalletSet {
+    #[command(flatten)]
+    from: SenderArgs,
+    /// How many wallets --wallet-seed, --mnemonic-env or the dev mnemonic give (keystores and
+    /// key files: all of theirs).
+    #[arg(long, value_parser = input::senders, allow_hyphen_values = true)]
+    count: Option<std::num::NonZeroU32>,
 }
 
 /// Options of `spammer wallets fund`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct FundArgs {
     #[command(flatten)]
-    keystore: KeystoreArgs,
+    wallets: WalletSet,
     /// What each wallet receives: a number and a unit, e.g. `0.1eth`, `50gwei`, `1000wei`.
     #[arg(long, value_parser = amount)]
     amount: U256,
@@ -105,7 +119,7 @@ pub(crate) struct FundArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct SweepArgs {
     #[command(flatten)]
-    keystore: KeystoreArgs,
+    wallets: WalletSet,
     #[command(flatten)]
     funder: FunderArgs,
 }
@@ -182,8 +196,9 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn fund(args: FundArgs) -> anyhow::Result<ExitCode> {
-    let wallets = args.keystore.load().await?;
-    let funder = args.funder.connect().await?;
+    let key = args.funder.wallet(&args.wallets.from.password_env)?;
+    let wallets = args.wallets.load(&key).await?;
+    let funder = args.funder.connect(key).await?;
     let to: Vec<Address> = wallets.iter().map(Wallet::address).collect();
     eprintln!(
         "funding {} wallet(s) with {} ETH each from {}",
@@ -196,8 +211,9 @@ async fn fund(args: FundArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
-    let wallets = args.keystore.load().await?;
-    let funder = args.funder.connect().await?;
+    let key = args.funder.wallet(&args.wallets.from.password_env)?;
+    let wallets = args.wallets.load(&key).await?;
+    let funder = args.funder.connect(key).await?;
     eprintln!(
         "sweeping {} wallet(s) back to {}",
         wallets.len(),
@@ -258,17 +274,41 @@ impl KeystoreArgs {
     }
 }
 
+impl WalletSet {
+    /// The wallets: all of a keystore folder or key file, else `--count` of the other sources.
+    async fn load(&self, funder: &Wallet) -> anyhow::Result<Vec<Wallet>> {
+        let listed = self.from.keystore_dir.is_some() || self.from.keys_file.is_some();
+        let count = match self.count {
+            Some(count) => count.get(),
+            None if listed => 0,
+            None => {
+                return Err(bad_input(
+                    "--count N: how many wallets --wallet-seed, --mnemonic-env or the dev \
+                     mnemonic give",
+                ));
+            }
+        };
+        self.from.load(count, Some(funder)).await
+    }
+}
+
 impl FunderArgs {
-    /// A funder on the node from the dev-mnemonic account, paying the node's current fees.
-    async fn connect(&self) -> anyhow::Result<Funder<RootProvider>> {
+    /// The paying (or receiving) wallet: the one named, else dev account 0.
+    fn wallet(&self, password_env: &str) -> anyhow::Result<Wallet> {
+        match self.key.wallet(password_env)? {
+            Some(wallet) => Ok(wallet),
+            None => Ok(MnemonicSource::dev()
+                .with_indices(0..1)
+                .load()
+                .context("deriving the funder")?
+                .remove(0)),
+        }
+    }
+
+    /// A funder on the node from `wallet`, paying the node's current fees.
+    async fn connect(&self, wallet: Wallet) -> anyhow::Result<Funder<RootProvider>> {
         let node = Node::connect(Some(&self.rpc_url), Devnet::builder()).await?;
         let provider = provider(&node.url);
-        let index = self.funder_index;
-        let wallet = MnemonicSource::dev()
-            .with_indices(index..index.saturating_add(1))
-            .load()
-            .context("deriving the funder")?
-            .remove(0);
         let fees = FeeOracle::new(provider.clone(), FeeOracleConfig::default())
             .current()
             .await

@@ -74,6 +74,7 @@ const SHARED: &[(&str, Kind)] = &[
     ("funder_keystore", Kind::Text),
     ("funder_index", Kind::Count),
     ("no_funding", Kind::Switch),
+    ("fund_for", Kind::Duration),
     ("sweep", Kind::Switch),
     ("breaker_failure_rate", Kind::Number),
     ("breaker_min_calls", Kind::Count),

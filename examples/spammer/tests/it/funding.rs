@@ -161,6 +161,31 @@ fn one_funded_key_funds_derived_senders_and_gets_them_back() {
     let (_, _, after) = chain_state(&devnet, funder);
     let spent = before - after;
     let funded = U256::from(funded_micro) * U256::from(1_000_000_000_000_u64);
+
+    // `wallets fund` and `wallets sweep` take the same funder and sender sources.
+    for (command, expect) in [
+        ("fund", "funded: 3 transfer(s)"),
+        ("sweep", "swept: 3 transfer(s)"),
+    ] {
+        let mut args = vec![
+            "wallets",
+            command,
+            "--rpc-url",
+            url.as_str(),
+            "--funder-key-env",
+            "FUNDER_KEY",
+            "--wallet-seed",
+            "9",
+            "--count",
+            "3",
+        ];
+        if command == "fund" {
+            args.extend(["--amount", "0.01eth"]);
+        }
+        let out = spammer_env(dir.path(), &args, &env);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains(expect), "{}", out.stdout);
+    }
     assert!(
         spent < funded / U256::from(2),
         "spent {spent} wei of {funded} handed out"
