@@ -105,7 +105,7 @@ impl FunderArgs {
             return Ok(None);
         }
         let started = Instant::now();
-        let provider = RootProvider::new_http(need.url.clone());
+        let provider = provider(need.url)?;
         let fees = FeeOracle::new(provider.clone(), FeeOracleConfig::default())
             .current()
             .await
@@ -219,7 +219,7 @@ impl FunderArgs {
         let Some(funder) = funder.map_or_else(|| self.dev_default(need), |w| Ok(Some(w)))? else {
             return Ok(None); // refused before the run
         };
-        let provider = RootProvider::new_http(need.url.clone());
+        let provider = provider(need.url)?;
         let fees = FeeOracle::new(provider.clone(), FeeOracleConfig::default())
             .current()
             .await
@@ -319,6 +319,19 @@ fn stats(
         0,
         started.elapsed().as_secs_f64(),
     )
+}
+
+/// A provider on `url` whose requests give up after 30 s: funding never hangs on a node that
+/// stopped answering.
+fn provider(url: &Url) -> anyhow::Result<RootProvider> {
+    let http = alloy::transports::http::reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .context("HTTP client")?;
+    let client = alloy::rpc::client::ClientBuilder::default().http_with_client(http, url.clone());
+    Ok(alloy::providers::ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_client(client))
 }
 
 /// The `latest` balance of every address, 64 reads at a time, in input order.

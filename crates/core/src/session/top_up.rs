@@ -126,7 +126,10 @@ impl TopUpTask {
         Self { stop, handle }
     }
 
-    /// Stops it (a round under way finishes first) and returns what it did.
+    /// Stops it at once and returns what it did. A round under way is dropped: transfers
+    /// already handed to the node finish on their own tasks (see
+    /// [`Funder::fund_each`](crate::Funder::fund_each)), so the run's end never waits for
+    /// a slow node to include a top-up.
     pub(crate) async fn stop(self) -> TopUpStats {
         self.stop.cancel();
         self.handle.await.unwrap_or_default()
@@ -135,22 +138,42 @@ impl TopUpTask {
 
 async fn run(with: TopUpWith, stop: CancellationToken) -> TopUpStats {
     let mut stats = TopUpStats::default();
+    let mut wait = with.config.every;
     loop {
         tokio::select! {
             () = stop.cancelled() => return stats,
-            () = tokio::time::sleep(with.config.every) => {}
+            () = tokio::time::sleep(wait) => {}
         }
-        if !round(&with, &mut stats).await {
+        let (funded, lowest) = tokio::select! {
+            () = stop.cancelled() => return stats,
+            done = round(&with, &mut stats) => done,
+        };
+        if !funded {
             stats.failed_rounds += 1;
         }
+        wait = next_wait(with.config.every, lowest, with.config.threshold);
     }
 }
 
+/// The wait before the next round: `every` while a sender is near the threshold, up to 15×
+/// longer while the poorest holds many thresholds (it cannot drain meanwhile: the threshold
+/// is half a budget that lasts at least four waits).
+fn next_wait(every: Duration, lowest: Option<U256>, threshold: U256) -> Duration {
+    let factor = match lowest {
+        Some(lowest) if !threshold.is_zero() => {
+            let thresholds = lowest / threshold;
+            u32::try_from(thresholds / U256::from(2)).unwrap_or(u32::MAX)
+        }
+        _ => 1,
+    };
+    every * factor.clamp(1, 15)
+}
+
 /// One look at every balance: the low ones topped up, those holding enough let back in.
-/// `false` when something low could not be funded.
-async fn round(with: &TopUpWith, stats: &mut TopUpStats) -> bool {
+/// Whether everything low was funded, and the lowest balance seen after it.
+async fn round(with: &TopUpWith, stats: &mut TopUpStats) -> (bool, Option<U256>) {
     let Some(fees) = with.fees.cached() else {
-        return false;
+        return (false, None);
     };
     let funder = Funder::new(
         with.provider.clone(),
@@ -163,7 +186,7 @@ async fn round(with: &TopUpWith, stats: &mut TopUpStats) -> bool {
         Ok(balances) => balances,
         Err(err) => {
             tracing::warn!(target: "spam::wallet", %err, "top-up: reading balances failed");
-            return false;
+            return (false, None);
         }
     };
     let (low, enough): (Vec<_>, Vec<_>) = with
@@ -172,11 +195,12 @@ async fn round(with: &TopUpWith, stats: &mut TopUpStats) -> bool {
         .zip(balances)
         .filter(|&(&address, _)| address != funder.address())
         .partition(|&(_, balance)| balance < with.config.threshold);
+    let lowest = enough.iter().map(|&(_, b)| b).min();
     if with.parking.unpark(enough.into_iter().map(|(&a, _)| a)) {
         with.pool.refresh();
     }
     if low.is_empty() {
-        return true;
+        return (true, lowest);
     }
     let transfers: Vec<(Address, U256)> = low
         .iter()
@@ -194,11 +218,29 @@ async fn round(with: &TopUpWith, stats: &mut TopUpStats) -> bool {
             if with.parking.unpark(funded) {
                 with.pool.refresh();
             }
-            refused.is_empty()
+            // The ones just funded hold the target now.
+            let lowest = lowest.map_or(with.config.target, |l| l.min(with.config.target));
+            (refused.is_empty(), Some(lowest))
         }
         Err(err) => {
             tracing::warn!(target: "spam::wallet", %err, senders = transfers.len(), "top-up failed; low senders stay parked when refused");
-            false
+            (false, None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rich_senders_are_looked_at_less_often() {
+        let every = Duration::from_secs(2);
+        let t = U256::from(100);
+        assert_eq!(next_wait(every, None, t), every);
+        assert_eq!(next_wait(every, Some(U256::from(150)), t), every);
+        assert_eq!(next_wait(every, Some(U256::from(600)), t), every * 3);
+        assert_eq!(next_wait(every, Some(U256::MAX), t), every * 15);
+        assert_eq!(next_wait(every, Some(U256::from(5)), U256::ZERO), every);
     }
 }

@@ -48,7 +48,13 @@ pub(crate) fn spammer_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ou
         }
         if Instant::now() > deadline {
             child.kill().ok();
-            panic!("spammer {args:?} did not end within 90 s");
+            child.wait().ok();
+            // What it printed before it was killed says where it stood.
+            let (out, err) = (
+                stdout.join().unwrap_or_default(),
+                stderr.join().unwrap_or_default(),
+            );
+            panic!("spammer {args:?} did not end within 90 s\n{out}{err}");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
