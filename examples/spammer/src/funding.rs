@@ -45,8 +45,9 @@ pub(crate) struct FunderKey {
 pub(crate) struct FunderArgs {
     #[command(flatten)]
     key: FunderKey,
-    /// Check and fund nothing: start with whatever the senders hold.
-    #[arg(long, conflicts_with_all = ["funder_key_env", "funder_keystore", "funder_index"])]
+    /// Check and fund nothing: start with whatever the senders hold (a funder key then only
+    /// derives --wallet-seed senders, and receives --sweep).
+    #[arg(long)]
     no_funding: bool,
     /// At the end, send what the senders hold back to the funder (each keeps less than one
     /// transfer's fee).
