@@ -48,7 +48,7 @@ pub use crate::{
     wallet::{
         Budget, Funder, FundingConfig, FundingReport, KeyOrigin, KeyProblem, KeystoreDir,
         MnemonicProblem, MnemonicSource, RawKeys, TransferFailure, Wallet, WalletError,
-        WalletSource, eth,
+        WalletSource, balances, eth,
     },
 };
 

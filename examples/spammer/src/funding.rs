@@ -6,15 +6,14 @@ use std::{path::PathBuf, time::Instant};
 
 use alloy::{
     primitives::{Address, U256},
-    providers::{Provider, RootProvider},
+    providers::RootProvider,
     transports::http::reqwest::Url,
 };
 use anyhow::Context as _;
 use spam_core::{
-    Budget, FeeOracle, FeeOracleConfig, Funder, FundingStats, MainnetPolicy, MnemonicSource,
-    RawKeys, TopUp, Wallet, WalletError, eth,
+    Budget, FeeOracle, FeeOracleConfig, Fees, Funder, FundingStats, GuardError, MainnetPolicy,
+    MnemonicSource, RawKeys, TopUp, Wallet, WalletError, eth,
 };
-use tokio::task::JoinSet;
 
 use crate::input::{self, bad_input};
 
@@ -23,6 +22,9 @@ const DEV_CHAINS: [u64; 2] = [31_337, 1_337];
 
 /// Senders named in a "not funded" message, at most.
 const SHOWN: usize = 3;
+
+/// Balance reads in flight at once.
+const READS: usize = 64;
 
 /// Which key pays: flattened into `run`, `loadgen` and `wallets fund`/`sweep`.
 #[derive(Debug, Clone, clap::Args)]
@@ -61,11 +63,12 @@ pub(crate) struct FunderArgs {
     pub(crate) fund_for: std::time::Duration,
 }
 
-/// A funding done: the report's section and, when a funder is set, the top-up that keeps the
-/// senders at their budget during the run.
+/// What funding settled: the report's section (none with `--no-funding`), the top-up that
+/// keeps the senders at their budget during the run, and the funder a `--sweep` returns to.
 pub(crate) struct Funded {
-    pub(crate) stats: FundingStats,
+    pub(crate) stats: Option<FundingStats>,
     pub(crate) top_up: Option<TopUp>,
+    pub(crate) funder: Option<Wallet>,
 }
 
 /// What the senders must hold and where the node is.
@@ -84,33 +87,42 @@ pub(crate) struct Need<'a> {
 
 impl FunderArgs {
     /// Reads every sender's balance and tops up those holding less than this run needs,
-    /// after checking the funder can pay for all of it; `None` with `--no-funding`.
+    /// after checking the funder can pay for all of it. `funder` is the one asked for; on a
+    /// dev chain with dev-mnemonic senders dev account 0 stands in.
     ///
     /// # Errors
     /// [`BadInput`](crate::input::BadInput), with nothing sent: the funder cannot pay (the
-    /// shortfall is named), or senders lack funds and no funder is set (the flags that fix it
-    /// are named), or the funder's key cannot be read. Other errors (a transfer not included)
-    /// after sending.
+    /// shortfall is named), senders lack funds and no funder is set (the flags that fix it
+    /// are named), or `--sweep` has no funder to return to. Other errors (a transfer not
+    /// included) after sending.
     pub(crate) async fn fund(
         &self,
         need: Need<'_>,
         funder: Option<Wallet>,
-    ) -> anyhow::Result<Option<Funded>> {
-        if self.sweep && funder.is_none() && self.dev_default(&need)?.is_none() {
+    ) -> anyhow::Result<Funded> {
+        let funder = match funder {
+            Some(wallet) => Some(wallet),
+            None if need.dev_senders && DEV_CHAINS.contains(&need.chain_id) => {
+                Some(dev_account(0)?)
+            }
+            None => None,
+        };
+        if self.sweep && funder.is_none() {
             return Err(bad_input(
                 "--sweep sends the senders' funds back to the funder: name it with \
                  --funder-key-env VAR, --funder-keystore FILE or --funder-index N",
             ));
         }
         if self.no_funding {
-            return Ok(None);
+            return Ok(Funded {
+                stats: None,
+                top_up: None,
+                funder,
+            });
         }
         let started = Instant::now();
         let provider = provider(need.url)?;
-        let fees = FeeOracle::new(provider.clone(), FeeOracleConfig::default())
-            .current()
-            .await
-            .context("reading the node's fees")?;
+        let fees = fees(&provider).await?;
         // Ten transactions at least: a top-up then never races a sender's next send.
         let budget = Budget::new(
             need.txs_per_sender.max(10),
@@ -120,143 +132,169 @@ impl FunderArgs {
         .with_value(need.value);
         let per_sender = budget.per_sender();
         let addresses: Vec<Address> = need.wallets.iter().map(Wallet::address).collect();
-        let balances = balances(&provider, &addresses).await?;
+        let balances = spam_core::balances(&provider, &addresses, READS).await?;
         let short: Vec<Address> = addresses
             .iter()
             .zip(&balances)
             .filter(|&(_, balance)| *balance < per_sender)
             .map(|(&address, _)| address)
             .collect();
-        let already = (addresses.len() - short.len()) as u64;
-        let Some(funder) = funder.map_or_else(|| self.dev_default(&need), |w| Ok(Some(w)))? else {
-            if short.is_empty() {
-                return Ok(Some(Funded {
-                    stats: stats("none", &budget, already, 0, 0, started),
-                    top_up: None,
-                }));
-            }
-            let shown: Vec<String> = short.iter().take(SHOWN).map(Address::to_string).collect();
-            let more = if short.len() > SHOWN { ", …" } else { "" };
-            return Err(bad_input(format!(
-                "{} of {} senders hold less than the {} this run needs ({}{more}): fund them with \
-                 --funder-key-env VAR (a funded key in that variable), --funder-keystore FILE or \
-                 --funder-index N, or start anyway with --no-funding",
-                short.len(),
-                addresses.len(),
-                eth(per_sender),
-                shown.join(", ")
-            )));
-        };
-        let top_up = Some(
-            TopUp::new(funder.clone(), per_sender / U256::from(2), per_sender)
-                .with_every((self.fund_for / 4).min(std::time::Duration::from_secs(2))),
-        );
-        if short.is_empty() {
-            return Ok(Some(Funded {
-                stats: stats(funder.address(), &budget, already, 0, 0, started),
-                top_up,
-            }));
-        }
-        let policy = if need.allow_mainnet {
-            MainnetPolicy::Allow
-        } else {
-            MainnetPolicy::Refuse
-        };
-        let funder = Funder::connect(provider, funder, fees, policy).await?;
-        let report = match funder.top_up(&short, per_sender, per_sender).await {
-            Err(WalletError::InsufficientFunds {
-                funder,
-                needed,
-                available,
-            }) => {
+        let mut stats = FundingStats::default();
+        stats.funder = funder
+            .as_ref()
+            .map_or_else(|| "none".into(), |w| w.address().to_string());
+        stats.budget = budget.to_string();
+        stats.per_sender_wei = per_sender.to_string();
+        stats.already_funded = (addresses.len() - short.len()) as u64;
+        stats.value_wei = "0".into();
+        stats.max_fees_wei = "0".into();
+        let Some(wallet) = funder else {
+            if !short.is_empty() {
+                let shown: Vec<String> = short.iter().take(SHOWN).map(Address::to_string).collect();
+                let more = if short.len() > SHOWN { ", …" } else { "" };
                 return Err(bad_input(format!(
-                    "the funder {funder} holds {}, but topping up {} senders to {} each needs {} \
-                     (short by {}); nothing was sent: fund it, or run shorter or slower",
-                    eth(available),
+                    "{} of {} senders hold less than the {} this run needs ({}{more}): fund them \
+                     with --funder-key-env VAR (a funded key in that variable), --funder-keystore \
+                     FILE or --funder-index N, or start anyway with --no-funding",
                     short.len(),
+                    addresses.len(),
                     eth(per_sender),
-                    eth(needed),
-                    eth(needed.saturating_sub(available)),
+                    shown.join(", ")
                 )));
             }
-            other => other.context("funding the senders")?,
+            return Ok(Funded {
+                stats: Some(finished(stats, started)),
+                top_up: None,
+                funder: None,
+            });
         };
-        if !report.failed.is_empty() {
-            anyhow::bail!(
-                "funding the senders: {} transfers were refused (first: {})",
-                report.failed.len(),
-                report.failed[0].error
-            );
+        let top_up = TopUp::new(wallet.clone(), per_sender / U256::from(2), per_sender)
+            .with_every((self.fund_for / 4).min(std::time::Duration::from_secs(2)));
+        if !short.is_empty() {
+            let funder = funder_on(provider, wallet.clone(), fees, need.allow_mainnet).await?;
+            let report = match funder.top_up(&short, per_sender, per_sender).await {
+                Err(WalletError::InsufficientFunds {
+                    funder,
+                    needed,
+                    available,
+                }) => {
+                    return Err(bad_input(format!(
+                        "the funder {funder} holds {}, but topping up {} senders to {} each \
+                         needs {} (short by {}); nothing was sent: fund it, or run shorter or \
+                         slower",
+                        eth(available),
+                        short.len(),
+                        eth(per_sender),
+                        eth(needed),
+                        eth(needed.saturating_sub(available)),
+                    )));
+                }
+                other => other.context("funding the senders")?,
+            };
+            if let Some(first) = report.failed.first() {
+                anyhow::bail!(
+                    "funding the senders: {} transfers were refused (first: {})",
+                    report.failed.len(),
+                    first.error
+                );
+            }
+            stats.funded = report.sent as u64;
+            stats.value_wei = report.value.to_string();
+            stats.max_fees_wei =
+                (U256::from(fees.max_cost(21_000)) * U256::from(report.sent)).to_string();
         }
-        let fees_paid = U256::from(fees.max_cost(21_000)) * U256::from(report.sent);
-        Ok(Some(Funded {
-            stats: FundingStats::new(
-                funder.address(),
-                budget,
-                per_sender,
-                report.sent as u64,
-                already,
-                report.value,
-                fees_paid,
-                started.elapsed().as_secs_f64(),
-            ),
-            top_up,
-        }))
-    }
-
-    /// With `--sweep`: sends what the senders hold back to the funder (the one asked for, or
-    /// the dev default), and says what it did.
-    ///
-    /// # Errors
-    /// A balance read or a sweep transfer failing.
-    pub(crate) async fn sweep(
-        &self,
-        need: &Need<'_>,
-        funder: Option<Wallet>,
-    ) -> anyhow::Result<Option<String>> {
-        if !self.sweep {
-            return Ok(None);
-        }
-        let Some(funder) = funder.map_or_else(|| self.dev_default(need), |w| Ok(Some(w)))? else {
-            return Ok(None); // refused before the run
-        };
-        let provider = provider(need.url)?;
-        let fees = FeeOracle::new(provider.clone(), FeeOracleConfig::default())
-            .current()
-            .await
-            .context("reading the node's fees")?;
-        let policy = if need.allow_mainnet {
-            MainnetPolicy::Allow
-        } else {
-            MainnetPolicy::Refuse
-        };
-        let funder = Funder::connect(provider, funder, fees, policy).await?;
-        let report = funder
-            .sweep(need.wallets)
-            .await
-            .context("sweeping the senders")?;
-        Ok(Some(format!(
-            "swept {} senders back to {}: {} ({} held less than a transfer's fee, {} refused)",
-            report.sent,
-            funder.address(),
-            eth(report.value),
-            report.skipped,
-            report.failed.len()
-        )))
+        Ok(Funded {
+            stats: Some(finished(stats, started)),
+            top_up: Some(top_up),
+            funder: Some(wallet),
+        })
     }
 
     /// The funder's wallet when one was asked for; see [`FunderKey::wallet`].
     pub(crate) fn wallet(&self, password_env: &str) -> anyhow::Result<Option<Wallet>> {
         self.key.wallet(password_env)
     }
+}
 
-    /// Dev account 0 on a dev chain with dev-mnemonic senders; no default anywhere else.
-    fn dev_default(&self, need: &Need<'_>) -> anyhow::Result<Option<Wallet>> {
-        if need.dev_senders && DEV_CHAINS.contains(&need.chain_id) {
-            dev_account(0).map(Some)
-        } else {
-            Ok(None)
-        }
+/// `stats` with the time it took since `started`, announced on stderr.
+fn finished(mut stats: FundingStats, started: Instant) -> FundingStats {
+    stats.secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "funding: {} senders topped up, {} already held enough",
+        stats.funded, stats.already_funded
+    );
+    stats
+}
+
+/// `--sweep`: sends what `wallets` hold back to `funder`, and says what it did.
+///
+/// # Errors
+/// A balance read or a sweep transfer failing.
+pub(crate) async fn sweep(
+    url: &Url,
+    wallets: &[Wallet],
+    funder: Wallet,
+    allow_mainnet: bool,
+) -> anyhow::Result<String> {
+    let funder = connect(url, funder, allow_mainnet).await?;
+    let report = funder
+        .sweep(wallets)
+        .await
+        .context("sweeping the senders")?;
+    Ok(format!(
+        "swept {} senders back to {}: {} ({} held less than a transfer's fee, {} refused)",
+        report.sent,
+        funder.address(),
+        eth(report.value),
+        report.skipped,
+        report.failed.len()
+    ))
+}
+
+/// A funder paying from `wallet` on the node at `url`, at its current fees.
+///
+/// # Errors
+/// The fees or the chain id cannot be read; a refused mainnet is bad input.
+pub(crate) async fn connect(
+    url: &Url,
+    wallet: Wallet,
+    allow_mainnet: bool,
+) -> anyhow::Result<Funder<RootProvider>> {
+    let provider = provider(url)?;
+    let fees = fees(&provider).await?;
+    funder_on(provider, wallet, fees, allow_mainnet).await
+}
+
+async fn funder_on(
+    provider: RootProvider,
+    wallet: Wallet,
+    fees: Fees,
+    allow_mainnet: bool,
+) -> anyhow::Result<Funder<RootProvider>> {
+    let policy = if allow_mainnet {
+        MainnetPolicy::Allow
+    } else {
+        MainnetPolicy::Refuse
+    };
+    Funder::connect(provider, wallet, fees, policy)
+        .await
+        .map_err(wallet_error)
+}
+
+async fn fees(provider: &RootProvider) -> anyhow::Result<Fees> {
+    FeeOracle::new(provider.clone(), FeeOracleConfig::default())
+        .current()
+        .await
+        .context("reading the node's fees")
+}
+
+/// A refused mainnet is the caller's to fix (exit 2); the rest are failures.
+pub(crate) fn wallet_error(err: WalletError) -> anyhow::Error {
+    match err {
+        WalletError::Chain {
+            source: source @ GuardError::Refused(_),
+        } => bad_input(source.to_string()),
+        err => anyhow::Error::new(err),
     }
 }
 
@@ -294,37 +332,17 @@ impl FunderKey {
     }
 }
 
-fn dev_account(index: u32) -> anyhow::Result<Wallet> {
+/// Dev-mnemonic account `index`.
+pub(crate) fn dev_account(index: u32) -> anyhow::Result<Wallet> {
     let mut wallets = MnemonicSource::dev()
         .with_indices(index..index + 1)
         .load()?;
     Ok(wallets.remove(0))
 }
 
-/// A funding section for a run where nobody needed a transfer.
-fn stats(
-    funder: impl std::fmt::Display,
-    budget: &Budget,
-    already: u64,
-    funded: u64,
-    sent: u64,
-    started: Instant,
-) -> FundingStats {
-    FundingStats::new(
-        funder,
-        budget,
-        budget.per_sender(),
-        funded,
-        already,
-        sent,
-        0,
-        started.elapsed().as_secs_f64(),
-    )
-}
-
 /// A provider on `url` whose requests give up after 30 s: funding never hangs on a node that
 /// stopped answering.
-fn provider(url: &Url) -> anyhow::Result<RootProvider> {
+pub(crate) fn provider(url: &Url) -> anyhow::Result<RootProvider> {
     let http = alloy::transports::http::reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -333,23 +351,4 @@ fn provider(url: &Url) -> anyhow::Result<RootProvider> {
     Ok(alloy::providers::ProviderBuilder::new()
         .disable_recommended_fillers()
         .connect_client(client))
-}
-
-/// The `latest` balance of every address, 64 reads at a time, in input order.
-async fn balances(provider: &RootProvider, addresses: &[Address]) -> anyhow::Result<Vec<U256>> {
-    let mut all = Vec::with_capacity(addresses.len());
-    for chunk in addresses.chunks(64) {
-        let mut reads = JoinSet::new();
-        for (i, &address) in chunk.iter().enumerate() {
-            let provider = provider.clone();
-            reads.spawn(async move { (i, address, provider.get_balance(address).latest().await) });
-        }
-        let mut got = vec![U256::ZERO; chunk.len()];
-        while let Some(read) = reads.join_next().await {
-            let (i, address, balance) = read.context("balance read")?;
-            got[i] = balance.with_context(|| format!("reading the balance of {address}"))?;
-        }
-        all.extend(got);
-    }
-    Ok(all)
 }

@@ -158,18 +158,19 @@ fn nonzero_u32(n: u64) -> Result<NonZeroU32, String> {
 
 /// A batch size: 1 to 10 000.
 pub(crate) fn batch_size(s: &str) -> Result<NonZeroUsize, String> {
-    usize::try_from(count_in(s, 1, 10_000)?)
-        .ok()
-        .and_then(NonZeroUsize::new)
-        .ok_or_else(|| format!("`{s}` is out of range"))
+    nonzero_usize(count_in(s, 1, 10_000)?)
 }
 
 /// `--connections`: 1 to 1 024.
 pub(crate) fn connections(s: &str) -> Result<NonZeroUsize, String> {
-    usize::try_from(count_in(s, 1, 1_024)?)
+    nonzero_usize(count_in(s, 1, 1_024)?)
+}
+
+fn nonzero_usize(n: u64) -> Result<NonZeroUsize, String> {
+    usize::try_from(n)
         .ok()
         .and_then(NonZeroUsize::new)
-        .ok_or_else(|| format!("`{s}` is out of range"))
+        .ok_or_else(|| format!("{n} is out of range"))
 }
 
 /// A seed, or any other whole number of 0 or more.

@@ -16,11 +16,11 @@ use spam_devnet::Devnet;
 use crate::{
     breaker::BreakerArgs,
     config::ConfigArg,
-    funding::{FunderArgs, Need},
+    funding::{self, FunderArgs, Need},
     input,
     metrics::{self, MetricsArgs},
     node::{self, Node, cancel_on_ctrl_c},
-    output::{DbArgs, OutputArgs},
+    output::{DbArgs, OutputArgs, unless_refused},
     progress::{self, Live, ProgressArgs},
     senders::SenderArgs,
 };
@@ -219,7 +219,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             "note: this anvil funds only the dev mnemonic's accounts; fund the senders first (spammer wallets fund)"
         );
     }
-    let store = args.db.open().await?;
+    let mut store = args.db.open().await?;
     // Each sender's share of the offered transactions, as the builder builds them.
     let (gas, value) = spam_core::sample_cost(tx.as_ref());
     let need = Need {
@@ -239,16 +239,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         allow_mainnet: args.allow_mainnet,
     };
     let sweep_from = args.funding.sweep.then(|| wallets.clone());
-    let funding = match args.funding.fund(need, funder.clone()).await {
-        Ok(funding) => funding,
-        Err(err) => {
-            // Refused (or failed) before the load: the store holds nothing of this run.
-            if let Some(store) = store {
-                store.close(false).await;
-            }
-            return Err(err);
-        }
-    };
+    let funded = unless_refused(&mut store, args.funding.fund(need, funder).await).await?;
     let cancel = cancel_on_ctrl_c("no new sends; waiting for inclusions");
 
     let rate = args.rate();
@@ -273,15 +264,11 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             MainnetPolicy::Refuse
         })
         .cancel_on(cancel.clone());
-    if let Some(funded) = funding {
-        eprintln!(
-            "funding: {} senders topped up, {} already held enough",
-            funded.stats.funded, funded.stats.already_funded
-        );
-        loadgen = loadgen.funding(funded.stats);
-        if let Some(top_up) = funded.top_up {
-            loadgen = loadgen.top_up(top_up);
-        }
+    if let Some(stats) = funded.stats {
+        loadgen = loadgen.funding(stats);
+    }
+    if let Some(top_up) = funded.top_up {
+        loadgen = loadgen.top_up(top_up);
     }
     if let Some(url) = &args.send_url {
         loadgen = loadgen.send_url(url.clone());
@@ -338,20 +325,11 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let report = result?;
-    if let Some(wallets) = &sweep_from {
-        let need = Need {
-            url: &node.url,
-            chain_id: node.chain_id().unwrap_or_default(),
-            wallets,
-            dev_senders: args.senders_from.is_dev(),
-            txs_per_sender: 0,
-            gas: 0,
-            value: Default::default(),
-            allow_mainnet: args.allow_mainnet,
-        };
-        if let Some(line) = args.funding.sweep(&need, funder).await? {
-            eprintln!("{line}");
-        }
+    if let (Some(wallets), Some(funder)) = (&sweep_from, funded.funder) {
+        eprintln!(
+            "{}",
+            funding::sweep(&node.url, wallets, funder, args.allow_mainnet).await?
+        );
     }
     args.output
         .finish(&report, cancel.is_cancelled(), args.db.allow_store_loss)

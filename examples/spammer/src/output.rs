@@ -135,6 +135,20 @@ fn sqlite_path(spec: &str) -> Option<PathBuf> {
     (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
 }
 
+/// `result`, after closing `store` as never started when `result` is an error: a run refused
+/// before it started leaves nothing behind.
+pub(crate) async fn unless_refused<T>(
+    store: &mut Option<RunStore>,
+    result: anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if result.is_err()
+        && let Some(store) = store.take()
+    {
+        store.close(false).await;
+    }
+    result
+}
+
 /// Opens `spec`: a URL with a scheme, else a SQLite file (created with its folder when
 /// `create`).
 pub(crate) async fn open_store(spec: &str, create: bool) -> anyhow::Result<Arc<dyn Store>> {

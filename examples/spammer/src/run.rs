@@ -17,11 +17,11 @@ use spam_proxy::{HealthTask, PoolConfig, Probe, ProxyPool};
 use crate::{
     breaker::BreakerArgs,
     config::ConfigArg,
-    funding::{FunderArgs, Need},
+    funding::{self, FunderArgs, Need},
     input::{self, bad_input},
     metrics::{self, MetricsArgs},
     node::{self, Node, cancel_on_ctrl_c},
-    output::{DbArgs, OutputArgs},
+    output::{DbArgs, OutputArgs, unless_refused},
     progress::{self, Live, ProgressArgs},
     senders::SenderArgs,
 };
@@ -125,18 +125,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let url = node.url.clone();
-    let store = args.db.open().await?;
+    let mut store = args.db.open().await?;
     let sweep_from = args.funding.sweep.then(|| wallets.clone());
-    let funding = match fund(&args, &node, &wallets, &mix, funder.clone()).await {
-        Ok(funding) => funding,
-        Err(err) => {
-            // Refused (or failed) before the load: the store holds nothing of this run.
-            if let Some(store) = store {
-                store.close(false).await;
-            }
-            return Err(err);
-        }
-    };
+    let funded =
+        unless_refused(&mut store, fund(&args, &node, &wallets, &mix, funder).await).await?;
     let cancel = cancel_on_ctrl_c("no new tasks; waiting for running ones");
     eprintln!(
         "running {} workers over {senders} senders for {:?}: {}",
@@ -147,15 +139,11 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut spammer = Spammer::builder().breaker(breaker);
-    if let Some(funded) = funding {
-        eprintln!(
-            "funding: {} senders topped up, {} already held enough",
-            funded.stats.funded, funded.stats.already_funded
-        );
-        spammer = spammer.funding(funded.stats);
-        if let Some(top_up) = funded.top_up {
-            spammer = spammer.top_up(top_up);
-        }
+    if let Some(stats) = funded.stats {
+        spammer = spammer.funding(stats);
+    }
+    if let Some(top_up) = funded.top_up {
+        spammer = spammer.top_up(top_up);
     }
     if let Some(per_second) = recovery {
         spammer = spammer.recovery_rate(per_second);
@@ -210,35 +198,14 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let report = result?;
-    if let Some(wallets) = &sweep_from {
-        let need = need(&args, &node, wallets, 0, 0, Default::default());
-        if let Some(line) = args.funding.sweep(&need, funder).await? {
-            eprintln!("{line}");
-        }
+    if let (Some(wallets), Some(funder)) = (&sweep_from, funded.funder) {
+        eprintln!(
+            "{}",
+            funding::sweep(&node.url, wallets, funder, args.allow_mainnet).await?
+        );
     }
     args.output
         .finish(&report, cancel.is_cancelled(), args.db.allow_store_loss)
-}
-
-/// What `wallets` need for `txs` transactions each of `gas` gas moving `value`.
-fn need<'a>(
-    args: &RunArgs,
-    node: &'a Node,
-    wallets: &'a [spam_core::Wallet],
-    txs: u64,
-    gas: u64,
-    value: alloy::primitives::U256,
-) -> Need<'a> {
-    Need {
-        url: &node.url,
-        chain_id: node.chain_id().unwrap_or_default(),
-        wallets,
-        dev_senders: args.senders_from.is_dev(),
-        txs_per_sender: txs,
-        gas,
-        value,
-        allow_mainnet: args.allow_mainnet,
-    }
 }
 
 /// Tops the senders up to what this run needs (see [`FunderArgs::fund`]): each worker's task
@@ -249,7 +216,7 @@ async fn fund(
     wallets: &[spam_core::Wallet],
     mix: &spam_core::TaskMix,
     funder: Option<spam_core::Wallet>,
-) -> anyhow::Result<Option<crate::funding::Funded>> {
+) -> anyhow::Result<funding::Funded> {
     let block_time = match &args.rpc_url {
         Some(url) => node::block_time(url).await,
         None => None,
@@ -268,10 +235,17 @@ async fn fund(
             (0, Default::default()),
             |(g, v): (u64, alloy::primitives::U256), (tg, tv)| (g.max(tg), v.max(tv)),
         );
-    let txs = workers_per_sender.saturating_mul(rounds.max(1));
-    args.funding
-        .fund(need(args, node, wallets, txs, gas, value), funder)
-        .await
+    let need = Need {
+        url: &node.url,
+        chain_id: node.chain_id().unwrap_or_default(),
+        wallets,
+        dev_senders: args.senders_from.is_dev(),
+        txs_per_sender: workers_per_sender.saturating_mul(rounds.max(1)),
+        gas,
+        value,
+        allow_mainnet: args.allow_mainnet,
+    };
+    args.funding.fund(need, funder).await
 }
 
 /// Checks every proxy now and every 30 s after: a dead proxy is banned before senders are

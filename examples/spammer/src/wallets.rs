@@ -8,20 +8,17 @@ use std::{
 
 use alloy::{
     primitives::{Address, U256, utils::parse_units},
-    providers::{Provider, ProviderBuilder, RootProvider},
+    providers::{Provider, RootProvider},
     signers::{k256::elliptic_curve::rand_core::OsRng, local::PrivateKeySigner},
     transports::http::reqwest::Url,
 };
 use anyhow::Context as _;
-use spam_core::{
-    FeeOracle, FeeOracleConfig, Funder, FundingReport, GuardError, KeystoreDir, MainnetPolicy,
-    MnemonicSource, Wallet, WalletError,
-};
+use spam_core::{Funder, FundingReport, KeystoreDir, Wallet};
 use spam_devnet::Devnet;
 use zeroize::Zeroizing;
 
 use crate::{
-    funding::FunderKey,
+    funding::{self, FunderKey, wallet_error},
     input::{self, bad_input},
     node::Node,
     senders::SenderArgs,
@@ -173,7 +170,7 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let balances = match &args.rpc_url {
         Some(url) => {
             let node = Node::connect(Some(url), Devnet::builder()).await?;
-            let provider = provider(&node.url);
+            let provider = funding::provider(&node.url)?;
             let mut balances = Vec::with_capacity(wallets.len());
             for wallet in &wallets {
                 let balance = provider
@@ -297,46 +294,14 @@ impl FunderArgs {
     fn wallet(&self, password_env: &str) -> anyhow::Result<Wallet> {
         match self.key.wallet(password_env)? {
             Some(wallet) => Ok(wallet),
-            None => Ok(MnemonicSource::dev()
-                .with_indices(0..1)
-                .load()
-                .context("deriving the funder")?
-                .remove(0)),
+            None => funding::dev_account(0),
         }
     }
 
-    /// A funder on the node from `wallet`, paying the node's current fees.
+    /// A funder on the node (checked reachable first) from `wallet`.
     async fn connect(&self, wallet: Wallet) -> anyhow::Result<Funder<RootProvider>> {
         let node = Node::connect(Some(&self.rpc_url), Devnet::builder()).await?;
-        let provider = provider(&node.url);
-        let fees = FeeOracle::new(provider.clone(), FeeOracleConfig::default())
-            .current()
-            .await
-            .context("reading fees")?;
-        let policy = if self.allow_mainnet {
-            MainnetPolicy::Allow
-        } else {
-            MainnetPolicy::Refuse
-        };
-        Funder::connect(provider, wallet, fees, policy)
-            .await
-            .map_err(wallet_error)
-    }
-}
-
-fn provider(url: &Url) -> RootProvider {
-    ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(url.clone())
-}
-
-/// A refused mainnet is the caller's to fix (exit 2); the rest are failures.
-fn wallet_error(err: WalletError) -> anyhow::Error {
-    match err {
-        WalletError::Chain {
-            source: source @ GuardError::Refused(_),
-        } => bad_input(source.to_string()),
-        err => anyhow::Error::new(err),
+        funding::connect(&node.url, wallet, self.allow_mainnet).await
     }
 }
 

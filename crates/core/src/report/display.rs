@@ -80,21 +80,25 @@ impl fmt::Display for Report {
             write!(f, "\n{}", super::closed_loop::ClosedLoopSummary(closed))?;
         }
         if let Some(funding) = &self.funding {
-            write!(
-                f,
-                "\nfunding (before the load, not in its figures): {} senders topped up from {}, {} already held enough; {} sent, fees at most {}, {:.1} s; budget {}",
-                funding.funded,
-                funding.funder,
-                funding.already_funded,
-                wei_as_eth(&funding.value_wei),
-                wei_as_eth(&funding.max_fees_wei),
-                funding.secs,
-                funding.budget,
-            )?;
+            let before = !funding.funder.is_empty();
+            if before {
+                write!(
+                    f,
+                    "\nfunding (before the load, not in its figures): {} senders topped up from {}, {} already held enough; {} sent, fees at most {}, {:.1} s; budget {}",
+                    funding.funded,
+                    funding.funder,
+                    funding.already_funded,
+                    wei_as_eth(&funding.value_wei),
+                    wei_as_eth(&funding.max_fees_wei),
+                    funding.secs,
+                    funding.budget,
+                )?;
+            }
             if funding.top_ups > 0 || funding.parkings > 0 || funding.top_up_failed_rounds > 0 {
                 write!(
                     f,
-                    "\n  during the run: {} top-ups ({}), {} rounds short, {} senders parked for lack of funds",
+                    "\n{}during the run: {} top-ups ({}), {} rounds short, {} senders parked for lack of funds",
+                    if before { "  " } else { "funding " },
                     funding.top_ups,
                     wei_as_eth(&funding.top_up_value_wei),
                     funding.top_up_failed_rounds,

@@ -1,7 +1,7 @@
 //! The parts of a [`Report`](crate::Report): run info, nonce stats, per-task and per-second
 //! figures, latency summaries.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -315,11 +315,12 @@ pub struct StoredRows {
     pub blocks: u64,
 }
 
-/// How the senders were funded before the load: never part of the load's figures.
+/// How the senders were funded before the load, and topped up during it: never part of the
+/// load's figures. Start from `FundingStats::default()` and set the fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FundingStats {
-    /// The funder's address.
+    /// The funder's address (empty when the senders were not funded before the load).
     pub funder: String,
     /// What each sender was budgeted, in words (transactions, gas, fee, margin).
     pub budget: String,
@@ -348,32 +349,4 @@ pub struct FundingStats {
     /// Times a sender was parked because the node refused it for lack of funds.
     #[serde(default)]
     pub parkings: u64,
-}
-
-impl FundingStats {
-    /// A funding of `senders` from `funder` to `per_sender` each, of which `funded` needed a
-    /// transfer, moving `value` with at most `max_fees` in fees, in `secs`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        funder: impl fmt::Display,
-        budget: impl fmt::Display,
-        per_sender: impl fmt::Display,
-        funded: u64,
-        already_funded: u64,
-        value: impl fmt::Display,
-        max_fees: impl fmt::Display,
-        secs: f64,
-    ) -> Self {
-        Self {
-            funder: funder.to_string(),
-            budget: budget.to_string(),
-            per_sender_wei: per_sender.to_string(),
-            funded,
-            already_funded,
-            value_wei: value.to_string(),
-            max_fees_wei: max_fees.to_string(),
-            secs,
-            ..Self::default()
-        }
-    }
 }

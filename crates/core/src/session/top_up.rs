@@ -6,7 +6,7 @@ use std::{
     collections::HashSet,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -60,20 +60,24 @@ impl TopUp {
 #[derive(Debug, Default)]
 pub(crate) struct Parking {
     parked: Mutex<HashSet<Address>>,
+    /// How many are parked: the pool asks on every lease, and almost always none is.
+    count: AtomicUsize,
     parkings: AtomicU64,
 }
 
 impl Parking {
     /// Parks `sender`; counted once per parking.
     pub(crate) fn park(&self, sender: Address) {
-        if self.parked.lock().insert(sender) {
+        let mut parked = self.parked.lock();
+        if parked.insert(sender) {
+            self.count.store(parked.len(), Ordering::Release);
             self.parkings.fetch_add(1, Ordering::Relaxed);
             tracing::info!(target: "spam::wallet", %sender, "sender parked: insufficient funds");
         }
     }
 
     pub(crate) fn is_parked(&self, sender: &Address) -> bool {
-        self.parked.lock().contains(sender)
+        self.count.load(Ordering::Acquire) > 0 && self.parked.lock().contains(sender)
     }
 
     /// Lets `senders` send again; whether any was parked.
@@ -83,6 +87,7 @@ impl Parking {
         for sender in senders {
             any |= parked.remove(&sender);
         }
+        self.count.store(parked.len(), Ordering::Release);
         any
     }
 

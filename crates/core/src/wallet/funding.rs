@@ -272,7 +272,8 @@ where
         Ok(report)
     }
 
-    /// The `latest` balance of every address, read concurrently, in input order.
+    /// The `latest` balance of every address, read concurrently, in input order; see
+    /// [`balances`].
     ///
     /// # Errors
     /// [`WalletError::Rpc`] naming the first address whose read failed.
@@ -280,23 +281,7 @@ where
     /// # Cancel safety
     /// Cancel safe: it only reads.
     pub async fn balances(&self, addresses: &[Address]) -> Result<Vec<U256>, WalletError> {
-        concurrently(addresses.to_vec(), self.limit(), |address| {
-            let provider = self.provider.clone();
-            async move {
-                provider
-                    .get_balance(address)
-                    .latest()
-                    .await
-                    .map_err(|source| WalletError::Rpc {
-                        what: "balance",
-                        address,
-                        source,
-                    })
-            }
-        })
-        .await
-        .into_iter()
-        .collect()
+        balances(&self.provider, addresses, self.limit()).await
     }
 
     /// Sends every wallet's balance, minus one transfer's maximum fee, back to the funder,
@@ -405,6 +390,41 @@ where
         )
         .await
     }
+}
+
+/// The `latest` balance of every address through `provider`, at most `max_in_flight` reads
+/// at once, in input order: what a funding step reads before it sends anything.
+///
+/// # Errors
+/// [`WalletError::Rpc`] naming the first address whose read failed.
+///
+/// # Cancel safety
+/// Cancel safe: it only reads.
+pub async fn balances<P>(
+    provider: &P,
+    addresses: &[Address],
+    max_in_flight: usize,
+) -> Result<Vec<U256>, WalletError>
+where
+    P: Provider + Clone + 'static,
+{
+    concurrently(addresses.to_vec(), max_in_flight, |address| {
+        let provider = provider.clone();
+        async move {
+            provider
+                .get_balance(address)
+                .latest()
+                .await
+                .map_err(|source| WalletError::Rpc {
+                    what: "balance",
+                    address,
+                    source,
+                })
+        }
+    })
+    .await
+    .into_iter()
+    .collect()
 }
 
 impl<P> fmt::Debug for Funder<P> {

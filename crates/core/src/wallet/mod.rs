@@ -27,7 +27,7 @@ pub use self::{
     budget::{Budget, eth},
     config::FundingConfig,
     error::{KeyOrigin, KeyProblem, MnemonicProblem, WalletError},
-    funding::Funder,
+    funding::{Funder, balances},
     keys::RawKeys,
     keystore::KeystoreDir,
     mnemonic::MnemonicSource,

@@ -37,16 +37,32 @@ pub(super) fn run_info(report: &Report) -> Markup {
         ]);
     }
     if let Some(funding) = &report.funding {
+        if !funding.funder.is_empty() {
+            rows.push((
+                "funding (before the load)",
+                format!(
+                    "{} senders topped up from {}, {} already held enough; {} wei sent, fees at most {} wei, {:.1} s",
+                    count(funding.funded),
+                    funding.funder,
+                    count(funding.already_funded),
+                    funding.value_wei,
+                    funding.max_fees_wei,
+                    funding.secs
+                ),
+            ));
+        }
         rows.push((
-            "funding (before the load)",
+            "funding during the run",
             format!(
-                "{} senders topped up from {}, {} already held enough; {} wei sent, fees at most {} wei, {:.1} s",
-                count(funding.funded),
-                funding.funder,
-                count(funding.already_funded),
-                funding.value_wei,
-                funding.max_fees_wei,
-                funding.secs
+                "{} top-ups ({} wei), {} rounds short, {} senders parked for lack of funds",
+                count(funding.top_ups),
+                if funding.top_up_value_wei.is_empty() {
+                    "0"
+                } else {
+                    &funding.top_up_value_wei
+                },
+                count(funding.top_up_failed_rounds),
+                count(funding.parkings)
             ),
         ));
     }
