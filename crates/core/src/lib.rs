@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod breaker;
+mod endpoint;
 mod fees;
 mod loadgen;
 mod metrics;
@@ -15,6 +16,7 @@ mod task;
 mod wallet;
 
 pub use crate::{
+    endpoint::{EndpointStrategy, Endpoints, ParseStrategyError},
     fees::{FeeOracle, FeeOracleConfig, Fees},
     loadgen::{
         LoadGen, LoadGenBuilder, MAX_PRESIGNED, PreconfError, PreconfEvent, PreconfSource,
@@ -28,7 +30,7 @@ pub use crate::{
     pool::{Lease, LeaseStrategy, PoolError, PoolStats, WalletPool, WalletPoolConfig},
     profile::{Rate, RateError, Schedule, SendStrategy, Step},
     report::{
-        BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, FundingStats, LatencySummary,
+        BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, EndpointSummary, EndpointTransition, FundingStats, LatencySummary,
         NonceStats, OpenLoopStats, Pause, PreconfStats, ProxySummary, Report, RunInfo, SecondStats,
         StoreStats, StoredRows, TaskStats, ThresholdError, Thresholds, Verdict,
     },

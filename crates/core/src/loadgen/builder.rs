@@ -43,7 +43,7 @@ impl LoadGenBuilder {
 
     /// Where transactions (and nonce reads) go, e.g. a sequencer's builder; default: the RPC URL.
     pub fn send_url(mut self, url: Url) -> Self {
-        self.session.send_url = Some(url);
+        self.session.endpoints.sends = vec![url];
         self
     }
 

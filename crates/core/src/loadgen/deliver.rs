@@ -5,7 +5,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use alloy::primitives::Bytes;
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::task::TaskTracker;
 
@@ -13,7 +12,7 @@ use super::{
     ledger::Ledger,
     limit::{SLOW, SendLimit, Slot},
     prepare::Signed,
-    send::{Refused, Submitter, SyncReceipt},
+    send::{Answer, Submitter},
     sink::SendInfo,
 };
 use crate::{
@@ -49,7 +48,6 @@ pub(crate) struct Outgoing {
     pub(crate) breaker: Permit,
 }
 
-type Answer = Result<Option<SyncReceipt>, Refused>;
 
 /// One transaction's way through its tries.
 struct Try {
@@ -81,8 +79,11 @@ pub(crate) async fn deliver(
     for out in &mut outs {
         register(ctx, out, now);
     }
-    let raws = outs.iter().map(|o| o.signed.raw.clone()).collect();
-    let answers = post(ctx, raws, connection).await;
+    let items = outs
+        .iter()
+        .map(|o| (o.signed.sender, o.signed.raw.clone()))
+        .collect();
+    let answers = ctx.submitter.post(items, connection, ctx.sync).await;
     let acked = Instant::now();
     let tries: Vec<Try> = outs
         .into_iter()
@@ -149,22 +150,6 @@ fn register(ctx: &SendContext, out: &mut Outgoing, sent: Instant) {
     ctx.ledger.sent(info(out), out.signed.raw.clone(), lease);
 }
 
-/// One request with `raws`: a plain (or synchronous) send for one transaction, a batch for
-/// more. One answer per transaction, in order.
-async fn post(ctx: &SendContext, mut raws: Vec<Bytes>, connection: usize) -> Vec<Answer> {
-    let submitter = &ctx.submitter;
-    if raws.len() == 1 {
-        let raw = raws.pop().expect("one");
-        return vec![if ctx.sync {
-            submitter.send_sync(connection, raw).await
-        } else {
-            submitter.send_one(connection, raw).await.map(|()| None)
-        }];
-    }
-    let answers = submitter.send_batch(connection, raws).await;
-    answers.into_iter().map(|a| a.map(|()| None)).collect()
-}
-
 /// Whether an answer is a failure worth another try with the same bytes.
 fn again(result: &Answer) -> bool {
     matches!(result, Err(r) if r.class.is_retryable() || r.class.outcome_unknown())
@@ -200,11 +185,14 @@ async fn retry(ctx: &SendContext, mut tries: Vec<Try>, connection: usize) -> Vec
             break;
         }
         tokio::time::sleep(delay).await;
-        let raws = group
+        let items = group
             .iter()
-            .map(|&i| tries[i].out.signed.raw.clone())
+            .map(|&i| {
+                let signed = &tries[i].out.signed;
+                (signed.sender, signed.raw.clone())
+            })
             .collect();
-        let answers = post(ctx, raws, connection).await;
+        let answers = ctx.submitter.post(items, connection, ctx.sync).await;
         let acked = Instant::now();
         for (&i, result) in group.iter().zip(answers) {
             tries[i].result = result;

@@ -42,6 +42,8 @@ pub(crate) enum DropReason {
     PacerBehind,
     /// Held while every sender was reconciled after an outage.
     Reconciling,
+    /// The sender's endpoint had no request permit left under its cap.
+    EndpointRateLimit,
 }
 
 impl DropReason {
@@ -54,6 +56,7 @@ impl DropReason {
             Self::Prepare => "nonce or signing failed",
             Self::PacerBehind => "pacer over 1 s behind",
             Self::Reconciling => "held while reconciling after an outage",
+            Self::EndpointRateLimit => "endpoint rate limit",
         }
     }
 }

@@ -201,6 +201,9 @@ impl Pacer {
         // Live ticks passed the recovery rate when they were prepared.
         if presigned {
             self.gate.admit(intended)?;
+            if !self.ctx.submitter.admit(signed.sender) {
+                return Err(DropReason::EndpointRateLimit);
+            }
         } else if self.gate.is_held() {
             return Err(DropReason::Reconciling);
         }

@@ -60,6 +60,8 @@ pub(crate) struct Preparer {
     /// The send cap live ticks take their place under before a nonce is reserved: a tick
     /// dropped at the cap after its nonce would leave a hole behind its sender's later ones.
     pub(crate) limit: Arc<SendLimit>,
+    /// The endpoints' request caps.
+    pub(crate) router: Arc<crate::endpoint::Router>,
     pub(crate) next_wallet: usize,
 }
 
@@ -90,6 +92,7 @@ impl Preparer {
             rng: StdRng::seed_from_u64(session.config.seed),
             gate,
             limit,
+            router: Arc::clone(&session.router),
             next_wallet: 0,
         }
     }
@@ -263,6 +266,9 @@ impl Preparer {
                 self.gate.admit(intended)?;
                 let slot = self.limit.try_acquire().ok_or(DropReason::InFlightCap)?;
                 let lease = self.pool.try_acquire().ok_or(DropReason::WalletCap)?;
+                if !self.router.admit(lease.address()) {
+                    return Err(DropReason::EndpointRateLimit);
+                }
                 (Arc::clone(lease.wallet()), Some(lease), Some(slot))
             }
             Senders::RoundRobin => {

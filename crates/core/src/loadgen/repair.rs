@@ -39,6 +39,7 @@ pub(super) struct Repair {
     pub(super) gate: Arc<Gate>,
     pub(super) counters: Arc<NonceCounters>,
     pub(super) every: Duration,
+    pub(super) router: Arc<crate::endpoint::Router>,
 }
 
 impl Repair {
@@ -55,6 +56,7 @@ impl Repair {
                 outage = true;
                 continue;
             }
+            self.moved().await;
             if outage {
                 self.gate.hold(true);
                 outage = !self.pass(None, "after an outage").await;
@@ -73,14 +75,51 @@ impl Repair {
     /// `before` (`None`: all); returns whether the node answered for every one.
     async fn pass(&self, before: Option<Instant>, cause: &'static str) -> bool {
         let senders = self.ledger.unsettled(before);
-        let results: Vec<Reconciled> = stream::iter(senders)
-            .map(|(sender, txs)| self.reconciler.reconcile(sender, txs))
+        let reached = self.reconcile(senders, cause).await;
+        reached.iter().all(|(_, reached)| *reached)
+    }
+
+    /// Reconciles the senders that moved to another endpoint against it; the pool leases
+    /// each again once its new endpoint answered (or it had nothing unsettled).
+    async fn moved(&self) {
+        let moved = self.router.moved();
+        if moved.is_empty() {
+            return;
+        }
+        let moved: std::collections::HashSet<_> = moved.into_iter().collect();
+        let senders: Vec<_> = self
+            .ledger
+            .unsettled(None)
+            .into_iter()
+            .filter(|(sender, _)| moved.contains(sender))
+            .collect();
+        let mut done: Vec<_> = moved
+            .iter()
+            .filter(|m| !senders.iter().any(|(s, _)| s == *m))
+            .copied()
+            .collect();
+        let reached = self.reconcile(senders, "endpoint move").await;
+        done.extend(reached.into_iter().filter(|(_, r)| *r).map(|(s, _)| s));
+        self.router.reconciled(&done);
+    }
+
+    /// Reconciles `senders`, applies what was found; returns whether the node answered for
+    /// each.
+    async fn reconcile(
+        &self,
+        senders: Vec<(alloy::primitives::Address, Vec<crate::session::Unsettled>)>,
+        cause: &'static str,
+    ) -> Vec<(alloy::primitives::Address, bool)> {
+        let results: Vec<(alloy::primitives::Address, Reconciled)> = stream::iter(senders)
+            .map(|(sender, txs)| async move {
+                (sender, self.reconciler.reconcile(sender, txs).await)
+            })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        let mut reached_all = true;
-        for done in results {
-            reached_all &= done.reached;
+        let mut reached = Vec::with_capacity(results.len());
+        for (sender, done) in results {
+            reached.push((sender, done.reached));
             if !done.reached {
                 continue;
             }
@@ -105,7 +144,7 @@ impl Repair {
                 }
             }
         }
-        reached_all
+        reached
     }
 }
 

@@ -38,7 +38,7 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, StartError> {
         .await
         .map_err(StartError::rpc("reading the block number"))?;
     let submitter = Submitter::new(
-        &session.send_url,
+        &session.router,
         s.connections,
         session.config.http_timeout,
     )
@@ -81,6 +81,7 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, StartError> {
             report.open_loop = Some(open_loop_stats(
                 &s, &session, &ending, &figures, report, split, elapsed,
             ));
+            report.endpoints = session.router.summaries(session.wallets.len());
         })
         .await)
 }
@@ -193,6 +194,12 @@ fn settings(s: &LoadGenBuilder, session: &Session) -> serde_json::Value {
         "recovery_tps": s.recovery_tps,
         "wallets": session.wallets.len(),
         "tx": s.tx.as_ref().map(|t| t.name().to_owned()),
-        "send_url_differs": session.config.send_url.as_ref().is_some_and(|u| Some(u) != session.config.rpc_url.as_ref()),
+        "send_url_differs": session.config.send_url() != session.config.rpc_url(),
+        "endpoints": {
+            "reads": session.config.endpoints.reads().len(),
+            "sends": session.config.endpoints.sends().len(),
+            "strategy": session.config.endpoints.strategy().as_str(),
+            "max_rps": session.config.endpoints.max_rps().map(std::num::NonZeroU32::get),
+        },
     })
 }

@@ -91,6 +91,7 @@ impl Watch {
             every: s
                 .poll
                 .clamp(Duration::from_millis(250), Duration::from_millis(500)),
+            router: Arc::clone(&session.router),
         };
         let repair = tokio::spawn(repair.run(repair_stop.clone()));
         let progress = s.session.progress.clone().map(|(every, hook)| {

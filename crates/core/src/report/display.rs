@@ -70,6 +70,9 @@ impl fmt::Display for Report {
             "nonces: {} resyncs, {} fast-forwards, {} holes filled",
             n.resyncs, n.fast_forwards, n.holes_filled,
         )?;
+        if !self.endpoints.is_empty() {
+            write!(f, "\n{}", super::endpoints::EndpointsSummary(&self.endpoints))?;
+        }
         if !self.proxies.is_empty() {
             write!(f, "\n{}", super::proxies::ProxiesSummary(&self.proxies))?;
         }

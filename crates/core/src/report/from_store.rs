@@ -40,6 +40,8 @@ struct Saved {
     latency_series: Vec<[f64; 4]>,
     proxies: Vec<ProxySummary>,
     #[serde(default)]
+    endpoints: Vec<super::EndpointSummary>,
+    #[serde(default)]
     funding: Option<FundingStats>,
 }
 
@@ -70,6 +72,7 @@ impl Report {
                 })
                 .collect(),
             proxies: self.proxies.clone(),
+            endpoints: self.endpoints.clone(),
             funding: self.funding.clone(),
         };
         serde_json::json!({ "settings": self.run.config, "saved": saved })
@@ -168,6 +171,7 @@ impl Report {
             open_loop: saved.open_loop,
             closed_loop: saved.closed_loop,
             proxies: saved.proxies,
+            endpoints: saved.endpoints,
             funding: saved.funding,
             store: Some(StoreStats {
                 run_id: run.id.get(),

@@ -3,6 +3,7 @@
 
 mod closed_loop;
 mod display;
+mod endpoints;
 #[cfg(feature = "store")]
 mod from_store;
 #[cfg(feature = "html")]
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use self::from_store::FromStoreError;
 pub use self::{
     closed_loop::{ClosedLoopStats, Pause},
+    endpoints::{EndpointSummary, EndpointTransition},
     open_loop::{BlockStats, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
     proxies::ProxySummary,
     stats::{
@@ -100,6 +102,10 @@ pub struct Report {
     /// ([`SpammerBuilder::proxies`](crate::SpammerBuilder::proxies)); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proxies: Vec<ProxySummary>,
+    /// Per RPC endpoint, for a run over several endpoints or with a per-endpoint request cap
+    /// ([`Endpoints`](crate::Endpoints)); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<EndpointSummary>,
     /// Where the run was persisted, when a store was configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<StoreStats>,
@@ -162,6 +168,7 @@ impl Report {
             open_loop: None,
             closed_loop: None,
             proxies: Vec::new(),
+            endpoints: Vec::new(),
             store: None,
             funding: None,
         }

@@ -6,7 +6,7 @@ use alloy::transports::http::reqwest::Url;
 use tokio_util::sync::CancellationToken;
 
 use super::{ProgressHook, StartError};
-use crate::{node::ExecutionLayer, node::MainnetPolicy, pool::WalletPoolConfig, wallet::Wallet};
+use crate::{endpoint::Endpoints, node::ExecutionLayer, node::MainnetPolicy, pool::WalletPoolConfig, wallet::Wallet};
 
 /// Where a run persists its records: the store and, to share one run between instances, its id.
 #[cfg(feature = "store")]
@@ -41,8 +41,7 @@ pub const MAX_RUN_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// ```
 #[derive(Clone)]
 pub struct SessionConfig {
-    pub(crate) rpc_url: Option<Url>,
-    pub(crate) send_url: Option<Url>,
+    pub(crate) endpoints: Endpoints,
     pub(crate) wallets: Vec<Wallet>,
     pub(crate) seed: u64,
     pub(crate) mainnet: MainnetPolicy,
@@ -61,21 +60,27 @@ pub struct SessionConfig {
 impl SessionConfig {
     /// Settings for the node at `rpc_url`, with the defaults of [`Default`].
     pub fn new(rpc_url: Url) -> Self {
-        Self {
-            rpc_url: Some(rpc_url),
-            ..Self::default()
-        }
+        Self::default().with_rpc_url(rpc_url)
     }
 
-    /// The node's JSON-RPC URL: chain id, fees, blocks, nonces (required).
+    /// The node's JSON-RPC URL: chain id, fees, blocks, nonces (required; replaces the read
+    /// endpoints).
     pub fn with_rpc_url(mut self, url: Url) -> Self {
-        self.rpc_url = Some(url);
+        self.endpoints.reads = vec![url];
         self
     }
 
-    /// Where transactions (and nonce reads) go, e.g. a sequencer's builder; default: the RPC URL.
+    /// Where transactions (and nonce reads) go, e.g. a sequencer's builder; default: the RPC
+    /// URL. Replaces the send endpoints.
     pub fn with_send_url(mut self, url: Url) -> Self {
-        self.send_url = Some(url);
+        self.endpoints.sends = vec![url];
+        self
+    }
+
+    /// Several read and send endpoints, the strategy and the per-endpoint request cap
+    /// (replaces the URLs set before).
+    pub fn with_endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.endpoints = endpoints;
         self
     }
 
@@ -143,14 +148,19 @@ impl SessionConfig {
         self
     }
 
-    /// The node's JSON-RPC URL, when set.
+    /// The node's JSON-RPC URL (the first read endpoint), when set.
     pub fn rpc_url(&self) -> Option<&Url> {
-        self.rpc_url.as_ref()
+        self.endpoints.reads.first()
     }
 
-    /// Where transactions go: the send URL, else the RPC URL.
+    /// Where transactions go (the first send endpoint): the send URL, else the RPC URL.
     pub fn send_url(&self) -> Option<&Url> {
-        self.send_url.as_ref().or(self.rpc_url.as_ref())
+        self.endpoints.sends().first()
+    }
+
+    /// The read and send endpoints.
+    pub const fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
     /// The grace period.
@@ -165,9 +175,7 @@ impl SessionConfig {
 
     /// Checks what needs no node: a URL, at least one wallet, a positive HTTP timeout.
     pub(crate) fn check(&self) -> Result<(), StartError> {
-        if self.rpc_url.is_none() {
-            return Err(StartError::config("an RPC URL is required"));
-        }
+        self.endpoints.check().map_err(StartError::config)?;
         if self.wallets.is_empty() {
             return Err(StartError::config("at least one wallet is required"));
         }
@@ -198,8 +206,7 @@ impl Default for SessionConfig {
     /// timeout 30 s, the execution layer detected, the default wallet pool, no store.
     fn default() -> Self {
         Self {
-            rpc_url: None,
-            send_url: None,
+            endpoints: Endpoints::default(),
             wallets: Vec::new(),
             seed: 0,
             mainnet: MainnetPolicy::Refuse,
@@ -220,8 +227,7 @@ impl Default for SessionConfig {
 impl fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionConfig")
-            .field("rpc_url", &self.rpc_url.as_ref().map(Url::as_str))
-            .field("send_url", &self.send_url.as_ref().map(Url::as_str))
+            .field("endpoints", &self.endpoints)
             .field("wallets", &self.wallets.len())
             .field("seed", &self.seed)
             .field("mainnet", &self.mainnet)
@@ -237,9 +243,16 @@ impl fmt::Debug for SessionConfig {
 /// both builders offer them with one definition.
 macro_rules! session_setters {
     () => {
-        /// The node's JSON-RPC URL (required).
+        /// The node's JSON-RPC URL (required; replaces the read endpoints).
         pub fn rpc_url(mut self, url: alloy::transports::http::reqwest::Url) -> Self {
-            self.session.rpc_url = Some(url);
+            self.session.endpoints.reads = vec![url];
+            self
+        }
+
+        /// Several read and send endpoints, the strategy and the per-endpoint request cap
+        /// (replaces the URLs set before); see [`Endpoints`]($crate::Endpoints).
+        pub fn endpoints(mut self, endpoints: $crate::Endpoints) -> Self {
+            self.session.endpoints = endpoints;
             self
         }
 

@@ -3,14 +3,15 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use alloy::{
-    providers::{Provider, ProviderBuilder, RootProvider},
-    rpc::client::{ClientBuilder, RpcClient},
-    transports::http::reqwest::{self, Url},
+    providers::{Provider, RootProvider},
+    rpc::client::RpcClient,
 };
-use spam_nonce::{NonceManager, ProviderSource};
+use spam_nonce::NonceManager;
+use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 
 use super::{Reconciler, SessionConfig, StartError};
 use crate::{
+    endpoint::{Route, RoutedNonces, Router},
     fees::{FeeOracle, FeeOracleConfig},
     node::{Capabilities, ExecutionLayer, check_chain_id},
     pool::WalletPool,
@@ -48,8 +49,11 @@ pub struct Session {
     pub(crate) config: SessionConfig,
     pub(crate) read_client: RpcClient,
     pub(crate) reader: RootProvider,
+    /// Sends that belong to no sender (fillers, settling): the first healthy send endpoint.
     pub(crate) sender: RootProvider,
-    pub(crate) send_url: Url,
+    pub(crate) router: Arc<Router>,
+    /// Probes the endpoints and moves senders, while the session lives (several endpoints).
+    _health: Option<AbortOnDropHandle<()>>,
     pub(crate) chain_id: u64,
     pub(crate) client_version: String,
     pub(crate) el: ExecutionLayer,
@@ -75,17 +79,13 @@ impl Session {
     /// # Cancel safety
     /// Cancel safe: it only reads; a dropped open leaves nothing behind.
     pub async fn open(mut config: SessionConfig) -> Result<Self, StartError> {
-        let (rpc_url, send_url) = check(&config)?;
-        let (read_client, reader) = connect(&rpc_url, config.http_timeout)?;
-        let sender = if send_url == rpc_url {
-            reader.clone()
-        } else {
-            connect(&send_url, config.http_timeout)?.1
-        };
-        let chain_id = chain_id(&reader, &config).await?;
-        if send_url != rpc_url {
-            self::chain_id(&sender, &config).await?;
-        }
+        config.check()?;
+        let router =
+            Router::new(&config.endpoints, config.http_timeout).map_err(StartError::config)?;
+        let read_client = router.client(Route::Reads);
+        let reader = RootProvider::new(read_client.clone());
+        let sender = router.provider(Route::Sends);
+        let chain_id = chain_ids(&router, &config).await?;
         let client_version = reader
             .get_client_version()
             .await
@@ -97,7 +97,7 @@ impl Session {
             .into_iter()
             .map(Arc::new)
             .collect();
-        let nonces = sync_nonces(&sender, el.capabilities(), &wallets).await?;
+        let nonces = sync_nonces(&router, el.capabilities(), &wallets).await?;
         let fees = FeeOracle::new(reader.clone(), FeeOracleConfig::default());
         fees.current()
             .await
@@ -105,15 +105,20 @@ impl Session {
         let pool = WalletPool::new(wallets.clone(), config.pool.clone())?;
         let parking = Arc::new(super::Parking::default());
         pool.set_skip({
-            let parking = Arc::clone(&parking);
-            move |w: &Arc<Wallet>| parking.is_parked(&w.address())
+            let (parking, router) = (Arc::clone(&parking), Arc::clone(&router));
+            move |w: &Arc<Wallet>| {
+                let address = w.address();
+                parking.is_parked(&address) || router.is_moving(&address)
+            }
         });
+        let _health = router.spawn_health(CancellationToken::new());
         Ok(Self {
             config,
             read_client,
             reader,
             sender,
-            send_url,
+            router,
+            _health,
             chain_id,
             client_version,
             el,
@@ -186,7 +191,7 @@ impl Session {
     /// bounded by `timeout`.
     pub(crate) fn reconciler(&self, timeout: Duration) -> Reconciler {
         Reconciler::new(
-            self.sender.clone(),
+            Arc::clone(&self.router),
             self.nonces.clone(),
             self.fees.clone(),
             self.chain_id,
@@ -203,54 +208,54 @@ impl fmt::Debug for Session {
             .field("client_version", &self.client_version)
             .field("el", &self.el)
             .field("wallets", &self.wallets.len())
-            .field("send_url", &self.send_url.as_str())
+            .field("endpoints", &self.router)
             .finish_non_exhaustive()
     }
 }
 
-/// The URLs, once every setting that needs no node is known good.
-fn check(config: &SessionConfig) -> Result<(Url, Url), StartError> {
-    config.check()?;
-    let rpc_url = config.rpc_url.clone().expect("checked");
-    let send_url = config.send_url.clone().unwrap_or_else(|| rpc_url.clone());
-    Ok((rpc_url, send_url))
+/// Every endpoint's chain id: one chain, and not a refused mainnet.
+async fn chain_ids(router: &Router, config: &SessionConfig) -> Result<u64, StartError> {
+    let mut first: Option<(u64, &str)> = None;
+    for endpoint in router.endpoints() {
+        let provider: RootProvider =
+            RootProvider::new(RpcClient::new(endpoint.transport.clone(), true));
+        let what = if router.is_multi() {
+            "reading the chain id of an endpoint"
+        } else {
+            "reading the chain id"
+        };
+        let chain_id = provider.get_chain_id().await.map_err(|err| {
+            if router.is_multi() {
+                tracing::error!(target: "spam::endpoint", endpoint = %endpoint.label, %err, "endpoint unreachable at start");
+            }
+            StartError::rpc(what)(err)
+        })?;
+        check_chain_id(chain_id, config.mainnet)?;
+        match first {
+            None => first = Some((chain_id, &endpoint.label)),
+            Some((id, label)) if id != chain_id => {
+                return Err(StartError::config(format!(
+                    "endpoint {} serves chain {chain_id}, endpoint {label} chain {id}: every \
+                     endpoint of a run must serve one chain",
+                    endpoint.label
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(first.expect("at least one endpoint").0)
 }
 
-/// A JSON-RPC client and a provider without fillers over one keep-alive HTTP client.
-pub(crate) fn connect(
-    url: &Url,
-    timeout: Duration,
-) -> Result<(RpcClient, RootProvider), StartError> {
-    let http = reqwest::Client::builder()
-        .timeout(timeout)
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|err| StartError::config(format!("the HTTP client could not be built: {err}")))?;
-    let client = ClientBuilder::default().http_with_client(http, url.clone());
-    let provider = ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_client(client.clone());
-    Ok((client, provider))
-}
-
-async fn chain_id(provider: &RootProvider, config: &SessionConfig) -> Result<u64, StartError> {
-    let chain_id = provider
-        .get_chain_id()
-        .await
-        .map_err(StartError::rpc("reading the chain id"))?;
-    check_chain_id(chain_id, config.mainnet)?;
-    Ok(chain_id)
-}
-
-/// A nonce manager over the send URL's pending view, every sender loaded.
+/// A nonce manager over each sender's send endpoint's pending view, every sender loaded.
 async fn sync_nonces(
-    sender: &RootProvider,
+    router: &Arc<Router>,
     caps: Capabilities,
     wallets: &[Arc<Wallet>],
 ) -> Result<NonceManager, StartError> {
-    let nonces = NonceManager::new(
-        ProviderSource::new(sender.clone()).with_pending_nonce_method(caps.pending_nonce_method),
-    );
+    let nonces = NonceManager::new(RoutedNonces::new(
+        Arc::clone(router),
+        caps.pending_nonce_method,
+    ));
     for wallet in wallets {
         nonces.resync(wallet.address()).await?;
     }

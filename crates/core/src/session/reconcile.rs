@@ -64,7 +64,7 @@ pub(crate) struct Reconciled {
 /// The session's parts reconciliation needs, cheap to clone into a background task.
 #[derive(Clone)]
 pub(crate) struct Reconciler {
-    provider: RootProvider,
+    router: Arc<crate::endpoint::Router>,
     nonces: NonceManager,
     fees: FeeOracle<RootProvider>,
     chain_id: u64,
@@ -74,9 +74,10 @@ pub(crate) struct Reconciler {
 }
 
 impl Reconciler {
-    /// Reconciles over `provider` (the send URL: its pool is the one that matters).
+    /// Reconciles each sender over its send endpoint of the moment (its pool is the one that
+    /// matters).
     pub(crate) fn new(
-        provider: RootProvider,
+        router: Arc<crate::endpoint::Router>,
         nonces: NonceManager,
         fees: FeeOracle<RootProvider>,
         chain_id: u64,
@@ -84,7 +85,7 @@ impl Reconciler {
         timeout: Duration,
     ) -> Self {
         Self {
-            provider,
+            router,
             nonces,
             fees,
             chain_id,
@@ -109,7 +110,8 @@ impl Reconciler {
     pub(crate) async fn reconcile(&self, sender: Address, mut txs: Vec<Unsettled>) -> Reconciled {
         let mut out = Reconciled::default();
         txs.sort_by_key(|t| t.nonce);
-        let Some((latest, pending)) = self.nonces(sender).await else {
+        let provider = &self.router.provider_for(sender);
+        let Some((latest, pending)) = self.nonces(provider, sender).await else {
             out.fates = txs.iter().map(|t| (t.hash, Fate::Unresolved)).collect();
             return out;
         };
@@ -117,15 +119,15 @@ impl Reconciler {
         let mut expected = pending;
         for tx in &txs {
             let fate = if tx.nonce < latest {
-                self.look_up(tx).await
+                self.look_up(provider, tx).await
             } else if tx.nonce < pending {
                 Fate::Held
             } else {
                 if tx.nonce > expected {
-                    out.filled += self.fill(sender, expected, tx.nonce).await;
+                    out.filled += self.fill(provider, sender, expected, tx.nonce).await;
                 }
                 expected = tx.nonce + 1;
-                self.rebroadcast(tx).await
+                self.rebroadcast(provider, tx).await
             };
             out.fates.insert(tx.hash, fate);
         }
@@ -134,11 +136,11 @@ impl Reconciler {
 
     /// `(latest, pending)` nonces of `sender`, read in one batch (retried on transient errors:
     /// a lone 503 must not leave a sender unreconciled).
-    async fn nonces(&self, sender: Address) -> Option<(u64, u64)> {
+    async fn nonces(&self, provider: &RootProvider, sender: Address) -> Option<(u64, u64)> {
         let once = || async {
             // A batch on the provider's client (`new_batch` is on `RpcClient`, not on the
             // `ClientRef` a provider hands out).
-            let mut batch = BatchRequest::new(self.provider.client());
+            let mut batch = BatchRequest::new(provider.client());
             let latest =
                 batch.add_call::<_, U64>("eth_getTransactionCount", &(sender, "latest"))?;
             let pending =
@@ -154,11 +156,11 @@ impl Reconciler {
 
     /// A transaction below the node's mined nonce: mined when the node knows its hash (in
     /// which block), else another transaction took the nonce.
-    async fn look_up(&self, tx: &Unsettled) -> Fate {
+    async fn look_up(&self, provider: &RootProvider, tx: &Unsettled) -> Fate {
         let found: Result<Option<serde_json::Value>, _> = tokio::time::timeout(
             self.timeout,
             self.retry.retry(|| {
-                self.provider
+                provider
                     .client()
                     .request("eth_getTransactionByHash", (tx.hash,))
             }),
@@ -178,11 +180,11 @@ impl Reconciler {
     }
 
     /// Sends `tx`'s bytes again.
-    async fn rebroadcast(&self, tx: &Unsettled) -> Fate {
+    async fn rebroadcast(&self, provider: &RootProvider, tx: &Unsettled) -> Fate {
         // The same bytes: safe to retry, and *already known* after a lost answer means held.
         let send = self
             .retry
-            .retry(|| self.provider.send_raw_transaction(&tx.raw));
+            .retry(|| provider.send_raw_transaction(&tx.raw));
         let sent = tokio::time::timeout(self.timeout, send).await;
         match sent {
             Ok(Ok(_)) => Fate::Rebroadcast,
@@ -190,7 +192,7 @@ impl Reconciler {
                 ErrorClass::AlreadyKnown => Fate::Held,
                 // Mined or replaced since the nonce read: the hash tells which.
                 ErrorClass::NonceTooLow { .. } | ErrorClass::ReplacementUnderpriced => {
-                    self.look_up(tx).await
+                    self.look_up(provider, tx).await
                 }
                 _ => Fate::Unresolved,
             },
@@ -202,7 +204,7 @@ impl Reconciler {
     /// (lowest first) with zero-value self-transfers; returns how many the node took. A nonce
     /// the manager does not hand out (a transaction of ours holds it, signed and not yet
     /// sent) is left alone, and so is everything above it.
-    async fn fill(&self, sender: Address, from: u64, to: u64) -> u64 {
+    async fn fill(&self, provider: &RootProvider, sender: Address, from: u64, to: u64) -> u64 {
         let Some(wallet) = self.wallets.get(&sender) else {
             return 0;
         };
@@ -226,7 +228,7 @@ impl Reconciler {
             };
             let sent = tokio::time::timeout(
                 self.timeout,
-                self.provider.send_raw_transaction(&envelope.encoded_2718()),
+                provider.send_raw_transaction(&envelope.encoded_2718()),
             )
             .await;
             match sent {

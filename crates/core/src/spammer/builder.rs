@@ -51,6 +51,7 @@ pub struct SpammerBuilder {
     /// Per second while the breaker is not closed; `<= 0` or not finite: nothing passes.
     pub(super) recovery_tps: f64,
     pub(super) reconcile_after: Option<Duration>,
+    pub(super) max_rate: Option<NonZeroU32>,
     #[cfg(feature = "proxy")]
     pub(super) proxies: Option<spam_proxy::ProxyPool>,
 }
@@ -81,6 +82,15 @@ impl SpammerBuilder {
     #[cfg(feature = "proxy")]
     pub fn proxies(mut self, pool: spam_proxy::ProxyPool) -> Self {
         self.proxies = Some(pool);
+        self
+    }
+
+    /// Most tasks started per second over all workers (default: no cap), with governor: a
+    /// worker that has leased a wallet waits for a permit before it starts its task, and the
+    /// wait is part of the task's time (a run held back by the cap shows it in its latency,
+    /// not in a lower offered rate that hides it).
+    pub const fn max_rate(mut self, per_second: NonZeroU32) -> Self {
+        self.max_rate = Some(per_second);
         self
     }
 
@@ -196,6 +206,21 @@ impl SpammerBuilder {
         if matches!(self.stop, Stop::After(d) if d > crate::session::MAX_RUN_DURATION) {
             return Err(StartError::config("the run must last at most 30 days"));
         }
+        if self.max_rate.is_some_and(|r| f64::from(r.get()) > crate::Rate::MAX_TPS) {
+            return Err(StartError::config(format!(
+                "the start-rate cap must be at most {} per second",
+                crate::Rate::MAX_TPS
+            )));
+        }
+        #[cfg(feature = "proxy")]
+        if self.proxies.is_some() && {
+            let e = &self.session.endpoints;
+            e.reads().len() > 1 || e.sends().len() > 1
+        } {
+            return Err(StartError::config(
+                "a proxy pool with several RPC endpoints is not supported: give one RPC URL",
+            ));
+        }
         Ok(Spammer { settings: self })
     }
 }
@@ -254,6 +279,7 @@ impl Spammer {
             breaker: BreakerConfig::default(),
             recovery_tps: 10.0,
             reconcile_after: None,
+            max_rate: None,
             #[cfg(feature = "proxy")]
             proxies: None,
         }

@@ -70,6 +70,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     let watcher = watch::spawn(
         Arc::clone(&inflight),
         session.sender.clone(),
+        Arc::clone(&session.router),
         (s.recovery_tps, s.breaker.is_disabled()),
         Arc::clone(&log),
         watching.clone(),
@@ -174,6 +175,7 @@ async fn finish(
             if let Some(egress) = egress {
                 report.proxies = egress.summaries();
             }
+            report.endpoints = session.router.summaries(session.wallets.len());
         })
         .await
 }
@@ -183,13 +185,15 @@ async fn finish(
 fn egress(s: &mut SpammerBuilder, session: &Session) -> Result<Option<Arc<Egress>>, StartError> {
     #[cfg(feature = "proxy")]
     if let Some(proxies) = s.proxies.take() {
-        let url = session.config.rpc_url.clone().expect("checked in build");
+        let url = session.config.rpc_url().cloned().expect("checked in build");
         let egress = Arc::new(Egress::new(proxies, url, &session.wallets)?);
         let (skip, parking) = (egress.skip(), Arc::clone(&session.parking));
+        let router = Arc::clone(&session.router);
         session
             .pool
             .set_skip(move |w: &Arc<crate::wallet::Wallet>| {
-                skip(w) || parking.is_parked(&w.address())
+                let address = w.address();
+                skip(w) || parking.is_parked(&address) || router.is_moving(&address)
             });
         return Ok(Some(egress));
     }
@@ -259,6 +263,16 @@ impl Crew<'_> {
             });
         }
         let budget = Arc::new(Budget::new(s.stop));
+        let router = &self.session.router;
+        let providers: Option<Arc<[alloy::providers::RootProvider]>> =
+            (self.egress.is_none() && router.is_multi()).then(|| {
+                let wallets = self.session.pool.wallets();
+                wallets
+                    .iter()
+                    .map(|w| router.provider_for(w.address()))
+                    .collect()
+            });
+        let max_rate = s.max_rate.map(|rate| Arc::new(start_limiter(rate)));
         let mut workers = tokio::task::JoinSet::new();
         for id in 0..s.workers.get() as usize {
             workers.spawn(
@@ -276,6 +290,8 @@ impl Crew<'_> {
                     recorder: Arc::clone(&self.recorder),
                     egress: self.egress.clone(),
                     sink: self.sink.clone(),
+                    providers: providers.clone(),
+                    max_rate: max_rate.clone(),
                 }
                 .run(),
             );
@@ -295,4 +311,14 @@ impl Crew<'_> {
             }
         };
     }
+}
+
+/// A limiter of `rate` task starts per second: a burst of 10 ms of starts (at least one),
+/// drained up front so the first second holds the cap like the others.
+fn start_limiter(rate: std::num::NonZeroU32) -> governor::DefaultDirectRateLimiter {
+    let burst = std::num::NonZeroU32::new((rate.get() / 100).max(1)).expect("at least 1");
+    let limiter =
+        governor::RateLimiter::direct(governor::Quota::per_second(rate).allow_burst(burst));
+    let _ = limiter.check_n(burst);
+    limiter
 }

@@ -11,6 +11,7 @@ use alloy::{
     network::BlockResponse,
     providers::{Provider, RootProvider},
 };
+use futures_util::StreamExt;
 use parking_lot::Mutex;
 use tokio::{task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
@@ -137,6 +138,7 @@ async fn block_interval(provider: &RootProvider) -> Option<Duration> {
 pub(super) fn spawn(
     inflight: Arc<InFlight>,
     provider: RootProvider,
+    router: Arc<crate::endpoint::Router>,
     (recovery_tps, disabled): (f64, bool),
     log: Arc<Log>,
     stop: CancellationToken,
@@ -183,6 +185,7 @@ pub(super) fn spawn(
                 inflight.guard.pause(false);
                 continue;
             }
+            reconcile_moved(&inflight, &router).await;
             if Instant::now() >= confirm_at {
                 confirm_at = Instant::now() + CONFIRM_EVERY;
                 if let Some(latest) = inflight.guard.probe(&provider).await {
@@ -194,4 +197,23 @@ pub(super) fn spawn(
             log.resumed();
         }
     })
+}
+
+/// Reconciles the senders that moved to another endpoint against it; each is leased again
+/// once the new endpoint answered for it (or it had nothing in flight).
+async fn reconcile_moved(inflight: &InFlight, router: &crate::endpoint::Router) {
+    let moved = router.moved();
+    if moved.is_empty() {
+        return;
+    }
+    let done: Vec<_> = futures_util::stream::iter(moved)
+        .map(|sender| async move {
+            let r = inflight.reconcile(sender, Cause::Moved).await;
+            (r.reached || r.fates.is_empty()).then_some(sender)
+        })
+        .buffer_unordered(16)
+        .filter_map(std::future::ready)
+        .collect()
+        .await;
+    router.reconciled(&done);
 }

@@ -67,6 +67,11 @@ pub(super) struct Worker {
     pub(super) egress: Option<Arc<Egress>>,
     /// Where finished tasks and their transactions go, when the run is persisted.
     pub(super) sink: Option<Arc<TaskSink>>,
+    /// Per wallet (by lease index), a provider of its send endpoint of the moment, when the
+    /// run has several endpoints and no proxies.
+    pub(super) providers: Option<Arc<[alloy::providers::RootProvider]>>,
+    /// The cap on task starts per second, shared by all workers.
+    pub(super) max_rate: Option<Arc<governor::DefaultDirectRateLimiter>>,
 }
 
 impl Worker {
@@ -90,7 +95,15 @@ impl Worker {
                 break;
             }
             let task = Arc::clone(self.mix.pick(&mut rng));
-            let done = self.execute(task, &lease, rng.random()).await;
+            // The wait for a start permit is part of the task's time.
+            let started = Instant::now();
+            if let Some(limiter) = &self.max_rate {
+                tokio::select! {
+                    () = limiter.until_ready() => {}
+                    () = self.soft_stop.cancelled() => break,
+                }
+            }
+            let done = self.execute(task, &lease, rng.random(), started).await;
             self.record(&done, lease.address());
             drop(lease);
             if matches!(done.result, Err(TaskError::Cancelled)) && self.hard_stop.is_cancelled() {
@@ -107,15 +120,22 @@ impl Worker {
 
     /// Runs `task` with the leased wallet under the task timeout, on a tokio task of its own
     /// so that a panic is caught and counted; the hard stop aborts it.
-    async fn execute(&self, task: Arc<dyn Task>, lease: &Lease<Arc<Wallet>>, seed: u64) -> Done {
+    async fn execute(
+        &self,
+        task: Arc<dyn Task>,
+        lease: &Lease<Arc<Wallet>>,
+        seed: u64,
+        started: Instant,
+    ) -> Done {
         let mut ctx = TaskContext::new(Arc::clone(&self.run), Arc::clone(lease), self.id, seed)
             .with_task(Arc::from(task.name()));
         if let Some(egress) = &self.egress {
             ctx = ctx.with_provider(egress.provider(lease.index()));
+        } else if let Some(providers) = &self.providers {
+            ctx = ctx.with_provider(providers[lease.index()].clone());
         }
         let timeout = task.timeout().unwrap_or(self.task_timeout);
         let name = task.name().to_string();
-        let started = Instant::now();
         let span = tracing::debug_span!(target: "spam::task", "task", worker = self.id, task = %name, wallet = %lease.address());
         let mut handle = tokio::spawn(tracing::Instrument::instrument(
             async move {

@@ -55,7 +55,7 @@ fn on_time(took: Duration, run_for: Duration, grace: Duration) {
 }
 
 /// The closed-loop identities, and the per-task figures agreeing with them.
-fn identities(report: &Report) {
+pub(crate) fn identities(report: &Report) {
     let c = report.closed_loop.as_ref().expect("closed-loop figures");
     assert_eq!(c.sent, c.accepted + c.refused + c.unanswered, "{c:?}");
     assert_eq!(
@@ -74,7 +74,7 @@ fn identities(report: &Report) {
 
 /// Our transactions on chain (the senders' mined nonces, from 0), checking that nothing of
 /// theirs is left in the pool: `latest == pending` for each.
-async fn on_chain(provider: &RootProvider, senders: &[Address]) -> u64 {
+pub(crate) async fn on_chain(provider: &RootProvider, senders: &[Address]) -> u64 {
     let mut total = 0;
     for sender in senders {
         let latest = provider

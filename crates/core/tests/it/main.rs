@@ -8,6 +8,7 @@ mod breaker_faults;
 mod breaker_model;
 mod breaker_policy;
 mod embedding;
+mod endpoints;
 mod error_classes;
 mod faults_loadgen;
 mod faults_spammer;

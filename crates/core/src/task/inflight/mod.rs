@@ -36,6 +36,8 @@ pub(crate) enum Cause {
     Recovered,
     /// The load is over; what the node lost is sent again before the end-of-run settling.
     EndOfRun,
+    /// The sender moved to another endpoint, whose mempool may lack what it sent before.
+    Moved,
 }
 
 impl Cause {
@@ -44,6 +46,7 @@ impl Cause {
             Self::Stalled => "receipt stalled",
             Self::Recovered => "node recovered",
             Self::EndOfRun => "end of run",
+            Self::Moved => "endpoint move",
         }
     }
 }
@@ -95,7 +98,8 @@ impl InFlight {
     pub(crate) async fn reconcile(&self, sender: Address, cause: Cause) -> Reconciled {
         let lock = Arc::clone(self.locks.lock().entry(sender).or_default());
         let _one_at_a_time = lock.lock().await;
-        let txs = self.ledger.unsettled(sender, cause == Cause::Recovered);
+        let txs = self.ledger
+            .unsettled(sender, matches!(cause, Cause::Recovered | Cause::Moved));
         if txs.is_empty() {
             return Reconciled::default();
         }

@@ -115,6 +115,7 @@ pub async fn fake_node(script: Vec<Reply>) -> (String, Arc<AtomicUsize>) {
     });
     (url, served)
 }
+pub mod forwarder;
 pub mod sequencer;
 
 /// 1 wei to the sender itself: the smallest real transaction, as task `self_transfer`.

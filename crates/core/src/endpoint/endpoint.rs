@@ -1,0 +1,320 @@
+//! One endpoint of a run: its HTTP transport, breaker, request cap and figures.
+
+use std::{
+    collections::BTreeMap,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use alloy::transports::{BoxTransport, http::reqwest};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+use std::num::NonZeroU32;
+use tokio::time::Instant;
+
+use crate::{
+    breaker::{BreakerConfig, BreakerState, CircuitBreaker, Transition},
+    report::{EndpointSummary, EndpointTransition},
+    rpc::ErrorClass,
+};
+
+/// An endpoint's breaker: quick to open on a dead endpoint (3 calls in 2 s, half failing:
+/// connection refused, timeouts, 5xx), quick to try again (after 500 ms, one probe), and
+/// blind to a few percent of failures.
+fn breaker_config() -> BreakerConfig {
+    BreakerConfig::builder()
+        .window(Duration::from_secs(2))
+        .buckets(NonZeroU32::new(4).expect("4 > 0"))
+        .min_calls(3)
+        .failure_rate(0.5)
+        .open_for(Duration::from_millis(500))
+        .probes(NonZeroU32::new(1).expect("1 > 0"))
+        .build()
+        .expect("valid breaker settings")
+}
+
+/// What a request to an endpoint carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Reads (or nonce reads).
+    Read,
+    /// `eth_sendRawTransaction` calls.
+    Send,
+    /// A health probe.
+    Probe,
+}
+
+pub(crate) struct Endpoint {
+    pub(crate) index: usize,
+    pub(crate) label: String,
+    pub(crate) url: reqwest::Url,
+    pub(crate) transport: BoxTransport,
+    pub(crate) breaker: CircuitBreaker,
+    limiter: Option<DefaultDirectRateLimiter>,
+    figures: std::sync::Arc<Mutex<Figures>>,
+    /// Milliseconds since `start` of the last request (probes aside).
+    last_used: AtomicU64,
+    start: Instant,
+}
+
+#[derive(Debug)]
+struct Figures {
+    requests: u64,
+    sends: u64,
+    accepted: u64,
+    duplicates: u64,
+    errors: BTreeMap<String, u64>,
+    /// Send → answer, µs.
+    ack: Histogram<u64>,
+    rate_limited: u64,
+    probes: u64,
+    probe_failures: u64,
+    transitions: Vec<EndpointTransition>,
+    down_since: Option<Instant>,
+    down_total: Duration,
+    senders_in: u64,
+    senders_out: u64,
+}
+
+impl Endpoint {
+    pub(crate) fn new(
+        index: usize,
+        url: reqwest::Url,
+        timeout: Duration,
+        max_rps: Option<NonZeroU32>,
+        start: Instant,
+    ) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(64)
+            .build()?;
+        let transport = BoxTransport::new(alloy::transports::http::Http::with_client(
+            http,
+            url.clone(),
+        ));
+        let figures = std::sync::Arc::new(Mutex::new(Figures {
+            requests: 0,
+            sends: 0,
+            accepted: 0,
+            duplicates: 0,
+            errors: BTreeMap::new(),
+            ack: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+            rate_limited: 0,
+            probes: 0,
+            probe_failures: 0,
+            transitions: Vec::new(),
+            down_since: None,
+            down_total: Duration::ZERO,
+            senders_in: 0,
+            senders_out: 0,
+        }));
+        let breaker = CircuitBreaker::new(breaker_config()).on_transition({
+            let figures = std::sync::Arc::clone(&figures);
+            let label = super::config::redact(&url);
+            move |t: &Transition| {
+                let now = Instant::now();
+                let mut f = figures.lock();
+                f.transitions.push(EndpointTransition {
+                    at_s: crate::report::round(
+                        now.saturating_duration_since(start).as_secs_f64(),
+                        3,
+                    ),
+                    to: state_name(t.to).into(),
+                });
+                match (t.from, t.to) {
+                    (BreakerState::Closed, _) => {
+                        f.down_since.get_or_insert(now);
+                        tracing::warn!(target: "spam::endpoint", endpoint = %label, "endpoint unhealthy: its senders move");
+                    }
+                    (_, BreakerState::Closed) => {
+                        if let Some(since) = f.down_since.take() {
+                            f.down_total += now.saturating_duration_since(since);
+                        }
+                        tracing::info!(target: "spam::endpoint", endpoint = %label, "endpoint healthy again");
+                    }
+                    _ => {}
+                }
+            }
+        });
+        let limiter = max_rps.map(|rps| {
+            // A burst of 10 ms of requests (at least one), drained up front: the first second
+            // then holds the cap like every other (governor's default burst doubles it).
+            let burst = NonZeroU32::new((rps.get() / 100).max(1)).expect("at least 1");
+            let limiter = RateLimiter::direct(Quota::per_second(rps).allow_burst(burst));
+            let _ = limiter.check_n(burst);
+            limiter
+        });
+        Ok(Self {
+            index,
+            label: format!("#{index} {}", super::config::redact(&url)),
+            url,
+            transport,
+            breaker,
+            limiter,
+            figures,
+            last_used: AtomicU64::new(0),
+            start,
+        })
+    }
+
+    /// Whether its breaker is closed.
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.breaker.state() == BreakerState::Closed
+    }
+
+    /// Whether nothing but probes reached it for `idle`.
+    pub(crate) fn is_idle(&self, idle: Duration) -> bool {
+        let last = Duration::from_millis(self.last_used.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last) >= idle
+    }
+
+    /// Takes `n` request permits now, or counts the refusal: for the open loop, which
+    /// drops instead of waiting.
+    pub(crate) fn try_permits(&self, n: u32) -> bool {
+        let Some(limiter) = &self.limiter else {
+            return true;
+        };
+        let ok = NonZeroU32::new(n).is_none_or(|n| matches!(limiter.check_n(n), Ok(Ok(()))));
+        if !ok {
+            self.figures.lock().rate_limited += 1;
+        }
+        ok
+    }
+
+    /// Waits for `n` request permits.
+    pub(crate) async fn permits(&self, n: usize) {
+        let Some(limiter) = &self.limiter else {
+            return;
+        };
+        let n32 = NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+        if matches!(limiter.check_n(n32), Ok(Ok(()))) {
+            return;
+        }
+        self.figures.lock().rate_limited += 1;
+        for _ in 0..n {
+            limiter.until_ready().await;
+        }
+    }
+
+    /// Counts one request of `calls` calls of `kind`, answered after `took`; `failures` holds
+    /// the class of each call that failed or was refused. The breaker counts the request as
+    /// failed when the way to the node failed (no answer, connection, 5xx), whatever the
+    /// node said otherwise.
+    pub(crate) fn observe(
+        &self,
+        kind: Kind,
+        calls: usize,
+        took: Duration,
+        failures: &[ErrorClass],
+        permit: Option<crate::breaker::Permit>,
+    ) {
+        if kind != Kind::Probe {
+            let ms = self.start.elapsed().as_millis() as u64;
+            self.last_used.store(ms, Ordering::Relaxed);
+        }
+        let node_failed = failures.iter().any(ErrorClass::is_node_failure);
+        if let Some(permit) = permit {
+            if node_failed {
+                permit.failure();
+            } else {
+                permit.success();
+            }
+        }
+        let mut f = self.figures.lock();
+        match kind {
+            Kind::Probe => {
+                f.probes += 1;
+                f.probe_failures += u64::from(node_failed);
+                return;
+            }
+            Kind::Send => {
+                f.sends += calls as u64;
+                f.accepted += (calls - failures.len().min(calls)) as u64;
+                let _ = f.ack.record((took.as_micros() as u64).max(1));
+            }
+            Kind::Read => {}
+        }
+        f.requests += calls as u64;
+        for class in failures {
+            *f.errors.entry(label(class)).or_default() += 1;
+        }
+    }
+
+    /// Counts transactions it accepted after another endpoint did (broadcast).
+    pub(crate) fn duplicates(&self, n: u64) {
+        self.figures.lock().duplicates += n;
+    }
+
+    /// Counts senders moved to (`true`) or away from it.
+    pub(crate) fn moved(&self, into: bool) {
+        let mut f = self.figures.lock();
+        if into {
+            f.senders_in += 1;
+        } else {
+            f.senders_out += 1;
+        }
+    }
+
+    /// The figures at the end of the run.
+    pub(crate) fn summary(&self, roles: &str, senders: u64, all_sends: u64) -> EndpointSummary {
+        let f = self.figures.lock();
+        let pct = |q: f64| {
+            (!f.ack.is_empty())
+                .then(|| crate::report::round(f.ack.value_at_quantile(q) as f64 / 1_000.0, 3))
+        };
+        let down = f.down_total
+            + f.down_since
+                .map_or(Duration::ZERO, |since| since.elapsed());
+        EndpointSummary {
+            endpoint: self.label.clone(),
+            roles: roles.into(),
+            requests: f.requests,
+            sends: f.sends,
+            share: if all_sends == 0 {
+                0.0
+            } else {
+                crate::report::round(f.sends as f64 / all_sends as f64, 4)
+            },
+            accepted: f.accepted,
+            duplicates: f.duplicates,
+            errors: f.errors.clone(),
+            ack_p50_ms: pct(0.5),
+            ack_p99_ms: pct(0.99),
+            rate_limited: f.rate_limited,
+            probes: f.probes,
+            probe_failures: f.probe_failures,
+            transitions: f.transitions.clone(),
+            unhealthy_s: crate::report::round(down.as_secs_f64(), 3),
+            senders,
+            senders_in: f.senders_in,
+            senders_out: f.senders_out,
+        }
+    }
+}
+
+/// The label a failed call counts under.
+fn label(class: &ErrorClass) -> String {
+    match class {
+        ErrorClass::Reverted { .. } => "reverted".into(),
+        class => class.to_string(),
+    }
+}
+
+const fn state_name(state: BreakerState) -> &'static str {
+    match state {
+        BreakerState::Closed => "closed",
+        BreakerState::Open => "open",
+        BreakerState::HalfOpen => "half-open",
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("endpoint", &self.label)
+            .field("breaker", &self.breaker.state())
+            .finish_non_exhaustive()
+    }
+}
