@@ -30,9 +30,10 @@ pub use crate::{
     pool::{Lease, LeaseStrategy, PoolError, PoolStats, WalletPool, WalletPoolConfig},
     profile::{Rate, RateError, Schedule, SendStrategy, Step},
     report::{
-        BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, EndpointSummary, EndpointTransition, FundingStats, LatencySummary,
-        NonceStats, OpenLoopStats, Pause, PreconfStats, ProxySummary, Report, RunInfo, SecondStats,
-        StoreStats, StoredRows, TaskStats, ThresholdError, Thresholds, Verdict,
+        BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, EndpointSummary,
+        EndpointTransition, FundingStats, LatencySummary, NonceStats, OpenLoopStats, Pause,
+        PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats, StoredRows,
+        TaskStats, ThresholdError, Thresholds, Verdict,
     },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,

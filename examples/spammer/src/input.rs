@@ -156,6 +156,12 @@ fn nonzero_u32(n: u64) -> Result<NonZeroU32, String> {
         .ok_or_else(|| format!("{n} is out of range"))
 }
 
+/// A request or start rate cap (`--max-rps-per-endpoint`, `--max-rate`): 1 to 1 000 000 per
+/// second.
+pub(crate) fn rps(s: &str) -> Result<NonZeroU32, String> {
+    nonzero_u32(count_in(s, 1, spam_core::Rate::MAX_TPS as u64)?)
+}
+
 /// A batch size: 1 to 10 000.
 pub(crate) fn batch_size(s: &str) -> Result<NonZeroUsize, String> {
     nonzero_usize(count_in(s, 1, 10_000)?)

@@ -16,6 +16,7 @@ use spam_devnet::Devnet;
 use crate::{
     breaker::BreakerArgs,
     config::ConfigArg,
+    endpoints::EndpointArgs,
     funding::{self, FunderArgs, Need},
     input,
     metrics::{self, MetricsArgs},
@@ -29,13 +30,8 @@ use crate::{
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("profile").multiple(false))]
 pub(crate) struct LoadgenArgs {
-    /// JSON-RPC URL to read from (chain id, fees, blocks, confirmations). Without it, spammer
-    /// starts its own anvil mining a block every second.
-    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url, allow_hyphen_values = true)]
-    rpc_url: Option<Url>,
-    /// Where transactions go, e.g. a sequencer's builder endpoint (default: --rpc-url).
-    #[arg(long, env = "SPAM_SEND_URL", value_parser = input::http_url, allow_hyphen_values = true)]
-    send_url: Option<Url>,
+    #[command(flatten)]
+    endpoints: EndpointArgs,
     /// WebSocket URL for new-heads subscriptions; without it blocks are polled (an anvil
     /// spammer starts is followed over its WebSocket).
     #[arg(long, env = "SPAM_WS_URL", value_parser = input::ws_url, allow_hyphen_values = true)]
@@ -178,7 +174,7 @@ impl LoadgenArgs {
             return n.get();
         }
         // A local anvil mines a block a second; a remote chain's pace is read from its blocks.
-        let block_time = match &self.rpc_url {
+        let block_time = match self.endpoints.primary() {
             Some(url) => node::block_time(url).await,
             None => None,
         };
@@ -190,6 +186,7 @@ impl LoadgenArgs {
 pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let (breaker, recovery) = args.breaker.config()?;
     args.output.check()?;
+    args.endpoints.check()?;
     let tx = spam_tasks::tx_builder(&args.tx).context("--tx names a known builder")?;
     // Keys before anything starts: a bad source is bad input, with nothing written.
     let funder = args.funding.wallet(&args.senders_from.password_env)?;
@@ -205,12 +202,10 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         .block_time(1.0)
         .arg("--gas-limit")
         .arg("1000000000");
-    let node = Node::connect(args.rpc_url.as_ref(), devnet).await?;
+    let node = Node::connect(args.endpoints.primary(), devnet).await?;
     // Refused before the store is opened: a refused run leaves nothing.
     node.guard(args.allow_mainnet)?;
-    if let Some(url) = &args.send_url {
-        node::check_send_url(url, &node).await?;
-    }
+    args.endpoints.check_reachable(&node).await?;
     if node.is_local() {
         eprintln!("started anvil (1 s blocks) at {}", node.url);
     }
@@ -245,7 +240,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let rate = args.rate();
     let strategy = args.strategy();
     let mut loadgen = LoadGen::builder()
-        .rpc_url(node.url.clone())
+        .endpoints(args.endpoints.endpoints(&node))
         .wallets(wallets)
         .tx(tx)
         .rate(rate.clone())
@@ -269,9 +264,6 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(top_up) = funded.top_up {
         loadgen = loadgen.top_up(top_up);
-    }
-    if let Some(url) = &args.send_url {
-        loadgen = loadgen.send_url(url.clone());
     }
     if let Some(url) = args.ws_url.as_ref().or(node.ws_url.as_ref()) {
         loadgen = loadgen.ws_url(url.clone());

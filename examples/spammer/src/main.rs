@@ -3,6 +3,7 @@
 mod breaker;
 mod config;
 mod devnet;
+mod endpoints;
 mod funding;
 mod input;
 mod loadgen;

@@ -7,7 +7,7 @@ use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder};
-use spam_core::{LatencySummary, Progress, TaskEvent, breaker::BreakerState};
+use spam_core::{EndpointSummary, LatencySummary, Progress, TaskEvent, breaker::BreakerState};
 
 use crate::input::bad_input;
 
@@ -98,6 +98,50 @@ fn describe() {
         "spam_in_flight",
         "Transactions sent and not settled yet (unanswered, or accepted and not yet in a block)"
     );
+    // several endpoints (both commands)
+    for (name, what) in [
+        (
+            "spam_endpoint_requests_total",
+            "Calls made to the endpoint, probes aside",
+        ),
+        (
+            "spam_endpoint_sends_total",
+            "Transactions sent to the endpoint",
+        ),
+        (
+            "spam_endpoint_duplicates_total",
+            "Broadcast copies the endpoint accepted after another",
+        ),
+        (
+            "spam_endpoint_rate_limited_total",
+            "Requests its cap held back or ticks it dropped",
+        ),
+        (
+            "spam_endpoint_errors_total",
+            "Calls that failed or were refused, by class",
+        ),
+        (
+            "spam_endpoint_breaker_opened_total",
+            "Times the endpoint turned unhealthy",
+        ),
+    ] {
+        describe_counter!(name, what);
+    }
+    describe_gauge!(
+        "spam_endpoint_healthy",
+        "1 while the endpoint's breaker is closed"
+    );
+    describe_gauge!(
+        "spam_endpoint_unhealthy_seconds",
+        Unit::Seconds,
+        "Time the endpoint's breaker was not closed"
+    );
+    describe_gauge!("spam_endpoint_senders", "Senders assigned to the endpoint");
+    describe_gauge!(
+        "spam_endpoint_ack_seconds",
+        Unit::Seconds,
+        "Send to answer at the endpoint: percentile given by the quantile label"
+    );
     describe_gauge!(
         "spam_breaker_state",
         "Circuit breaker: 0 closed, 1 half-open, 2 open"
@@ -163,6 +207,39 @@ pub(crate) fn record_progress(p: &Progress) {
     latency("spam_lag_seconds", &p.lag);
     latency("spam_ack_seconds", &p.ack);
     latency("spam_inclusion_seconds", &p.inclusion);
+    record_endpoints(&p.endpoints);
+}
+
+/// Per-endpoint families, labelled `endpoint` (`#index scheme://host:port`: no path, so no
+/// API key), from a progress snapshot of a run over several endpoints.
+pub(crate) fn record_endpoints(endpoints: &[EndpointSummary]) {
+    for e in endpoints {
+        let label = || e.endpoint.clone();
+        counter!("spam_endpoint_requests_total", "endpoint" => label()).absolute(e.requests);
+        counter!("spam_endpoint_sends_total", "endpoint" => label()).absolute(e.sends);
+        counter!("spam_endpoint_duplicates_total", "endpoint" => label()).absolute(e.duplicates);
+        counter!("spam_endpoint_rate_limited_total", "endpoint" => label())
+            .absolute(e.rate_limited);
+        for (class, n) in &e.errors {
+            counter!("spam_endpoint_errors_total", "endpoint" => label(), "class" => class.clone())
+                .absolute(*n);
+        }
+        let opened = e.transitions.iter().filter(|t| t.to == "open").count() as u64;
+        counter!("spam_endpoint_breaker_opened_total", "endpoint" => label()).absolute(opened);
+        gauge!("spam_endpoint_healthy", "endpoint" => label()).set(if e.healthy {
+            1.0
+        } else {
+            0.0
+        });
+        gauge!("spam_endpoint_unhealthy_seconds", "endpoint" => label()).set(e.unhealthy_s);
+        gauge!("spam_endpoint_senders", "endpoint" => label()).set(e.senders as f64);
+        for (q, v) in [("0.5", e.ack_p50_ms), ("0.99", e.ack_p99_ms)] {
+            if let Some(ms) = v {
+                gauge!("spam_endpoint_ack_seconds", "endpoint" => label(), "quantile" => q)
+                    .set(ms / 1000.0);
+            }
+        }
+    }
 }
 
 fn latency(name: &'static str, summary: &LatencySummary) {

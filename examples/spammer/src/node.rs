@@ -94,16 +94,16 @@ async fn reachable(url: &Url) -> anyhow::Result<u64> {
     }
 }
 
-/// Checks that `--send-url` answers before anything is written, and, when it tells its
-/// chain id, that it is the node's chain.
+/// Checks that another endpoint (`flag`: `--send-url`, `--rpc-url`) answers before anything
+/// is written, and, when it tells its chain id, that it is the node's chain.
 ///
 /// # Errors
 /// [`BadInput`](crate::input::BadInput) when it does not answer or serves another chain.
-pub(crate) async fn check_send_url(url: &Url, node: &Node) -> anyhow::Result<()> {
-    let (_, chain_id) = ask_chain_id(url, "--send-url").await?;
+pub(crate) async fn check_url(flag: &str, url: &Url, node: &Node) -> anyhow::Result<()> {
+    let (_, chain_id) = ask_chain_id(url, flag).await?;
     match (chain_id, node.chain_id) {
-        (Some(send), Some(read)) if send != read => Err(bad_input(format!(
-            "--send-url {url} serves chain id {send}, --rpc-url {} chain id {read}",
+        (Some(other), Some(read)) if other != read => Err(bad_input(format!(
+            "{flag} {url} serves chain id {other}, --rpc-url {} chain id {read}",
             node.url
         ))),
         _ => Ok(()),

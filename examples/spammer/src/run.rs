@@ -17,6 +17,7 @@ use spam_proxy::{HealthTask, PoolConfig, Probe, ProxyPool};
 use crate::{
     breaker::BreakerArgs,
     config::ConfigArg,
+    endpoints::EndpointArgs,
     funding::{self, FunderArgs, Need},
     input::{self, bad_input},
     metrics::{self, MetricsArgs},
@@ -32,9 +33,12 @@ const PROXY_CHECK_EVERY: Duration = Duration::from_secs(30);
 /// Options of `spammer run`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
-    /// JSON-RPC URL of the chain. Without it, spammer starts its own anvil.
-    #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url, allow_hyphen_values = true)]
-    rpc_url: Option<Url>,
+    #[command(flatten)]
+    endpoints: EndpointArgs,
+    /// Most tasks started per second over all workers (governor); the wait for a start is
+    /// part of the task's time.
+    #[arg(long, env = "SPAM_MAX_RATE", value_name = "N", value_parser = input::rps, allow_hyphen_values = true)]
+    max_rate: Option<NonZeroU32>,
     /// How long to start new tasks, e.g. 10s, 2m.
     #[arg(long, default_value = "10s", value_parser = input::positive_duration, allow_hyphen_values = true)]
     duration: Duration,
@@ -85,6 +89,7 @@ pub(crate) struct RunArgs {
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (breaker, recovery) = args.breaker.config()?;
     args.output.check()?;
+    args.endpoints.check()?;
     // Keys before anything starts: a bad source is bad input, with nothing written.
     let funder = args.funding.wallet(&args.senders_from.password_env)?;
     let wallets = args
@@ -113,9 +118,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .accounts(senders.max(10))
         .arg("--gas-limit")
         .arg("1000000000");
-    let node = Node::connect(args.rpc_url.as_ref(), devnet).await?;
+    let node = Node::connect(args.endpoints.primary(), devnet).await?;
     // Refused before the store is opened: a refused run leaves nothing.
     node.guard(args.allow_mainnet)?;
+    args.endpoints.check_reachable(&node).await?;
     if node.is_local() {
         eprintln!("started anvil (automine) at {}", node.url);
     }
@@ -160,17 +166,28 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     // The snapshot the hook saw last, for the final line.
     let last = Arc::new(Mutex::new(None::<Progress>));
-    if !live.is_off() {
+    if metrics_on || !live.is_off() {
+        let every = if metrics_on {
+            progress::REDRAW
+        } else {
+            live.every()
+        };
         let (live, last) = (Arc::clone(&live), Arc::clone(&last));
-        spammer = spammer.on_progress(live.every(), move |p| {
+        spammer = spammer.on_progress(every, move |p| {
+            if metrics_on {
+                metrics::record_endpoints(&p.endpoints);
+            }
             live.update(p.elapsed, &progress::spammer_counts(p), |rates| {
                 progress::spammer_line(p, rates)
             });
             *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(p.clone());
         });
     }
+    if let Some(rate) = args.max_rate {
+        spammer = spammer.max_rate(rate);
+    }
     let spammer = spammer
-        .rpc_url(url)
+        .endpoints(args.endpoints.endpoints(&node))
         .wallets(wallets)
         .tasks(mix)
         .workers(args.workers)
@@ -217,7 +234,7 @@ async fn fund(
     mix: &spam_core::TaskMix,
     funder: Option<spam_core::Wallet>,
 ) -> anyhow::Result<funding::Funded> {
-    let block_time = match &args.rpc_url {
+    let block_time = match args.endpoints.primary() {
         Some(url) => node::block_time(url).await,
         None => None,
     };

@@ -245,9 +245,13 @@ mod tests {
         assert_eq!(e.sends(), [url("http://a:1")]);
         assert!(!e.has_figures());
         assert!(e.check().is_ok());
-        let two = e.clone().with_sends(vec![url("http://a:1"), url("http://b:1")]);
+        let two = e
+            .clone()
+            .with_sends(vec![url("http://a:1"), url("http://b:1")]);
         assert!(two.has_figures());
-        let twice = e.clone().with_sends(vec![url("http://b:1"), url("http://b:1")]);
+        let twice = e
+            .clone()
+            .with_sends(vec![url("http://b:1"), url("http://b:1")]);
         assert!(twice.check().unwrap_err().contains("given twice"));
         let ws = Endpoints::new(vec![url("ws://a:1")]);
         assert!(ws.check().unwrap_err().contains("only http and https"));
@@ -260,7 +264,10 @@ mod tests {
             redact(&url("https://eth.example/v3/SECRETKEY")),
             "https://eth.example:443/…"
         );
-        assert_eq!(redact(&url("http://127.0.0.1:8545")), "http://127.0.0.1:8545");
+        assert_eq!(
+            redact(&url("http://127.0.0.1:8545")),
+            "http://127.0.0.1:8545"
+        );
         assert_eq!(
             redact(&url("http://user:pw@10.0.0.1:8545/?key=x")),
             "http://10.0.0.1:8545/…"

@@ -9,7 +9,7 @@ use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 use tokio::time::Instant;
 use tower::Service;
 
-use super::{endpoint::Kind, router::Router, transport::failures};
+use super::{member::Kind, router::Router, transport::failures};
 use crate::rpc::ErrorClass;
 
 /// How long a probe may take.
@@ -34,9 +34,10 @@ impl Router {
                     _ = ticks.tick() => {}
                     () = stop.cancelled() => return,
                 }
-                let probes = router.endpoints().iter().filter(|e| {
-                    !e.is_healthy() || e.is_idle(router.probe_every * 4)
-                });
+                let probes = router
+                    .endpoints()
+                    .iter()
+                    .filter(|e| !e.is_healthy() || e.is_idle(router.probe_every * 4));
                 futures_util::future::join_all(probes.map(|e| async move {
                     // An open breaker refuses until its open period ends; then one probe
                     // decides (half-open).

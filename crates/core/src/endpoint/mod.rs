@@ -16,15 +16,15 @@
 //! endpoints that carry no traffic current, so a recovered primary is seen.
 
 mod config;
-mod endpoint;
 mod health;
+mod member;
 mod nonces;
 mod router;
 mod transport;
 
 pub use self::config::{EndpointStrategy, Endpoints, ParseStrategyError};
 pub(crate) use self::{
-    endpoint::{Endpoint, Kind},
+    member::{Endpoint, Kind},
     nonces::RoutedNonces,
     router::Router,
     transport::Route,

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::{
     EndpointStrategy, Endpoints,
-    endpoint::Endpoint,
+    member::Endpoint,
     transport::{Route, Routed},
 };
 use crate::report::EndpointSummary;
@@ -67,9 +67,7 @@ impl Router {
             .map(|(i, url)| Endpoint::new(i, url, timeout, config.max_rps, start).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| format!("the HTTP client could not be built: {err}"))?;
-        let is_local = endpoints
-            .iter()
-            .all(|e| guess_local_url(e.url.as_str()));
+        let is_local = endpoints.iter().all(|e| guess_local_url(e.url.as_str()));
         let load = vec![0; endpoints.len()];
         Ok(Arc::new(Self {
             endpoints,

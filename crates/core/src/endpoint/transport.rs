@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tower::Service;
 
 use super::{
-    endpoint::{Endpoint, Kind},
+    member::{Endpoint, Kind},
     router::Router,
 };
 use crate::rpc::{ErrorClass, classify, classify_response};
@@ -135,7 +135,10 @@ fn accepted(result: &TransportResult<ResponsePacket>) -> bool {
 /// answer; later acceptances count as duplicates where they happen (counted on a task of
 /// their own, the caller does not wait for them). Without an acceptance, the answer of the
 /// first endpoint in order.
-async fn broadcast(router: &Arc<Router>, request: RequestPacket) -> TransportResult<ResponsePacket> {
+async fn broadcast(
+    router: &Arc<Router>,
+    request: RequestPacket,
+) -> TransportResult<ResponsePacket> {
     let targets: Vec<Arc<Endpoint>> = router.healthy_sends().into_iter().cloned().collect();
     let mut pending: FuturesUnordered<_> = targets
         .into_iter()

@@ -178,6 +178,7 @@ pub(super) fn snapshot(ledger: &Ledger, start: Instant, breaker: BreakerState) -
         lag: LatencySummary::from_latency(&books.lag),
         ack,
         inclusion,
+        endpoints: Vec::new(),
     }
 }
 

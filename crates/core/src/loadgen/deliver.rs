@@ -48,7 +48,6 @@ pub(crate) struct Outgoing {
     pub(crate) breaker: Permit,
 }
 
-
 /// One transaction's way through its tries.
 struct Try {
     out: Outgoing,

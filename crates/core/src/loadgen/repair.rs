@@ -110,13 +110,14 @@ impl Repair {
         senders: Vec<(alloy::primitives::Address, Vec<crate::session::Unsettled>)>,
         cause: &'static str,
     ) -> Vec<(alloy::primitives::Address, bool)> {
-        let results: Vec<(alloy::primitives::Address, Reconciled)> = stream::iter(senders)
-            .map(|(sender, txs)| async move {
-                (sender, self.reconciler.reconcile(sender, txs).await)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
+        let results: Vec<(alloy::primitives::Address, Reconciled)> =
+            stream::iter(senders)
+                .map(|(sender, txs)| async move {
+                    (sender, self.reconciler.reconcile(sender, txs).await)
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
         let mut reached = Vec::with_capacity(results.len());
         for (sender, done) in results {
             reached.push((sender, done.reached));

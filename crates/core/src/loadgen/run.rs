@@ -37,12 +37,8 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, StartError> {
         .get_block_number()
         .await
         .map_err(StartError::rpc("reading the block number"))?;
-    let submitter = Submitter::new(
-        &session.router,
-        s.connections,
-        session.config.http_timeout,
-    )
-    .map_err(|e| StartError::config(format!("the HTTP client could not be built: {e}")))?;
+    let submitter = Submitter::new(&session.router, s.connections, session.config.http_timeout)
+        .map_err(|e| StartError::config(format!("the HTTP client could not be built: {e}")))?;
 
     // Every check passed: from here on the run goes to its report.
     let background = CancellationToken::new();

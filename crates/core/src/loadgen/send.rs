@@ -259,39 +259,38 @@ async fn send_one(client: &RpcClient, raw: Bytes) -> Result<(), Refused> {
 
 /// One JSON-RPC batch; one answer per transaction, in order.
 async fn send_batch(client: &RpcClient, raws: Vec<Bytes>) -> Vec<Result<(), Refused>> {
-        let mut batch = client.new_batch();
-        let mut waiters = Vec::with_capacity(raws.len());
-        for raw in &raws {
-            waiters.push(batch.add_call::<_, TxHash>("eth_sendRawTransaction", &(raw,)));
-        }
-        // A failed batch leaves its waiters only "channel closed": each gets the batch's error.
-        if let Err(err) = batch.send().await {
-            let refused = Refused::from_transport(&err);
-            return raws.iter().map(|_| Err(refused.clone())).collect();
-        }
-        let mut answers = Vec::with_capacity(waiters.len());
-        for waiter in waiters {
-            answers.push(match waiter {
-                Ok(waiter) => settle(waiter.await.map(drop)),
-                Err(err) => Err(Refused::from_transport(&err)),
-            });
-        }
-        answers
+    let mut batch = client.new_batch();
+    let mut waiters = Vec::with_capacity(raws.len());
+    for raw in &raws {
+        waiters.push(batch.add_call::<_, TxHash>("eth_sendRawTransaction", &(raw,)));
+    }
+    // A failed batch leaves its waiters only "channel closed": each gets the batch's error.
+    if let Err(err) = batch.send().await {
+        let refused = Refused::from_transport(&err);
+        return raws.iter().map(|_| Err(refused.clone())).collect();
+    }
+    let mut answers = Vec::with_capacity(waiters.len());
+    for waiter in waiters {
+        answers.push(match waiter {
+            Ok(waiter) => settle(waiter.await.map(drop)),
+            Err(err) => Err(Refused::from_transport(&err)),
+        });
+    }
+    answers
 }
 
 /// `eth_sendRawTransactionSync`: accepted and included in one answer.
 async fn send_sync(client: &RpcClient, raw: Bytes) -> Result<Option<SyncReceipt>, Refused> {
-        // The optional timeout parameter is left out: anvil refuses it, and the node's default
-        // is below our HTTP timeout.
-        let result: Result<ReceiptLite, _> =
-            client.request("eth_sendRawTransactionSync", (raw,)).await;
-        match result {
-            Ok(r) => Ok(Some(SyncReceipt {
-                gas_used: r.gas_used.to(),
-                success: r.status.is_none_or(|s| s == U64::from(1)),
-            })),
-            Err(err) => settle(Err(err)).map(|()| None),
-        }
+    // The optional timeout parameter is left out: anvil refuses it, and the node's default
+    // is below our HTTP timeout.
+    let result: Result<ReceiptLite, _> = client.request("eth_sendRawTransactionSync", (raw,)).await;
+    match result {
+        Ok(r) => Ok(Some(SyncReceipt {
+            gas_used: r.gas_used.to(),
+            success: r.status.is_none_or(|s| s == U64::from(1)),
+        })),
+        Err(err) => settle(Err(err)).map(|()| None),
+    }
 }
 
 fn settle(result: Result<(), TransportError>) -> Result<(), Refused> {

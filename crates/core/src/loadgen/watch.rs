@@ -39,6 +39,8 @@ pub(super) struct Watch {
     preconf: Option<PreconfListener>,
     progress: Option<JoinHandle<()>>,
     start: Instant,
+    router: Arc<crate::endpoint::Router>,
+    senders: usize,
 }
 
 impl Watch {
@@ -96,7 +98,12 @@ impl Watch {
         let repair = tokio::spawn(repair.run(repair_stop.clone()));
         let progress = s.session.progress.clone().map(|(every, hook)| {
             let (ledger, breaker) = (Arc::clone(&ledger), control.breaker.clone());
-            let snapshot = move || background::snapshot(&ledger, start, breaker.state());
+            let (router, senders) = (Arc::clone(&session.router), session.wallets.len());
+            let snapshot = move || {
+                let mut p = background::snapshot(&ledger, start, breaker.state());
+                p.endpoints = router.summaries(senders);
+                p
+            };
             spawn_progress(every, hook, start, snapshot, background.clone())
         });
         Self {
@@ -111,6 +118,8 @@ impl Watch {
             preconf,
             progress,
             start,
+            router: Arc::clone(&session.router),
+            senders: session.wallets.len(),
         }
     }
 
@@ -146,11 +155,9 @@ impl Watch {
             let _ = task.await;
         }
         if let Some((_, hook)) = &s.session.progress {
-            hook(&background::snapshot(
-                &self.ledger,
-                self.start,
-                breaker_state,
-            ));
+            let mut p = background::snapshot(&self.ledger, self.start, breaker_state);
+            p.endpoints = self.router.summaries(self.senders);
+            hook(&p);
         }
         let preconf = match self.preconf {
             Some(listener) => Some(listener.finish().await),

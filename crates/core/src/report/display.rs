@@ -71,7 +71,11 @@ impl fmt::Display for Report {
             n.resyncs, n.fast_forwards, n.holes_filled,
         )?;
         if !self.endpoints.is_empty() {
-            write!(f, "\n{}", super::endpoints::EndpointsSummary(&self.endpoints))?;
+            write!(
+                f,
+                "\n{}",
+                super::endpoints::EndpointsSummary(&self.endpoints)
+            )?;
         }
         if !self.proxies.is_empty() {
             write!(f, "\n{}", super::proxies::ProxiesSummary(&self.proxies))?;

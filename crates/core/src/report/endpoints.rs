@@ -54,6 +54,8 @@ pub struct EndpointSummary {
     pub transitions: Vec<EndpointTransition>,
     /// Seconds its breaker was not closed.
     pub unhealthy_s: f64,
+    /// Whether its breaker was closed at the end (or at the snapshot).
+    pub healthy: bool,
     /// Senders assigned to it at the end.
     pub senders: u64,
     /// Senders that moved to it, and away from it, during the run.

@@ -6,7 +6,10 @@ use alloy::transports::http::reqwest::Url;
 use tokio_util::sync::CancellationToken;
 
 use super::{ProgressHook, StartError};
-use crate::{endpoint::Endpoints, node::ExecutionLayer, node::MainnetPolicy, pool::WalletPoolConfig, wallet::Wallet};
+use crate::{
+    endpoint::Endpoints, node::ExecutionLayer, node::MainnetPolicy, pool::WalletPoolConfig,
+    wallet::Wallet,
+};
 
 /// Where a run persists its records: the store and, to share one run between instances, its id.
 #[cfg(feature = "store")]

@@ -61,6 +61,9 @@ pub struct Progress {
     pub ack: LatencySummary,
     /// Open loop: intended time to seen in a block. Closed loop: sent to seen in a block.
     pub inclusion: LatencySummary,
+    /// Per RPC endpoint so far, when the run has several (or a request cap); see
+    /// [`Report::endpoints`](crate::Report::endpoints).
+    pub endpoints: Vec<crate::report::EndpointSummary>,
 }
 
 impl Progress {
@@ -98,6 +101,7 @@ impl Progress {
             lag: LatencySummary::default(),
             ack: LatencySummary::from_latency(&all.send),
             inclusion: LatencySummary::from_latency(&all.inclusion),
+            endpoints: Vec::new(),
         }
     }
 }

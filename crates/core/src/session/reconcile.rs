@@ -182,9 +182,7 @@ impl Reconciler {
     /// Sends `tx`'s bytes again.
     async fn rebroadcast(&self, provider: &RootProvider, tx: &Unsettled) -> Fate {
         // The same bytes: safe to retry, and *already known* after a lost answer means held.
-        let send = self
-            .retry
-            .retry(|| provider.send_raw_transaction(&tx.raw));
+        let send = self.retry.retry(|| provider.send_raw_transaction(&tx.raw));
         let sent = tokio::time::timeout(self.timeout, send).await;
         match sent {
             Ok(Ok(_)) => Fate::Rebroadcast,

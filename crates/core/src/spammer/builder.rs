@@ -206,7 +206,10 @@ impl SpammerBuilder {
         if matches!(self.stop, Stop::After(d) if d > crate::session::MAX_RUN_DURATION) {
             return Err(StartError::config("the run must last at most 30 days"));
         }
-        if self.max_rate.is_some_and(|r| f64::from(r.get()) > crate::Rate::MAX_TPS) {
+        if self
+            .max_rate
+            .is_some_and(|r| f64::from(r.get()) > crate::Rate::MAX_TPS)
+        {
             return Err(StartError::config(format!(
                 "the start-rate cap must be at most {} per second",
                 crate::Rate::MAX_TPS

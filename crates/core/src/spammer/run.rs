@@ -60,7 +60,12 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     let progress = s.session.progress.clone().map(|(every, hook)| {
         let (recorder, inflight) = (Arc::clone(&recorder), Arc::clone(&inflight));
         let start = running.start;
-        let snapshot = move || snapshot(&recorder, &inflight, start.elapsed());
+        let (router, senders) = (Arc::clone(&session.router), session.wallets.len());
+        let snapshot = move || {
+            let mut p = snapshot(&recorder, &inflight, start.elapsed());
+            p.endpoints = router.summaries(senders);
+            p
+        };
         spawn_progress(every, hook, start, snapshot, background.clone())
     });
     let rebalancer = egress
@@ -70,7 +75,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     let watcher = watch::spawn(
         Arc::clone(&inflight),
         session.sender.clone(),
-        Arc::clone(&session.router),
+        (Arc::clone(&session.router), session.pool.clone()),
         (s.recovery_tps, s.breaker.is_disabled()),
         Arc::clone(&log),
         watching.clone(),
@@ -98,7 +103,9 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
         let _ = task.await;
     }
     if let Some((_, hook)) = &s.session.progress {
-        hook(&snapshot(&recorder, &inflight, running.start.elapsed()));
+        let mut p = snapshot(&recorder, &inflight, running.start.elapsed());
+        p.endpoints = session.router.summaries(session.wallets.len());
+        hook(&p);
     }
     let recorder = recorder.lock().clone();
     let closed_loop = closed_loop(&inflight, &log);

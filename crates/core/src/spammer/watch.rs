@@ -138,7 +138,10 @@ async fn block_interval(provider: &RootProvider) -> Option<Duration> {
 pub(super) fn spawn(
     inflight: Arc<InFlight>,
     provider: RootProvider,
-    router: Arc<crate::endpoint::Router>,
+    (router, pool): (
+        Arc<crate::endpoint::Router>,
+        crate::pool::WalletPool<Arc<crate::wallet::Wallet>>,
+    ),
     (recovery_tps, disabled): (f64, bool),
     log: Arc<Log>,
     stop: CancellationToken,
@@ -185,7 +188,7 @@ pub(super) fn spawn(
                 inflight.guard.pause(false);
                 continue;
             }
-            reconcile_moved(&inflight, &router).await;
+            reconcile_moved(&inflight, &router, &pool).await;
             if Instant::now() >= confirm_at {
                 confirm_at = Instant::now() + CONFIRM_EVERY;
                 if let Some(latest) = inflight.guard.probe(&provider).await {
@@ -201,7 +204,11 @@ pub(super) fn spawn(
 
 /// Reconciles the senders that moved to another endpoint against it; each is leased again
 /// once the new endpoint answered for it (or it had nothing in flight).
-async fn reconcile_moved(inflight: &InFlight, router: &crate::endpoint::Router) {
+async fn reconcile_moved(
+    inflight: &InFlight,
+    router: &crate::endpoint::Router,
+    pool: &crate::pool::WalletPool<Arc<crate::wallet::Wallet>>,
+) {
     let moved = router.moved();
     if moved.is_empty() {
         return;
@@ -216,4 +223,8 @@ async fn reconcile_moved(inflight: &InFlight, router: &crate::endpoint::Router) 
         .collect()
         .await;
     router.reconciled(&done);
+    if !done.is_empty() {
+        // Workers waiting for a wallet look again: these are leasable now.
+        pool.refresh();
+    }
 }

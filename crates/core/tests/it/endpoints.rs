@@ -64,6 +64,10 @@ async fn spread_shares_the_sends_and_every_tx_lands_once() {
     let o = report.open_loop.as_ref().unwrap();
     let (ea, eb) = (endpoint(&report, &a.url), endpoint(&report, &b.url));
     eprintln!("{report}");
+    assert!(
+        a.connections() > 0 && b.connections() > 0,
+        "both forwarders carried traffic"
+    );
     assert_eq!(ea.senders + eb.senders, 20, "every sender on one of them");
     assert_eq!((ea.senders, eb.senders), (10, 10), "balanced");
     assert_eq!(ea.sends + eb.sends, o.sent, "each send counted once");
@@ -175,7 +179,11 @@ async fn broadcast_lands_each_tx_once_and_counts_the_copies_apart() {
     // One pool behind both: the second copy of each tx is accepted ("already known", a
     // duplicate), or refused when a block took the tx between the two ("nonce too low"); a
     // refused copy is counted at its endpoint, never against the run.
-    assert_eq!(o.rejected, 0, "copies are not failures: {:?}", report.errors);
+    assert_eq!(
+        o.rejected, 0,
+        "copies are not failures: {:?}",
+        report.errors
+    );
     let copies_refused: u64 = ea.errors.values().chain(eb.errors.values()).sum();
     assert_eq!(
         ea.duplicates + eb.duplicates + copies_refused,
@@ -227,7 +235,11 @@ async fn max_rps_per_endpoint_holds_and_the_open_loop_drops_the_excess() {
         "{} requests in {window:.2} s under a cap of 50/s",
         e.requests
     );
-    assert!(e.requests >= 450, "{} requests: the cap was not used", e.requests);
+    assert!(
+        e.requests >= 450,
+        "{} requests: the cap was not used",
+        e.requests
+    );
     assert_eq!(e.sends, o.sent);
     let limited = o.dropped_by_reason.get("endpoint rate limit").copied();
     assert!(

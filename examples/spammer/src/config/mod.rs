@@ -33,6 +33,8 @@ enum Kind {
     Number,
     /// `true` or `false`.
     Switch,
+    /// A string, or a list of strings (several URLs).
+    List,
 }
 
 impl Kind {
@@ -43,13 +45,17 @@ impl Kind {
             Self::Count => "a whole number",
             Self::Number => "a number",
             Self::Switch => "true or false",
+            Self::List => "a string or a list of strings",
         }
     }
 }
 
 /// Keys allowed at the top level (for both commands) and in both sections.
 const SHARED: &[(&str, Kind)] = &[
-    ("rpc_url", Kind::Text),
+    ("rpc_url", Kind::List),
+    ("send_url", Kind::List),
+    ("endpoint_strategy", Kind::Text),
+    ("max_rps_per_endpoint", Kind::Count),
     ("duration", Kind::Duration),
     ("seed", Kind::Count),
     ("grace", Kind::Duration),
@@ -90,11 +96,11 @@ const RUN: &[(&str, Kind)] = &[
     ("tasks", Kind::Text),
     ("cooldown", Kind::Duration),
     ("proxies", Kind::Text),
+    ("max_rate", Kind::Count),
 ];
 
 /// Keys of `[loadgen]` only.
 const LOADGEN: &[(&str, Kind)] = &[
-    ("send_url", Kind::Text),
     ("ws_url", Kind::Text),
     ("preconf_ws_url", Kind::Text),
     ("el", Kind::Text),
@@ -360,7 +366,17 @@ fn setting(
     at: &impl Fn(Range<usize>) -> String,
 ) -> Result<Setting, String> {
     let text = match (kind, value.get_ref()) {
-        (Kind::Text | Kind::Duration, DeValue::String(s)) => Some(s.to_string()),
+        (Kind::Text | Kind::Duration | Kind::List, DeValue::String(s)) => Some(s.to_string()),
+        // The flag's values, as a comma list (its delimiter).
+        (Kind::List, DeValue::Array(items)) => items
+            .iter()
+            .map(|item| match item.get_ref() {
+                DeValue::String(s) if !s.contains(',') => Some(s.to_string()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .filter(|items| !items.is_empty())
+            .map(|items| items.join(",")),
         (Kind::Count | Kind::Number, DeValue::Integer(i)) => {
             i128::from_str_radix(i.as_str(), i.radix())
                 .ok()

@@ -4,6 +4,7 @@
 
 mod charts;
 mod closed_loop;
+mod endpoints;
 mod figures;
 mod format;
 mod page;
@@ -52,6 +53,9 @@ pub(super) fn render(report: &Report) -> String {
             (sections::latency(report))
             (figures::latency(report))
         }))
+        @if !report.endpoints.is_empty() {
+            (section("endpoints", "Endpoints", endpoints::endpoints(report)))
+        }
         @if !report.proxies.is_empty() {
             (section("proxies", "Proxies", sections::proxies(report)))
         }
@@ -220,6 +224,31 @@ mod tests {
             html.contains("does not hold"),
             "started != succeeded + failed now"
         );
+    }
+
+    #[test]
+    fn endpoints_get_a_table_and_their_transitions() {
+        let mut report = fixture("run-report.json");
+        assert!(!render(&report).contains("id=\"endpoints\""));
+        report.endpoints = serde_json::from_value(serde_json::json!([
+            { "endpoint": "#0 http://10.0.0.1:8545", "roles": "read+send", "requests": 1200,
+              "sends": 900, "share": 0.9, "accepted": 900, "duplicates": 0, "errors": {},
+              "ack_p50_ms": 1.5, "ack_p99_ms": 4.25, "rate_limited": 0, "probes": 0,
+              "probe_failures": 0, "unhealthy_s": 6.0, "healthy": false,
+              "transitions": [{ "at_s": 4.01, "to": "open" }],
+              "senders": 0, "senders_in": 0, "senders_out": 20 },
+            { "endpoint": "#1 http://10.0.0.2:8545/…", "roles": "send", "requests": 100,
+              "sends": 100, "share": 0.1, "accepted": 100, "duplicates": 0,
+              "errors": { "connection failed": 3 }, "rate_limited": 7, "probes": 12,
+              "probe_failures": 0, "unhealthy_s": 0.0, "healthy": true, "transitions": [],
+              "senders": 20, "senders_in": 20, "senders_out": 0 }
+        ]))
+        .unwrap();
+        let html = render(&report);
+        assert_balanced(&html);
+        assert!(html.contains("#1 http://10.0.0.2:8545/…"));
+        assert!(html.contains("open at 4.01 s"));
+        assert!(html.contains("20 / +20 / -0"));
     }
 
     #[test]

@@ -98,7 +98,8 @@ impl InFlight {
     pub(crate) async fn reconcile(&self, sender: Address, cause: Cause) -> Reconciled {
         let lock = Arc::clone(self.locks.lock().entry(sender).or_default());
         let _one_at_a_time = lock.lock().await;
-        let txs = self.ledger
+        let txs = self
+            .ledger
             .unsettled(sender, matches!(cause, Cause::Recovered | Cause::Moved));
         if txs.is_empty() {
             return Reconciled::default();

@@ -264,9 +264,7 @@ impl Endpoint {
             (!f.ack.is_empty())
                 .then(|| crate::report::round(f.ack.value_at_quantile(q) as f64 / 1_000.0, 3))
         };
-        let down = f.down_total
-            + f.down_since
-                .map_or(Duration::ZERO, |since| since.elapsed());
+        let down = f.down_total + f.down_since.map_or(Duration::ZERO, |since| since.elapsed());
         EndpointSummary {
             endpoint: self.label.clone(),
             roles: roles.into(),
@@ -287,6 +285,7 @@ impl Endpoint {
             probe_failures: f.probe_failures,
             transitions: f.transitions.clone(),
             unhealthy_s: crate::report::round(down.as_secs_f64(), 3),
+            healthy: self.is_healthy(),
             senders,
             senders_in: f.senders_in,
             senders_out: f.senders_out,
