@@ -224,7 +224,7 @@ pub(crate) fn record_endpoints(endpoints: &[EndpointSummary]) {
             counter!("spam_endpoint_errors_total", "endpoint" => label(), "class" => class.clone())
                 .absolute(*n);
         }
-        let opened = e.transitions.iter().filter(|t| t.to == "open").count() as u64;
+        let opened = e.transitions.iter().filter(|t| t.to == "unhealthy").count() as u64;
         counter!("spam_endpoint_breaker_opened_total", "endpoint" => label()).absolute(opened);
         gauge!("spam_endpoint_healthy", "endpoint" => label()).set(if e.healthy {
             1.0

@@ -1,8 +1,12 @@
-//! One endpoint of a run: its HTTP transport, breaker, request cap and figures.
+//! One endpoint of a run: its HTTP transport, health, request cap and figures.
 
 use std::{
     collections::BTreeMap,
-    sync::atomic::{AtomicU64, Ordering},
+    num::NonZeroU32,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -10,7 +14,6 @@ use alloy::transports::{BoxTransport, http::reqwest};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
-use std::num::NonZeroU32;
 use tokio::time::Instant;
 
 use crate::{
@@ -19,9 +22,12 @@ use crate::{
     rpc::ErrorClass,
 };
 
-/// An endpoint's breaker: quick to open on a dead endpoint (3 calls in 2 s, half failing:
-/// connection refused, timeouts, 5xx), quick to try again (after 500 ms, one probe), and
-/// blind to a few percent of failures.
+/// Failed calls in a row (no answer, connection, 5xx) that make an endpoint unhealthy at
+/// once, whatever the successes before: a node that just died.
+const TRIP_AFTER: u32 = 3;
+
+/// An endpoint's breaker: opens when half the calls of the last 2 s fail (at least 3), tries
+/// again after 500 ms with one probe; blind to a few percent of failures.
 fn breaker_config() -> BreakerConfig {
     BreakerConfig::builder()
         .window(Duration::from_secs(2))
@@ -52,10 +58,22 @@ pub(crate) struct Endpoint {
     pub(crate) transport: BoxTransport,
     pub(crate) breaker: CircuitBreaker,
     limiter: Option<DefaultDirectRateLimiter>,
-    figures: std::sync::Arc<Mutex<Figures>>,
+    health: Arc<Health>,
+}
+
+/// Whether the endpoint is healthy, and the figures: shared with the breaker's hook.
+struct Health {
+    label: String,
+    start: Instant,
+    /// The breaker is closed (kept by its hook: read without its lock).
+    closed: AtomicBool,
+    /// Node failures since the last call that got an answer.
+    consecutive: AtomicU32,
+    /// The health last recorded, for transitions.
+    healthy: AtomicBool,
     /// Milliseconds since `start` of the last request (probes aside).
     last_used: AtomicU64,
-    start: Instant,
+    figures: Mutex<Figures>,
 }
 
 #[derive(Debug)]
@@ -77,6 +95,39 @@ struct Figures {
     senders_out: u64,
 }
 
+impl Health {
+    fn is_healthy(&self) -> bool {
+        self.closed.load(Ordering::Relaxed) && self.consecutive.load(Ordering::Relaxed) < TRIP_AFTER
+    }
+
+    /// Records a change of health (once, whoever sees it first).
+    fn refresh(&self) {
+        let now = self.is_healthy();
+        if self
+            .healthy
+            .compare_exchange(!now, now, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let at = Instant::now();
+        let mut f = self.figures.lock();
+        f.transitions.push(EndpointTransition {
+            at_s: crate::report::round(at.saturating_duration_since(self.start).as_secs_f64(), 3),
+            to: if now { "healthy" } else { "unhealthy" }.into(),
+        });
+        if now {
+            if let Some(since) = f.down_since.take() {
+                f.down_total += at.saturating_duration_since(since);
+            }
+            tracing::info!(target: "spam::endpoint", endpoint = %self.label, "endpoint healthy again");
+        } else {
+            f.down_since.get_or_insert(at);
+            tracing::warn!(target: "spam::endpoint", endpoint = %self.label, "endpoint unhealthy: its senders move");
+        }
+    }
+}
+
 impl Endpoint {
     pub(crate) fn new(
         index: usize,
@@ -94,48 +145,38 @@ impl Endpoint {
             http,
             url.clone(),
         ));
-        let figures = std::sync::Arc::new(Mutex::new(Figures {
-            requests: 0,
-            sends: 0,
-            accepted: 0,
-            duplicates: 0,
-            errors: BTreeMap::new(),
-            ack: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
-            rate_limited: 0,
-            probes: 0,
-            probe_failures: 0,
-            transitions: Vec::new(),
-            down_since: None,
-            down_total: Duration::ZERO,
-            senders_in: 0,
-            senders_out: 0,
-        }));
+        let label = format!("#{index} {}", super::config::redact(&url));
+        let health = Arc::new(Health {
+            label: label.clone(),
+            start,
+            closed: AtomicBool::new(true),
+            consecutive: AtomicU32::new(0),
+            healthy: AtomicBool::new(true),
+            last_used: AtomicU64::new(0),
+            figures: Mutex::new(Figures {
+                requests: 0,
+                sends: 0,
+                accepted: 0,
+                duplicates: 0,
+                errors: BTreeMap::new(),
+                ack: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+                rate_limited: 0,
+                probes: 0,
+                probe_failures: 0,
+                transitions: Vec::new(),
+                down_since: None,
+                down_total: Duration::ZERO,
+                senders_in: 0,
+                senders_out: 0,
+            }),
+        });
         let breaker = CircuitBreaker::new(breaker_config()).on_transition({
-            let figures = std::sync::Arc::clone(&figures);
-            let label = super::config::redact(&url);
+            let health = Arc::clone(&health);
             move |t: &Transition| {
-                let now = Instant::now();
-                let mut f = figures.lock();
-                f.transitions.push(EndpointTransition {
-                    at_s: crate::report::round(
-                        now.saturating_duration_since(start).as_secs_f64(),
-                        3,
-                    ),
-                    to: state_name(t.to).into(),
-                });
-                match (t.from, t.to) {
-                    (BreakerState::Closed, _) => {
-                        f.down_since.get_or_insert(now);
-                        tracing::warn!(target: "spam::endpoint", endpoint = %label, "endpoint unhealthy: its senders move");
-                    }
-                    (_, BreakerState::Closed) => {
-                        if let Some(since) = f.down_since.take() {
-                            f.down_total += now.saturating_duration_since(since);
-                        }
-                        tracing::info!(target: "spam::endpoint", endpoint = %label, "endpoint healthy again");
-                    }
-                    _ => {}
-                }
+                health
+                    .closed
+                    .store(t.to == BreakerState::Closed, Ordering::Relaxed);
+                health.refresh();
             }
         });
         let limiter = max_rps.map(|rps| {
@@ -148,26 +189,25 @@ impl Endpoint {
         });
         Ok(Self {
             index,
-            label: format!("#{index} {}", super::config::redact(&url)),
+            label,
             url,
             transport,
             breaker,
             limiter,
-            figures,
-            last_used: AtomicU64::new(0),
-            start,
+            health,
         })
     }
 
-    /// Whether its breaker is closed.
+    /// Whether it takes traffic: its breaker closed, and no run of failures since its last
+    /// answer.
     pub(crate) fn is_healthy(&self) -> bool {
-        self.breaker.state() == BreakerState::Closed
+        self.health.is_healthy()
     }
 
     /// Whether nothing but probes reached it for `idle`.
     pub(crate) fn is_idle(&self, idle: Duration) -> bool {
-        let last = Duration::from_millis(self.last_used.load(Ordering::Relaxed));
-        self.start.elapsed().saturating_sub(last) >= idle
+        let last = Duration::from_millis(self.health.last_used.load(Ordering::Relaxed));
+        self.health.start.elapsed().saturating_sub(last) >= idle
     }
 
     /// Takes `n` request permits now, or counts the refusal: for the open loop, which
@@ -178,7 +218,7 @@ impl Endpoint {
         };
         let ok = NonZeroU32::new(n).is_none_or(|n| matches!(limiter.check_n(n), Ok(Ok(()))));
         if !ok {
-            self.figures.lock().rate_limited += 1;
+            self.health.figures.lock().rate_limited += 1;
         }
         ok
     }
@@ -192,16 +232,16 @@ impl Endpoint {
         if matches!(limiter.check_n(n32), Ok(Ok(()))) {
             return;
         }
-        self.figures.lock().rate_limited += 1;
+        self.health.figures.lock().rate_limited += 1;
         for _ in 0..n {
             limiter.until_ready().await;
         }
     }
 
     /// Counts one request of `calls` calls of `kind`, answered after `took`; `failures` holds
-    /// the class of each call that failed or was refused. The breaker counts the request as
-    /// failed when the way to the node failed (no answer, connection, 5xx), whatever the
-    /// node said otherwise.
+    /// the class of each call that failed or was refused. The request failed for the
+    /// endpoint's health when the way to the node failed (no answer, connection, 5xx),
+    /// whatever the node said otherwise.
     pub(crate) fn observe(
         &self,
         kind: Kind,
@@ -210,11 +250,17 @@ impl Endpoint {
         failures: &[ErrorClass],
         permit: Option<crate::breaker::Permit>,
     ) {
+        let health = &self.health;
         if kind != Kind::Probe {
-            let ms = self.start.elapsed().as_millis() as u64;
-            self.last_used.store(ms, Ordering::Relaxed);
+            let ms = health.start.elapsed().as_millis() as u64;
+            health.last_used.store(ms, Ordering::Relaxed);
         }
         let node_failed = failures.iter().any(ErrorClass::is_node_failure);
+        if node_failed {
+            health.consecutive.fetch_add(1, Ordering::Relaxed);
+        } else {
+            health.consecutive.store(0, Ordering::Relaxed);
+        }
         if let Some(permit) = permit {
             if node_failed {
                 permit.failure();
@@ -222,7 +268,8 @@ impl Endpoint {
                 permit.success();
             }
         }
-        let mut f = self.figures.lock();
+        health.refresh();
+        let mut f = health.figures.lock();
         match kind {
             Kind::Probe => {
                 f.probes += 1;
@@ -244,12 +291,12 @@ impl Endpoint {
 
     /// Counts transactions it accepted after another endpoint did (broadcast).
     pub(crate) fn duplicates(&self, n: u64) {
-        self.figures.lock().duplicates += n;
+        self.health.figures.lock().duplicates += n;
     }
 
     /// Counts senders moved to (`true`) or away from it.
     pub(crate) fn moved(&self, into: bool) {
-        let mut f = self.figures.lock();
+        let mut f = self.health.figures.lock();
         if into {
             f.senders_in += 1;
         } else {
@@ -257,9 +304,14 @@ impl Endpoint {
         }
     }
 
+    /// Sends counted so far.
+    pub(crate) fn sends(&self) -> u64 {
+        self.health.figures.lock().sends
+    }
+
     /// The figures at the end of the run.
     pub(crate) fn summary(&self, roles: &str, senders: u64, all_sends: u64) -> EndpointSummary {
-        let f = self.figures.lock();
+        let f = self.health.figures.lock();
         let pct = |q: f64| {
             (!f.ack.is_empty())
                 .then(|| crate::report::round(f.ack.value_at_quantile(q) as f64 / 1_000.0, 3))
@@ -285,7 +337,7 @@ impl Endpoint {
             probe_failures: f.probe_failures,
             transitions: f.transitions.clone(),
             unhealthy_s: crate::report::round(down.as_secs_f64(), 3),
-            healthy: self.is_healthy(),
+            healthy: self.health.is_healthy(),
             senders,
             senders_in: f.senders_in,
             senders_out: f.senders_out,
@@ -301,19 +353,11 @@ fn label(class: &ErrorClass) -> String {
     }
 }
 
-const fn state_name(state: BreakerState) -> &'static str {
-    match state {
-        BreakerState::Closed => "closed",
-        BreakerState::Open => "open",
-        BreakerState::HalfOpen => "half-open",
-    }
-}
-
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
             .field("endpoint", &self.label)
-            .field("breaker", &self.breaker.state())
+            .field("healthy", &self.is_healthy())
             .finish_non_exhaustive()
     }
 }

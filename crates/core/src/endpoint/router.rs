@@ -226,6 +226,18 @@ impl Router {
         &self.endpoints[pick(&self.reads).unwrap_or(self.reads[0])]
     }
 
+    /// A healthy endpoint of `route`'s set other than `failed`, in order.
+    pub(crate) fn other_healthy(&self, route: Route, failed: usize) -> Option<&Arc<Endpoint>> {
+        let set = if route == Route::Reads {
+            &self.reads
+        } else {
+            &self.sends
+        };
+        set.iter()
+            .map(|&i| &self.endpoints[i])
+            .find(|e| e.index != failed && e.is_healthy())
+    }
+
     /// The first healthy send endpoint: sends that belong to no sender (a filler, settling).
     pub(crate) fn first_send_endpoint(&self) -> &Arc<Endpoint> {
         self.healthy_sends()[0]
@@ -282,11 +294,7 @@ impl Router {
             return Vec::new();
         }
         let places = self.places.lock();
-        let all_sends: u64 = self
-            .endpoints
-            .iter()
-            .map(|e| e.summary("", 0, 0).sends)
-            .sum();
+        let all_sends: u64 = self.endpoints.iter().map(|e| e.sends()).sum();
         self.endpoints
             .iter()
             .map(|e| {
@@ -314,5 +322,133 @@ impl std::fmt::Debug for Router {
             .field("endpoints", &self.endpoints)
             .field("strategy", &self.strategy)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+
+    fn url(port: u16) -> alloy::transports::http::reqwest::Url {
+        format!("http://127.0.0.1:{port}").parse().unwrap()
+    }
+
+    fn router(strategy: EndpointStrategy, sends: usize) -> Arc<Router> {
+        let endpoints = Endpoints::new(vec![url(1)])
+            .with_sends((0..sends).map(|i| url(10 + i as u16)).collect())
+            .with_strategy(strategy);
+        Router::new(&endpoints, Duration::from_secs(1)).unwrap()
+    }
+
+    /// Opens the breaker of send endpoint `i` (three failed calls: the endpoint breaker's
+    /// minimum).
+    fn kill(router: &Router, i: usize) {
+        let endpoint = &router.endpoints[router.sends[i]];
+        for _ in 0..3 {
+            endpoint.breaker.try_acquire().unwrap().failure();
+        }
+        assert!(!endpoint.is_healthy());
+    }
+
+    fn senders(n: u8) -> Vec<Address> {
+        (1..=n).map(Address::repeat_byte).collect()
+    }
+
+    fn on(router: &Router, senders: &[Address]) -> Vec<usize> {
+        senders
+            .iter()
+            .map(|s| router.send_endpoint(*s).index)
+            .collect()
+    }
+
+    #[test]
+    fn spread_is_sticky_and_balanced_and_moves_only_the_senders_of_a_dead_endpoint() {
+        let router = router(EndpointStrategy::Spread, 3);
+        let senders = senders(9);
+        let first = on(&router, &senders);
+        for e in 1..=3 {
+            assert_eq!(first.iter().filter(|&&i| i == e).count(), 3, "{first:?}");
+        }
+        assert_eq!(on(&router, &senders), first, "sticky");
+        assert!(router.moved().is_empty(), "first placements are not moves");
+
+        kill(&router, 0); // endpoint index 1
+        let after = on(&router, &senders);
+        for (before, now) in first.iter().zip(&after) {
+            if *before == 1 {
+                assert_ne!(*now, 1);
+            } else {
+                assert_eq!(before, now, "senders of healthy endpoints stay");
+            }
+        }
+        assert_eq!(router.moved().len(), 3);
+        assert!(router.is_moving(&senders[first.iter().position(|&i| i == 1).unwrap()]));
+        router.reconciled(&router.moved());
+        assert!(router.moved().is_empty());
+        assert_eq!(router.rebalance(), 0, "nothing left to move");
+    }
+
+    #[test]
+    fn failover_uses_the_first_healthy_endpoint_and_comes_back_to_the_primary() {
+        let router = router(EndpointStrategy::Failover, 2);
+        let senders = senders(4);
+        assert_eq!(on(&router, &senders), [1, 1, 1, 1]);
+        kill(&router, 0);
+        assert_eq!(on(&router, &senders), [2, 2, 2, 2]);
+        assert_eq!(router.moved().len(), 4);
+        router.reconciled(&router.moved());
+
+        // The breaker's open period ends; one successful probe closes it.
+        std::thread::sleep(Duration::from_millis(550));
+        let primary = &router.endpoints[router.sends[0]];
+        primary.breaker.try_acquire().unwrap().success();
+        assert!(primary.is_healthy());
+        assert_eq!(router.rebalance(), 4, "back to the primary");
+        assert_eq!(on(&router, &senders), [1, 1, 1, 1]);
+        let s = router.summaries(4);
+        assert_eq!((s[1].senders_out, s[1].senders_in, s[1].senders), (4, 4, 4));
+        assert_eq!(
+            s[1].transitions
+                .iter()
+                .map(|t| t.to.as_str())
+                .collect::<Vec<_>>(),
+            ["unhealthy", "healthy"]
+        );
+    }
+
+    #[test]
+    fn with_every_endpoint_down_senders_stay_where_they_are() {
+        let router = router(EndpointStrategy::Spread, 2);
+        let senders = senders(2);
+        let first = on(&router, &senders);
+        kill(&router, 0);
+        kill(&router, 1);
+        assert_eq!(on(&router, &senders), first);
+        assert!(router.moved().is_empty());
+    }
+
+    #[test]
+    fn the_request_cap_refuses_ticks_beyond_it_and_counts_them() {
+        let endpoints = Endpoints::new(vec![url(1)]).with_max_rps(NonZeroU32::new(100).unwrap());
+        let router = Router::new(&endpoints, Duration::from_secs(1)).unwrap();
+        let sender = Address::repeat_byte(1);
+        // The initial burst is drained: a quick series gets at most a permit or two.
+        let passed = (0..50).filter(|_| router.admit(sender)).count();
+        assert!(passed <= 2, "{passed} passed at once under 100/s");
+        let s = router.summaries(1);
+        assert_eq!(s.len(), 1, "a cap alone brings figures");
+        assert_eq!(s[0].rate_limited, 50 - passed as u64);
+    }
+
+    #[test]
+    fn broadcast_places_senders_like_failover_for_their_other_requests() {
+        let router = router(EndpointStrategy::Broadcast, 2);
+        assert!(router.broadcasts());
+        assert_eq!(on(&router, &senders(3)), [1, 1, 1]);
+        assert_eq!(router.healthy_sends().len(), 2);
+        kill(&router, 1);
+        assert_eq!(router.healthy_sends().len(), 1);
     }
 }

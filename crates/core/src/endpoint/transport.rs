@@ -73,7 +73,20 @@ async fn dispatch(
         Route::Sender(sender) => router.send_endpoint(sender),
     };
     let kind = if send { Kind::Send } else { Kind::Read };
-    call(endpoint, kind, request).await
+    // A request that could not reach its endpoint (connection refused or reset before an
+    // answer) goes to another healthy one at once: the same bytes, so a send is replay-safe,
+    // and the caller does not see a dead endpoint its breaker has not opened on yet.
+    let again = router.is_multi().then(|| request.clone());
+    let result = call(endpoint, kind, request).await;
+    match (again, &result) {
+        (Some(request), Err(err)) if classify(err) == ErrorClass::Connection => {
+            match router.other_healthy(route, endpoint.index) {
+                Some(other) => call(other, kind, request).await,
+                None => result,
+            }
+        }
+        _ => result,
+    }
 }
 
 /// One request to `endpoint`, after its request cap allows it; counted there.

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct EndpointTransition {
     /// Seconds from the start of the run.
     pub at_s: f64,
-    /// The state entered: `open` (unhealthy, its senders move), `half-open` (probing),
-    /// `closed` (healthy).
+    /// The state entered: `unhealthy` (its breaker opened, or three calls in a row got no
+    /// answer: its senders move) or `healthy` (its breaker closed after a probe, or a call
+    /// got an answer).
     pub to: String,
 }
 
@@ -50,11 +51,11 @@ pub struct EndpointSummary {
     pub probes: u64,
     /// Health probes that got no answer.
     pub probe_failures: u64,
-    /// Breaker transitions, in order.
+    /// Health transitions, in order.
     pub transitions: Vec<EndpointTransition>,
-    /// Seconds its breaker was not closed.
+    /// Seconds it was unhealthy.
     pub unhealthy_s: f64,
-    /// Whether its breaker was closed at the end (or at the snapshot).
+    /// Whether it was healthy at the end (or at the snapshot).
     pub healthy: bool,
     /// Senders assigned to it at the end.
     pub senders: u64,
@@ -95,10 +96,10 @@ impl fmt::Display for EndpointsSummary<'_> {
                 write!(f, " errors={errors} ({})", by.join(", "))?;
             }
             if !e.transitions.is_empty() {
-                let opened = e.transitions.iter().filter(|t| t.to == "open").count();
+                let opened = e.transitions.iter().filter(|t| t.to == "unhealthy").count();
                 write!(
                     f,
-                    " unhealthy {:.1}s ({opened}× opened), senders moved in {} out {}",
+                    " unhealthy {:.1}s ({opened}×), senders moved in {} out {}",
                     e.unhealthy_s, e.senders_in, e.senders_out
                 )?;
             }

@@ -184,3 +184,28 @@ fn breaker_keys_are_shared_by_both_commands() {
         assert!(run.contains(part), "{part} in {run}");
     }
 }
+
+#[test]
+fn url_lists_become_comma_lists_and_bad_items_are_refused() {
+    let text = "rpc_url = [\"http://a:1\", \"http://b:1\"]\nsend_url = \"http://c:1\"\n[run]\nmax_rate = 100\n";
+    assert_eq!(
+        values(text, "run"),
+        [
+            ("rpc_url", "http://a:1,http://b:1".to_string()),
+            ("send_url", "http://c:1".to_string()),
+            ("max_rate", "100".to_string()),
+        ]
+    );
+    let err = |text: &str| settings(text, "run").unwrap_err();
+    for bad in [
+        "rpc_url = []",
+        "rpc_url = [1]",
+        "rpc_url = [\"http://a:1,http://b:1\"]",
+    ] {
+        assert!(
+            err(bad).contains("must be a string or a list of strings"),
+            "{bad}: {}",
+            err(bad)
+        );
+    }
+}

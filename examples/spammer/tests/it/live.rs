@@ -19,7 +19,7 @@ fn anvil() -> bool {
 }
 
 /// A loopback port free a moment ago.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -43,7 +43,7 @@ fn scrape(port: u16) -> Option<String> {
 
 /// Scrapes `port` every 100 ms from another thread until `enough` holds of a body (or 60 s
 /// pass): the last body seen.
-fn scrape_until(port: u16, enough: fn(&str) -> bool) -> JoinHandle<Option<String>> {
+pub(crate) fn scrape_until(port: u16, enough: fn(&str) -> bool) -> JoinHandle<Option<String>> {
     std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut last = None;
@@ -62,7 +62,7 @@ fn scrape_until(port: u16, enough: fn(&str) -> bool) -> JoinHandle<Option<String
 }
 
 /// The sum of the samples of metric `name` (every label set) in a Prometheus text body.
-fn total(body: &str, name: &str) -> f64 {
+pub(crate) fn total(body: &str, name: &str) -> f64 {
     body.lines()
         .filter(|line| {
             line.strip_prefix(name)

@@ -7,6 +7,7 @@ mod common;
 mod bad_input;
 mod commands;
 mod config;
+mod endpoints;
 mod funding;
 mod html_report;
 mod limits;

@@ -51,7 +51,7 @@ pub(super) fn endpoints(report: &Report) -> Markup {
             rows,
         ))
         @if !transitions.is_empty() {
-            p { "Breaker transitions (open: unhealthy, its senders move; closed: healthy again):" }
+            p { "Health transitions (unhealthy: its senders move; healthy: it takes traffic again):" }
             ul { @for t in &transitions { li { (t) } } }
         }
     }

@@ -235,7 +235,7 @@ mod tests {
               "sends": 900, "share": 0.9, "accepted": 900, "duplicates": 0, "errors": {},
               "ack_p50_ms": 1.5, "ack_p99_ms": 4.25, "rate_limited": 0, "probes": 0,
               "probe_failures": 0, "unhealthy_s": 6.0, "healthy": false,
-              "transitions": [{ "at_s": 4.01, "to": "open" }],
+              "transitions": [{ "at_s": 4.01, "to": "unhealthy" }],
               "senders": 0, "senders_in": 0, "senders_out": 20 },
             { "endpoint": "#1 http://10.0.0.2:8545/…", "roles": "send", "requests": 100,
               "sends": 100, "share": 0.1, "accepted": 100, "duplicates": 0,
@@ -247,7 +247,7 @@ mod tests {
         let html = render(&report);
         assert_balanced(&html);
         assert!(html.contains("#1 http://10.0.0.2:8545/…"));
-        assert!(html.contains("open at 4.01 s"));
+        assert!(html.contains("unhealthy at 4.01 s"));
         assert!(html.contains("20 / +20 / -0"));
     }
 
