@@ -101,8 +101,8 @@ impl Endpoints {
     }
 
     /// How several send endpoints are used (default [`EndpointStrategy::Spread`]). Reads
-    /// go round-robin over the healthy read endpoints with `spread`, else to the first
-    /// healthy one.
+    /// go to the first healthy read endpoint, whatever the strategy: the block scan needs
+    /// one consistent view of the chain.
     pub const fn with_strategy(mut self, strategy: EndpointStrategy) -> Self {
         self.strategy = strategy;
         self

@@ -71,6 +71,8 @@ struct Health {
     consecutive: AtomicU32,
     /// The health last recorded, for transitions.
     healthy: AtomicBool,
+    /// Transitions so far: the router rebalances only after one.
+    changes: AtomicU64,
     /// Milliseconds since `start` of the last request (probes aside).
     last_used: AtomicU64,
     figures: Mutex<Figures>,
@@ -110,6 +112,7 @@ impl Health {
         {
             return;
         }
+        self.changes.fetch_add(1, Ordering::Relaxed);
         let at = Instant::now();
         let mut f = self.figures.lock();
         f.transitions.push(EndpointTransition {
@@ -152,6 +155,7 @@ impl Endpoint {
             closed: AtomicBool::new(true),
             consecutive: AtomicU32::new(0),
             healthy: AtomicBool::new(true),
+            changes: AtomicU64::new(0),
             last_used: AtomicU64::new(0),
             figures: Mutex::new(Figures {
                 requests: 0,
@@ -202,6 +206,11 @@ impl Endpoint {
     /// answer.
     pub(crate) fn is_healthy(&self) -> bool {
         self.health.is_healthy()
+    }
+
+    /// How often its health changed so far.
+    pub(crate) fn health_changes(&self) -> u64 {
+        self.health.changes.load(Ordering::Relaxed)
     }
 
     /// Whether nothing but probes reached it for `idle`.

@@ -36,7 +36,8 @@ pub(crate) struct Router {
     /// Senders moved to another endpoint and not yet reconciled against it.
     moved: Mutex<HashSet<Address>>,
     moving: AtomicUsize,
-    next_read: AtomicUsize,
+    /// The send endpoints' health changes counted at the last rebalance.
+    last_changes: std::sync::atomic::AtomicU64,
     is_local: bool,
 }
 
@@ -82,7 +83,7 @@ impl Router {
             }),
             moved: Mutex::new(HashSet::new()),
             moving: AtomicUsize::new(0),
-            next_read: AtomicUsize::new(0),
+            last_changes: std::sync::atomic::AtomicU64::new(0),
             is_local,
         }))
     }
@@ -175,9 +176,14 @@ impl Router {
     }
 
     /// Moves every sender that is not where it belongs (its endpoint unhealthy, or the
-    /// failover primary back); returns how many moved.
+    /// failover primary back); returns how many moved. Looks at the senders only when the
+    /// send endpoints' health changed since the last call: the walk is over every sender.
     pub(crate) fn rebalance(&self) -> usize {
         if self.sends.len() == 1 {
+            return 0;
+        }
+        let changes: u64 = self.send_endpoints().map(|e| e.health_changes()).sum();
+        if self.last_changes.swap(changes, Ordering::Relaxed) == changes {
             return 0;
         }
         let mut places = self.places.lock();
@@ -202,28 +208,16 @@ impl Router {
         }
     }
 
-    /// The read endpoint for the next read: round-robin over the healthy ones (spread), else
-    /// the first healthy one.
+    /// The read endpoint: the first healthy one in order, whatever the strategy. The block
+    /// scan, receipts and fees need one consistent view of the chain; replicas behind a
+    /// spread would each be at their own head.
     pub(crate) fn read_endpoint(&self) -> &Arc<Endpoint> {
-        let pick = |from: &[usize]| -> Option<usize> {
-            let healthy: Vec<usize> = from
-                .iter()
-                .copied()
-                .filter(|&i| self.endpoints[i].is_healthy())
-                .collect();
-            if healthy.is_empty() {
-                return None;
-            }
-            Some(if self.strategy == EndpointStrategy::Spread {
-                healthy[self.next_read.fetch_add(1, Ordering::Relaxed) % healthy.len()]
-            } else {
-                healthy[0]
-            })
-        };
-        if self.reads.len() == 1 {
-            return &self.endpoints[self.reads[0]];
-        }
-        &self.endpoints[pick(&self.reads).unwrap_or(self.reads[0])]
+        let first = self
+            .reads
+            .iter()
+            .map(|&i| &self.endpoints[i])
+            .find(|e| e.is_healthy());
+        first.unwrap_or(&self.endpoints[self.reads[0]])
     }
 
     /// A healthy endpoint of `route`'s set other than `failed`, in order.

@@ -13,7 +13,11 @@ use tokio::time::Instant;
 use crate::{
     faults_spammer::{identities, on_chain},
     loadgen_anvil::{assert_accounting, assert_no_gaps, loadgen, marked_on_chain, wallets},
-    support::{SelfTransfer, forwarder::Forwarder},
+    support::{
+        SelfTransfer,
+        forwarder::Forwarder,
+        sequencer::{Faults, Switches, sequencer},
+    },
 };
 
 fn url(s: &str) -> alloy::transports::http::reqwest::Url {
@@ -326,4 +330,60 @@ async fn closed_loop_fails_over_without_failing_tasks() {
     let c = report.closed_loop.as_ref().unwrap();
     let senders: Vec<_> = devnet.addresses().to_vec();
     assert_eq!(on_chain(&devnet.provider(), &senders).await, c.included);
+}
+
+/// The mempools differ: the primary takes every transaction and loses it (its pool is not
+/// the chain's), then dies. The senders move to the backup, which never saw their
+/// transactions: reconciled against it, the lost bytes are sent again and everything lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_reconciles_against_the_new_endpoints_pool() {
+    let Some(devnet) = devnet(Some(0.5)).await else {
+        return;
+    };
+    let switches: &'static Switches = Box::leak(Box::default());
+    let primary = sequencer(
+        devnet.endpoint(),
+        Faults {
+            swallow_sends: true,
+            switches: Some(switches),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let from = devnet.provider().get_block_number().await.unwrap();
+    let run = loadgen(&devnet)
+        .endpoints(
+            Endpoints::new(vec![url(&devnet.endpoint())])
+                .with_sends(vec![url(&primary.http_url), url(&devnet.endpoint())])
+                .with_strategy(EndpointStrategy::Failover),
+        )
+        .rate(Rate::constant(100.0))
+        .duration(Duration::from_secs(6))
+        .run();
+    let kill = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        switches
+            .down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let (report, ()) = tokio::join!(run, kill);
+    let report = report.unwrap();
+    eprintln!("{report}");
+    assert_accounting(&report);
+    let o = report.open_loop.as_ref().unwrap();
+    assert!(
+        o.reconciliations
+            .get("endpoint move")
+            .is_some_and(|&n| n > 0),
+        "{:?}",
+        o.reconciliations
+    );
+    assert!(
+        o.rebroadcasts > 0,
+        "the bytes the backup never saw were sent again"
+    );
+    assert_eq!((o.pending_at_end, o.superseded), (0, 0), "{o:?}");
+    assert_eq!(o.included, o.accepted + o.unanswered - o.duplicates);
+    assert_eq!(marked_on_chain(&devnet, from).await, o.included);
+    assert_no_gaps(&devnet).await;
 }

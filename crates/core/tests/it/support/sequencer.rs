@@ -32,6 +32,9 @@ pub struct Faults {
     pub refuse_every: Option<usize>,
     /// Faults a test switches on and off while it runs (a dead node, HTTP 503s on any request).
     pub switches: Option<&'static Switches>,
+    /// Every `eth_sendRawTransaction` is answered with the transaction's hash and never
+    /// forwarded: a node whose pool loses what it took (its mempool is not the chain's).
+    pub swallow_sends: bool,
 }
 
 /// Faults switched while a test runs, and what they saw. Leak one (`Box::leak`) to share it.
@@ -172,6 +175,8 @@ impl Connection {
             }
             let response = if fail == Some(503) {
                 None
+            } else if is_send && self.faults.swallow_sends {
+                Some(swallowed(&body))
             } else {
                 match self
                     .client
@@ -233,6 +238,27 @@ impl Connection {
                 .events
                 .send(format!(r#"{{"hash":"{hash}","status":"{status}"}}"#));
         }
+    }
+}
+
+/// The answer of a node that takes every transaction of `body` (one request or a batch):
+/// each gets its hash.
+fn swallowed(body: &str) -> String {
+    let answer = |request: &serde_json::Value| {
+        let raw = request["params"][0].as_str().unwrap_or_default();
+        let bytes = alloy::hex::decode(raw).unwrap_or_default();
+        serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": request["id"],
+            "result": alloy::primitives::keccak256(bytes),
+        })
+    };
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Array(requests)) => {
+            serde_json::Value::Array(requests.iter().map(answer).collect()).to_string()
+        }
+        Ok(request) => answer(&request).to_string(),
+        Err(_) => String::new(),
     }
 }
 
