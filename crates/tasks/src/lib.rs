@@ -10,6 +10,7 @@ mod dex;
 mod eip7702;
 mod failure;
 mod gas;
+mod scenario;
 mod setup;
 mod state;
 mod tokens;
@@ -30,6 +31,9 @@ pub use crate::{
     dex::{Dex, DexOp},
     eip7702::Eip7702Delegate,
     failure::{REVERT_REASON, Revert},
+    scenario::{
+        CREATE2_DEPLOYER, PrepareError, Prepared, Scenario, ScenarioError, ScenarioTask, ScenarioTx,
+    },
     setup::{Setup, SetupContracts, SharedContract},
     state::{LargeCalldata, StateOp, StateTask},
     tokens::{Erc20, Erc20Op, Erc721, Erc721Op},
