@@ -151,7 +151,7 @@ impl Scenario {
         let mut inner = Inner::new(self.clone(), addresses, seed);
         for (i, call) in self.setup.iter().enumerate() {
             let senders: Vec<_> = if call.for_each_sender {
-                wallets.iter().cloned().collect()
+                wallets.to_vec()
             } else {
                 vec![Arc::clone(&wallets[0])]
             };

@@ -330,14 +330,10 @@ fn call(
         }
         (None, Table::Setup) => format!("setup {}", index + 1),
     };
-    if table == Table::Setup && raw.weight.is_some() {
-        return Err(r.at(
-            raw.weight.as_ref().expect("some"),
-            "`weight` is for [[tx]], not [[setup]]",
-        ));
+    if let (Table::Setup, Some(weight)) = (table, &raw.weight) {
+        return Err(r.at(weight, "`weight` is for [[tx]], not [[setup]]"));
     }
-    if table == Table::Tx && raw.for_each_sender.is_some() {
-        let at = raw.for_each_sender.as_ref().expect("some");
+    if let (Table::Tx, Some(at)) = (table, &raw.for_each_sender) {
         return Err(r.at(at, "`for_each_sender` is for [[setup]], not [[tx]]"));
     }
     let to = target(r, &raw.to, contracts)?;

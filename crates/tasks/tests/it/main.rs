@@ -6,3 +6,4 @@ mod common;
 mod artifacts;
 mod catalogue;
 mod mixed;
+mod scenarios;
