@@ -23,6 +23,7 @@ use crate::{
     node::{self, Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs, unless_refused},
     progress::{self, Live, ProgressArgs},
+    scenario::{self, ScenarioArg},
     senders::SenderArgs,
 };
 
@@ -86,8 +87,11 @@ pub(crate) struct LoadgenArgs {
 
     /// What each transaction is.
     #[arg(long, env = "SPAM_TX", default_value = "transfer_self", value_name = "NAME",
-          value_parser = PossibleValuesParser::new(spam_tasks::TX_BUILDERS))]
+          value_parser = PossibleValuesParser::new(spam_tasks::TX_BUILDERS),
+          conflicts_with = "scenario")]
     tx: String,
+    #[command(flatten)]
+    scenario: ScenarioArg,
     /// Dev-mnemonic accounts to send from, round-robin (default: what the peak rate needs
     /// with --max-in-flight-per-wallet each over three block times, at least 20).
     #[arg(long, value_parser = input::senders, allow_hyphen_values = true)]
@@ -187,6 +191,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let (breaker, recovery) = args.breaker.config()?;
     args.output.check()?;
     args.endpoints.check()?;
+    let scenario = args.scenario.load()?;
     let tx = spam_tasks::tx_builder(&args.tx).context("--tx names a known builder")?;
     // Keys before anything starts: a bad source is bad input, with nothing written.
     let funder = args.funding.wallet(&args.senders_from.password_env)?;
@@ -216,7 +221,10 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     }
     let mut store = args.db.open().await?;
     // Each sender's share of the offered transactions, as the builder builds them.
-    let (gas, value) = spam_core::sample_cost(tx.as_ref());
+    let (gas, value) = match &scenario {
+        Some(scenario) => scenario.cost_hint(),
+        None => spam_core::sample_cost(tx.as_ref()),
+    };
     let need = Need {
         url: &node.url,
         chain_id: node.chain_id().unwrap_or_default(),
@@ -235,6 +243,25 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     };
     let sweep_from = args.funding.sweep.then(|| wallets.clone());
     let funded = unless_refused(&mut store, args.funding.fund(need, funder).await).await?;
+    let tx: std::sync::Arc<dyn spam_core::TxBuilder> = match &scenario {
+        Some(scenario) => {
+            let prepared = scenario::prepare(
+                scenario,
+                &node,
+                args.endpoints.endpoints(&node),
+                &wallets,
+                args.seed,
+                args.allow_mainnet,
+            )
+            .await;
+            std::sync::Arc::new(unless_refused(&mut store, prepared).await?.builder())
+        }
+        None => tx,
+    };
+    let what = match &scenario {
+        Some(scenario) => format!("scenario {}", scenario.name()),
+        None => args.tx.clone(),
+    };
     let cancel = cancel_on_ctrl_c("no new sends; waiting for inclusions");
 
     let rate = args.rate();
@@ -303,7 +330,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     eprintln!(
         "loadgen: {} of {} from {senders} senders for {}, {strategy}",
         rate,
-        args.tx,
+        what,
         humantime::format_duration(args.duration)
     );
     let result = loadgen.run().await;

@@ -14,6 +14,7 @@ mod progress;
 mod proxies;
 mod report;
 mod run;
+mod scenario;
 mod senders;
 mod task;
 mod wallets;

@@ -24,6 +24,7 @@ use crate::{
     node::{self, Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs, unless_refused},
     progress::{self, Live, ProgressArgs},
+    scenario::{self, ScenarioArg},
     senders::SenderArgs,
 };
 
@@ -35,6 +36,8 @@ const PROXY_CHECK_EVERY: Duration = Duration::from_secs(30);
 pub(crate) struct RunArgs {
     #[command(flatten)]
     endpoints: EndpointArgs,
+    #[command(flatten)]
+    scenario: ScenarioArg,
     /// Most tasks started per second over all workers (governor); the wait for a start is
     /// part of the task's time.
     #[arg(long, env = "SPAM_MAX_RATE", value_name = "N", value_parser = input::rps, allow_hyphen_values = true)]
@@ -49,7 +52,11 @@ pub(crate) struct RunArgs {
     #[arg(long, value_parser = input::senders, allow_hyphen_values = true)]
     senders: Option<NonZeroU32>,
     /// Tasks and weights, e.g. `transfer_self=3,transfer_fresh=1`.
-    #[arg(long, default_value = "transfer_self=3,transfer_fresh=1")]
+    #[arg(
+        long,
+        default_value = "transfer_self=3,transfer_fresh=1",
+        conflicts_with = "scenario"
+    )]
     tasks: String,
     /// How long a wallet rests after each task.
     #[arg(long, default_value = "0s", value_parser = input::duration, allow_hyphen_values = true)]
@@ -97,12 +104,31 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .load(args.senders.unwrap_or(args.workers).get(), funder.as_ref())
         .await?;
     let senders = wallets.len() as u32;
-    let registry = spam_tasks::registry();
-    let weights = parse_tasks(&args.tasks).map_err(|err| bad_input(format!("{err:#}")))?;
-    let pairs: Vec<(&str, u32)> = weights.iter().map(|(n, w)| (n.as_str(), *w)).collect();
-    let mix = registry
-        .mix(&pairs)
-        .map_err(|err| bad_input(format!("--tasks: {err}")))?;
+    let scenario = args.scenario.load()?;
+    let mix = match &scenario {
+        Some(_) => None,
+        None => {
+            let registry = spam_tasks::registry();
+            let weights = parse_tasks(&args.tasks).map_err(|err| bad_input(format!("{err:#}")))?;
+            let pairs: Vec<(&str, u32)> = weights.iter().map(|(n, w)| (n.as_str(), *w)).collect();
+            Some(
+                registry
+                    .mix(&pairs)
+                    .map_err(|err| bad_input(format!("--tasks: {err}")))?,
+            )
+        }
+    };
+    let cost = match (&scenario, &mix) {
+        (Some(scenario), _) => scenario.cost_hint(),
+        (None, Some(mix)) => mix
+            .tasks()
+            .map(|(task, _)| task.cost_hint().unwrap_or((1_000_000, Default::default())))
+            .fold(
+                (0, Default::default()),
+                |(g, v): (u64, alloy::primitives::U256), (tg, tv)| (g.max(tg), v.max(tv)),
+            ),
+        (None, None) => unreachable!("a mix without a scenario"),
+    };
     // Read the list before starting anything: a bad line is reported at once.
     let proxies = args
         .proxies
@@ -134,11 +160,31 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut store = args.db.open().await?;
     let sweep_from = args.funding.sweep.then(|| wallets.clone());
     let funded =
-        unless_refused(&mut store, fund(&args, &node, &wallets, &mix, funder).await).await?;
+        unless_refused(&mut store, fund(&args, &node, &wallets, cost, funder).await).await?;
+    let mix = match (scenario, mix) {
+        (Some(scenario), _) => {
+            let prepared = scenario::prepare(
+                &scenario,
+                &node,
+                args.endpoints.endpoints(&node),
+                &wallets,
+                args.seed,
+                args.allow_mainnet,
+            )
+            .await;
+            unless_refused(&mut store, prepared).await?.tasks()
+        }
+        (None, Some(mix)) => mix,
+        (None, None) => unreachable!("a mix without a scenario"),
+    };
     let cancel = cancel_on_ctrl_c("no new tasks; waiting for running ones");
+    let what = match &args.scenario.scenario {
+        Some(path) => format!("scenario {}", path.display()),
+        None => args.tasks.clone(),
+    };
     eprintln!(
-        "running {} workers over {senders} senders for {:?}: {}",
-        args.workers, args.duration, args.tasks
+        "running {} workers over {senders} senders for {:?}: {what}",
+        args.workers, args.duration
     );
     let _health_checks = match &proxies {
         Some(pool) => Some(check_proxies(pool, &url).await),
@@ -231,7 +277,7 @@ async fn fund(
     args: &RunArgs,
     node: &Node,
     wallets: &[spam_core::Wallet],
-    mix: &spam_core::TaskMix,
+    (gas, value): (u64, alloy::primitives::U256),
     funder: Option<spam_core::Wallet>,
 ) -> anyhow::Result<funding::Funded> {
     let block_time = match args.endpoints.primary() {
@@ -245,13 +291,6 @@ async fn fund(
     let workers_per_sender = u64::from(args.workers.get()).div_ceil(senders.max(1));
     let funded_for = args.duration.min(args.funding.fund_for);
     let rounds = (funded_for.as_secs_f64() / task_time.as_secs_f64()).ceil() as u64;
-    let (gas, value) = mix
-        .tasks()
-        .map(|(task, _)| task.cost_hint().unwrap_or((1_000_000, Default::default())))
-        .fold(
-            (0, Default::default()),
-            |(g, v): (u64, alloy::primitives::U256), (tg, tv)| (g.max(tg), v.max(tv)),
-        );
     let need = Need {
         url: &node.url,
         chain_id: node.chain_id().unwrap_or_default(),

@@ -181,6 +181,19 @@ impl Scenario {
         self.txs.iter().map(|t| t.name.as_str())
     }
 
+    /// What the costliest `[[tx]]` may spend, for funding before the gas is estimated: its
+    /// `gas_limit` (500 000 when estimated later) and its value.
+    pub fn cost_hint(&self) -> (u64, U256) {
+        self.txs
+            .iter()
+            .fold((21_000, U256::ZERO), |(gas, value), tx| {
+                (
+                    gas.max(tx.gas_limit.unwrap_or(500_000)),
+                    value.max(tx.value),
+                )
+            })
+    }
+
     /// The contract names, in file order.
     pub fn contract_names(&self) -> impl Iterator<Item = &str> {
         self.contracts.iter().map(|c| c.name.as_str())

@@ -55,6 +55,7 @@ const SHARED: &[(&str, Kind)] = &[
     ("rpc_url", Kind::List),
     ("send_url", Kind::List),
     ("endpoint_strategy", Kind::Text),
+    ("scenario", Kind::Text),
     ("max_rps_per_endpoint", Kind::Count),
     ("duration", Kind::Duration),
     ("seed", Kind::Count),
