@@ -15,4 +15,5 @@ mod live;
 mod logs;
 mod proxies_check;
 mod reports;
+mod scenarios;
 mod senders;
