@@ -1,6 +1,7 @@
 //! `spammer`: generate transaction load against an EVM chain.
 
 mod breaker;
+mod catalogue;
 mod config;
 mod devnet;
 mod endpoints;
@@ -56,6 +57,8 @@ enum Command {
     /// Proxy lists: check every proxy of a list against a node.
     #[command(subcommand)]
     Proxies(proxies::ProxiesCommand),
+    /// Lists the built-in workloads: name, category, gas, which engine takes it, what it does.
+    Tasks(catalogue::TasksArgs),
     /// Runs one task once on one wallet and prints everything: outcome, transactions, gas,
     /// timing, created assets, or the error class and every cause.
     ///
@@ -104,6 +107,7 @@ async fn main() -> ExitCode {
         Command::Loadgen(args) => loadgen::run(*args).await,
         Command::Report(args) => report::run(args).await,
         Command::Proxies(command) => return proxies::main(command).await,
+        Command::Tasks(args) => return catalogue::run(&args),
         Command::Task(args) => task::task(*args).await,
         Command::Sequence(args) => task::sequence(*args).await,
         Command::Wallets(command) => wallets::run(command).await,

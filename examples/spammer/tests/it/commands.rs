@@ -93,6 +93,28 @@ fn error_line(out: &Out) -> &str {
 }
 
 #[test]
+fn tasks_lists_the_catalogue_with_its_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = spammer(dir.path(), &["tasks"], &[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let row = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {}", out.stdout))
+            .to_string()
+    };
+    assert!(row("transfer_self").contains("run, loadgen --tx"));
+    assert!(row("transfer_self").contains("21000"));
+    assert!(row("erc20_transfer").contains(" run "));
+    assert!(
+        row("blob_tx").contains("type-3"),
+        "the blob feature is on by default"
+    );
+    assert!(out.stdout.contains("--scenario FILE"));
+}
+
+#[test]
 fn task_runs_once_and_prints_the_transaction() {
     if spam_devnet::for_test(Devnet::builder()).is_none() {
         return;

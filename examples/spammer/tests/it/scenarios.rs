@@ -25,22 +25,53 @@ fn both_engines_run_the_counter_scenario_and_report_each_tx() {
     let out = spammer(
         dir.path(),
         &[
-            "run", "--rpc-url", &url, "--scenario", &scenario, "--workers", "8", "--senders",
-            "8", "--duration", "2s", "--no-db", "--report-dir", "run",
+            "run",
+            "--rpc-url",
+            &url,
+            "--scenario",
+            &scenario,
+            "--workers",
+            "8",
+            "--senders",
+            "8",
+            "--duration",
+            "2s",
+            "--no-db",
+            "--report-dir",
+            "run",
         ],
     );
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stderr.contains("scenario counter: Counter at 0x"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("scenario counter: Counter at 0x"),
+        "{}",
+        out.stderr
+    );
     let report = json(&dir.path().join("run/report.json"));
     for name in ["increment", "set", "ping"] {
-        assert!(report["tasks"][name]["succeeded"].as_u64().unwrap() > 0, "{name} in {report:#}");
+        assert!(
+            report["tasks"][name]["succeeded"].as_u64().unwrap() > 0,
+            "{name} in {report:#}"
+        );
     }
     // The same scenario and seed: the contract is found where the first run put it.
     let out = spammer(
         dir.path(),
         &[
-            "loadgen", "--rpc-url", &url, "--scenario", &scenario, "--rate", "50", "--senders",
-            "8", "--duration", "2s", "--no-db", "--report-dir", "loadgen",
+            "loadgen",
+            "--rpc-url",
+            &url,
+            "--scenario",
+            &scenario,
+            "--rate",
+            "50",
+            "--senders",
+            "8",
+            "--duration",
+            "2s",
+            "--no-db",
+            "--report-dir",
+            "loadgen",
         ],
     );
     assert_eq!(out.code, Some(0), "{out:?}");
@@ -71,7 +102,10 @@ fn a_bad_scenario_is_refused_before_anything_starts() {
         );
         assert!(!out.stderr.contains("started anvil"));
     }
-    let out = spammer(dir.path(), &["run", "--scenario", "bad.toml", "--tasks", "transfer_self"]);
+    let out = spammer(
+        dir.path(),
+        &["run", "--scenario", "bad.toml", "--tasks", "transfer_self"],
+    );
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
     assert_eq!(files_in(dir.path()), before, "nothing written");
