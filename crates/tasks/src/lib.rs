@@ -10,6 +10,7 @@ mod dex;
 mod eip7702;
 mod failure;
 mod gas;
+mod prepared_builders;
 mod scenario;
 mod setup;
 mod state;
@@ -31,6 +32,7 @@ pub use crate::{
     dex::{Dex, DexOp},
     eip7702::Eip7702Delegate,
     failure::{REVERT_REASON, Revert},
+    prepared_builders::{PREPARED_TX_BUILDERS, prepare_tx_builder, prepared_tx_cost},
     scenario::{
         CREATE2_DEPLOYER, PrepareError, Prepared, Scenario, ScenarioError, ScenarioTask, ScenarioTx,
     },

@@ -17,7 +17,9 @@ pub(crate) fn run(_: &TasksArgs) -> ExitCode {
             .get(info.name)
             .and_then(|task| task.cost_hint())
             .map_or_else(|| "-".to_string(), |(gas, _)| gas.to_string());
-        let engines = if spam_tasks::TX_BUILDERS.contains(&info.name) {
+        let engines = if spam_tasks::TX_BUILDERS.contains(&info.name)
+            || spam_tasks::PREPARED_TX_BUILDERS.contains(&info.name)
+        {
             "run, loadgen --tx"
         } else {
             "run"

@@ -87,7 +87,9 @@ pub(crate) struct LoadgenArgs {
 
     /// What each transaction is.
     #[arg(long, env = "SPAM_TX", default_value = "transfer_self", value_name = "NAME",
-          value_parser = PossibleValuesParser::new(spam_tasks::TX_BUILDERS),
+          value_parser = PossibleValuesParser::new(
+              spam_tasks::TX_BUILDERS.iter().chain(spam_tasks::PREPARED_TX_BUILDERS)
+          ),
           conflicts_with = "scenario")]
     tx: String,
     #[command(flatten)]
@@ -192,7 +194,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     args.output.check()?;
     args.endpoints.check()?;
     let scenario = args.scenario.load()?;
-    let tx = spam_tasks::tx_builder(&args.tx).context("--tx names a known builder")?;
+    let tx = spam_tasks::tx_builder(&args.tx);
     // Keys before anything starts: a bad source is bad input, with nothing written.
     let funder = args.funding.wallet(&args.senders_from.password_env)?;
     let wallets = args
@@ -223,7 +225,10 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     // Each sender's share of the offered transactions, as the builder builds them.
     let (gas, value) = match &scenario {
         Some(scenario) => scenario.cost_hint(),
-        None => spam_core::sample_cost(tx.as_ref()),
+        None => match &tx {
+            Some(tx) => spam_core::sample_cost(tx.as_ref()),
+            None => spam_tasks::prepared_tx_cost(&args.tx).context("--tx names a known builder")?,
+        },
     };
     let need = Need {
         url: &node.url,
@@ -256,7 +261,21 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             .await;
             std::sync::Arc::new(unless_refused(&mut store, prepared).await?.builder())
         }
-        None => tx,
+        None => match tx {
+            Some(tx) => tx,
+            None => {
+                let prepared = scenario::prepare_tx(
+                    &args.tx,
+                    &node,
+                    args.endpoints.endpoints(&node),
+                    &wallets,
+                    args.seed,
+                    args.allow_mainnet,
+                )
+                .await;
+                unless_refused(&mut store, prepared).await?
+            }
+        },
     };
     let what = match &scenario {
         Some(scenario) => format!("scenario {}", scenario.name()),

@@ -32,6 +32,46 @@ impl ScenarioArg {
     }
 }
 
+/// A session on the run's endpoints, to deploy and set up before the engine opens its own.
+pub(crate) async fn open_session(
+    node: &Node,
+    endpoints: spam_core::Endpoints,
+    wallets: &[Wallet],
+    allow_mainnet: bool,
+) -> anyhow::Result<Session> {
+    let config = SessionConfig::new(node.url.clone())
+        .with_endpoints(endpoints)
+        .with_wallets(wallets.to_vec())
+        .with_mainnet(if allow_mainnet {
+            MainnetPolicy::Allow
+        } else {
+            MainnetPolicy::Refuse
+        });
+    Ok(Session::open(config).await?)
+}
+
+/// A catalogue workload that needs a shared contract (see
+/// [`spam_tasks::PREPARED_TX_BUILDERS`]): the contract deployed, the builder ready.
+///
+/// # Errors
+/// The deployment failed.
+pub(crate) async fn prepare_tx(
+    name: &str,
+    node: &Node,
+    endpoints: spam_core::Endpoints,
+    wallets: &[Wallet],
+    seed: u64,
+    allow_mainnet: bool,
+) -> anyhow::Result<std::sync::Arc<dyn spam_core::TxBuilder>> {
+    let session = open_session(node, endpoints, wallets, allow_mainnet).await?;
+    let builder = spam_tasks::prepare_tx_builder(name, &session, seed)
+        .await
+        .expect("--tx accepts only known names")
+        .map_err(|err| anyhow::anyhow!("--tx {name}: deploying its contract: {err}"))?;
+    eprintln!("{name}: its contract is deployed");
+    Ok(builder)
+}
+
 /// Deploys and sets up `scenario` from `wallets` on the run's endpoints; prints where its
 /// contracts are.
 ///
@@ -45,15 +85,7 @@ pub(crate) async fn prepare(
     seed: u64,
     allow_mainnet: bool,
 ) -> anyhow::Result<Prepared> {
-    let config = SessionConfig::new(node.url.clone())
-        .with_endpoints(endpoints)
-        .with_wallets(wallets.to_vec())
-        .with_mainnet(if allow_mainnet {
-            MainnetPolicy::Allow
-        } else {
-            MainnetPolicy::Refuse
-        });
-    let session = Session::open(config).await?;
+    let session = open_session(node, endpoints, wallets, allow_mainnet).await?;
     let prepared = scenario
         .prepare(&session, seed)
         .await

@@ -6,4 +6,5 @@ mod common;
 mod artifacts;
 mod catalogue;
 mod mixed;
+mod prepared;
 mod scenarios;
