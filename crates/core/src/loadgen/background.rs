@@ -145,18 +145,15 @@ pub(super) fn snapshot(ledger: &Ledger, start: Instant, breaker: BreakerState) -
     let in_flight = ledger.in_flight.len() as u64;
     let books = ledger.books();
     let c = &books.counters;
-    let (ack, inclusion) = books
-        .recorder
-        .tasks()
-        .values()
-        .next()
-        .map(|m| {
-            (
-                LatencySummary::from_latency(&m.task),
-                LatencySummary::from_latency(&m.inclusion),
-            )
-        })
-        .unwrap_or_default();
+    // A builder with kinds counts under several names: their latencies together.
+    let mut all = crate::metrics::TaskMetrics::default();
+    for metrics in books.recorder.tasks().values() {
+        all.merge(metrics);
+    }
+    let (ack, inclusion) = (
+        LatencySummary::from_latency(&all.task),
+        LatencySummary::from_latency(&all.inclusion),
+    );
     Progress {
         elapsed: start.elapsed(),
         tasks_ok: c.accepted,

@@ -209,6 +209,7 @@ fn info(out: &Outgoing) -> SendInfo {
         intended: out.intended,
         signed: out.signed.signed_at,
         sent: out.sent,
+        kind: out.signed.kind,
     }
 }
 

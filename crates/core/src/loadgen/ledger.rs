@@ -127,6 +127,8 @@ pub(crate) struct Books {
 /// Shared by the pacer, the send tasks, the tracker and the preconfirmation listener.
 pub(crate) struct Ledger {
     task: String,
+    /// The builder's kinds: a transaction of kind `k` counts under `kinds[k]`.
+    kinds: Vec<String>,
     late_after: Duration,
     books: Mutex<Books>,
     pub(crate) in_flight: DashMap<TxHash, InFlight>,
@@ -137,6 +139,20 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
+    /// Counts each transaction under its kind's name (a scenario's `[[tx]]`), ticks that never
+    /// got a transaction under the builder's.
+    pub(crate) fn with_kinds(mut self, kinds: Vec<String>) -> Self {
+        self.kinds = kinds;
+        self
+    }
+
+    /// The name `info` counts under.
+    fn name_of(&self, info: &SendInfo) -> &str {
+        info.kind
+            .and_then(|k| self.kinds.get(usize::from(k)))
+            .unwrap_or(&self.task)
+    }
+
     pub(crate) fn new(
         task: String,
         start: Instant,
@@ -145,6 +161,7 @@ impl Ledger {
     ) -> Self {
         Self {
             task,
+            kinds: Vec::new(),
             late_after,
             books: Mutex::new(Books {
                 recorder: Recorder::new(start),
@@ -186,7 +203,8 @@ impl Ledger {
             b.counters.sent += 1;
             b.counters.late += u64::from(late);
             b.lag.record(lag);
-            b.recorder.tick(&self.task, info.intended, false, late);
+            b.recorder
+                .tick(self.name_of(&info), info.intended, false, late);
             let high = b.high_water.entry(info.sender).or_default();
             *high = (*high).max(info.nonce + 1);
         }
@@ -284,8 +302,9 @@ impl Ledger {
         {
             let mut b = self.books.lock();
             count(&mut b.counters);
-            b.recorder.task(&self.task, info.intended, acked, outcome);
-            b.recorder.tx_sent(&self.task, info.sent, acked);
+            b.recorder
+                .task(self.name_of(info), info.intended, acked, outcome);
+            b.recorder.tx_sent(self.name_of(info), info.sent, acked);
         }
         if let Some(sink) = &self.sink {
             sink.answered(info, acked, outcome.err());
@@ -396,7 +415,7 @@ impl Ledger {
             b.counters.included += 1;
             b.counters.last_inclusion = b.counters.last_inclusion.max(Some(at));
             b.recorder
-                .tx_included(&self.task, entry.info.intended, at, 0);
+                .tx_included(self.name_of(&entry.info), entry.info.intended, at, 0);
         }
         if let Some(sink) = &self.sink {
             sink.included(&entry.info, at, block);
@@ -429,7 +448,7 @@ impl Ledger {
             b.counters.reverted += u64::from(!success);
             if count_gas {
                 b.counters.own_gas = b.counters.own_gas.saturating_add(gas_used);
-                b.recorder.tx_gas(&self.task, at, gas_used);
+                b.recorder.tx_gas(self.name_of(info), at, gas_used);
             }
         }
         if let Some(sink) = &self.sink {
@@ -513,6 +532,7 @@ mod tests {
             intended: t0,
             signed: t0,
             sent: t0,
+            kind: None,
         }
     }
 

@@ -47,6 +47,8 @@ pub(crate) struct Signed {
     pub(crate) lease: Option<Lease<Arc<Wallet>>>,
     /// Its place under the send cap, taken before its nonce (live ticks).
     pub(crate) slot: Option<Slot>,
+    /// Which of the builder's kinds it is.
+    pub(crate) kind: Option<u16>,
 }
 
 pub(crate) struct Preparer {
@@ -209,7 +211,7 @@ impl Preparer {
                 None => Err(DropReason::Prepare),
                 Some(fees) => self.reserve(intended, senders).await.map(
                     |(wallet, lease, slot, reservation)| {
-                        let tx = self.builder.build(BuildRequest {
+                        let (tx, kind) = self.builder.build_kind(BuildRequest {
                             sender: wallet.address(),
                             nonce: reservation.nonce(),
                             fees,
@@ -217,7 +219,8 @@ impl Preparer {
                             rng: &mut self.rng,
                         });
                         to_sign.push((out.len(), Arc::clone(&wallet), tx));
-                        (wallet, lease, slot, reservation)
+                        let kind = kind.and_then(|k| u16::try_from(k).ok());
+                        (wallet, lease, slot, reservation, kind)
                     },
                 ),
             };
@@ -230,7 +233,7 @@ impl Preparer {
         out.into_iter()
             .enumerate()
             .map(|(at, (index, item))| {
-                let item = item.and_then(|(wallet, lease, slot, reservation)| {
+                let item = item.and_then(|(wallet, lease, slot, reservation, kind)| {
                     let (_, result) = signed
                         .next_if(|(s, _)| *s == at)
                         .expect("every reserved tick was signed");
@@ -243,6 +246,7 @@ impl Preparer {
                             reservation,
                             lease,
                             slot,
+                            kind,
                         }),
                         Err(err) => {
                             tracing::warn!(target: "spam::loadgen", %err, "signing failed");

@@ -22,6 +22,8 @@ pub(crate) struct SendInfo {
     #[cfg_attr(not(feature = "store"), allow(dead_code))]
     pub(crate) signed: Instant,
     pub(crate) sent: Instant,
+    /// Which of the builder's kinds it is (a scenario's `[[tx]]`), if the builder has kinds.
+    pub(crate) kind: Option<u16>,
 }
 
 #[cfg(feature = "store")]
@@ -30,18 +32,34 @@ pub(crate) struct Sink {
     handle: WriterHandle,
     run: RunId,
     task: String,
+    /// The builder's kinds (see [`TxBuilder::kinds`](crate::TxBuilder::kinds)).
+    kinds: Vec<String>,
     clock: UnixClock,
 }
 
 #[cfg(feature = "store")]
 impl Sink {
-    pub(crate) fn new(handle: WriterHandle, run: RunId, task: String, clock: UnixClock) -> Self {
+    pub(crate) fn new(
+        handle: WriterHandle,
+        run: RunId,
+        (task, kinds): (String, Vec<String>),
+        clock: UnixClock,
+    ) -> Self {
         Self {
             handle,
             run,
             task,
+            kinds,
             clock,
         }
+    }
+
+    /// The task name `s` is recorded under: its kind's, else the builder's.
+    fn name_of(&self, s: &SendInfo) -> String {
+        s.kind
+            .and_then(|k| self.kinds.get(usize::from(k)))
+            .unwrap_or(&self.task)
+            .clone()
     }
 
     fn us(&self, at: Instant) -> u64 {
@@ -49,7 +67,7 @@ impl Sink {
     }
 
     fn tx(&self, s: &SendInfo) -> TxRecord {
-        TxRecord::new(self.run, s.hash.0, s.sender.0.0, s.nonce, self.task.clone())
+        TxRecord::new(self.run, s.hash.0, s.sender.0.0, s.nonce, self.name_of(s))
     }
 
     /// The node answered: a task row (intended → answer) and the transaction's times.
@@ -59,7 +77,7 @@ impl Sink {
             self.run,
             0,
             s.sender.0.0,
-            self.task.clone(),
+            self.name_of(s),
             started,
             self.us(acked).saturating_sub(started),
         );

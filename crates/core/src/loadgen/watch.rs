@@ -56,8 +56,11 @@ impl Watch {
         background: &CancellationToken,
     ) -> Self {
         let start = running.start;
-        let name = s.tx.as_ref().expect("checked in build").name().to_owned();
-        let ledger = Arc::new(Ledger::new(name, start, s.late_after, sink(running, s)));
+        let tx = s.tx.as_ref().expect("checked in build");
+        let ledger = Arc::new(
+            Ledger::new(tx.name().to_owned(), start, s.late_after, sink(running, s))
+                .with_kinds(tx.kinds().to_vec()),
+        );
         let blocks = Arc::new(Mutex::new(BlockBook::new(start)));
         let (receipt_tx, receipts) = if s.receipts {
             let (tx, rx) = mpsc::channel(4_096);
@@ -190,8 +193,9 @@ impl Watch {
 fn sink(running: &Running, s: &LoadGenBuilder) -> Option<Sink> {
     #[cfg(feature = "store")]
     return running.writer().map(|(handle, id)| {
-        let name = s.tx.as_ref().expect("checked in build").name().to_owned();
-        Sink::new(handle, id, name, running.clock)
+        let tx = s.tx.as_ref().expect("checked in build");
+        let names = (tx.name().to_owned(), tx.kinds().to_vec());
+        Sink::new(handle, id, names, running.clock)
     });
     #[cfg(not(feature = "store"))]
     {

@@ -33,6 +33,19 @@ pub trait TxBuilder: fmt::Debug + Send + Sync {
 
     /// The unsigned transaction for `request`.
     fn build(&self, request: BuildRequest<'_>) -> TypedTransaction;
+
+    /// The names of the kinds of transaction this builder makes, when it makes several (a
+    /// scenario's mix): the open loop's report counts each transaction under its kind's name.
+    /// Default: none, everything counts under [`name`](Self::name).
+    fn kinds(&self) -> &[String] {
+        &[]
+    }
+
+    /// Builds like [`build`](Self::build) and says which of [`kinds`](Self::kinds) the
+    /// transaction is (an index into it). Default: `build`, no kind.
+    fn build_kind(&self, request: BuildRequest<'_>) -> (TypedTransaction, Option<usize>) {
+        (self.build(request), None)
+    }
 }
 
 /// The gas limit and value of a transaction `builder` builds (one sample, with placeholder
@@ -60,6 +73,14 @@ impl<T: TxBuilder + ?Sized> TxBuilder for std::sync::Arc<T> {
 
     fn build(&self, request: BuildRequest<'_>) -> TypedTransaction {
         (**self).build(request)
+    }
+
+    fn kinds(&self) -> &[String] {
+        (**self).kinds()
+    }
+
+    fn build_kind(&self, request: BuildRequest<'_>) -> (TypedTransaction, Option<usize>) {
+        (**self).build_kind(request)
     }
 }
 

@@ -31,6 +31,8 @@ pub(crate) struct Inner {
     cumulative: Vec<u64>,
     /// The builder's name in reports: `scenario:NAME`.
     label: String,
+    /// The `[[tx]]` names, in file order: the open loop counts each transaction under its own.
+    kinds: Vec<String>,
 }
 
 impl Inner {
@@ -51,6 +53,7 @@ impl Inner {
         let n = scenario.txs.len();
         Self {
             label: format!("scenario:{}", scenario.name),
+            kinds: scenario.txs.iter().map(|t| t.name.clone()).collect(),
             gas: vec![0; n],
             seq: (0..n).map(|_| AtomicU64::new(0)).collect(),
             cumulative,
@@ -151,8 +154,9 @@ impl Task for ScenarioTask {
     }
 }
 
-/// A prepared scenario's weighted mix as the open loop's transaction builder, named
-/// `scenario:NAME` in reports.
+/// A prepared scenario's weighted mix as the open loop's transaction builder: each
+/// transaction counts under its `[[tx]]`'s name in reports ([`kinds`](TxBuilder::kinds));
+/// ticks dropped before a transaction was drawn count under `scenario:NAME`.
 #[derive(Debug, Clone)]
 pub struct ScenarioTx {
     pub(crate) inner: std::sync::Arc<Inner>,
@@ -164,11 +168,19 @@ impl TxBuilder for ScenarioTx {
     }
 
     fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
+        self.build_kind(r).0
+    }
+
+    fn kinds(&self) -> &[String] {
+        &self.inner.kinds
+    }
+
+    fn build_kind(&self, r: BuildRequest<'_>) -> (TypedTransaction, Option<usize>) {
         let index = self.inner.pick(r.rng);
         let seq = self.inner.next_seq(index);
         let (to, input) = self.inner.fill_tx(index, r.sender, seq, r.rng);
         let call = &self.inner.scenario.txs[index];
-        call_tx(
+        let tx = call_tx(
             &r.fees,
             r.chain_id,
             r.nonce,
@@ -176,6 +188,7 @@ impl TxBuilder for ScenarioTx {
             call.value,
             input,
             self.inner.gas[index],
-        )
+        );
+        (tx, Some(index))
     }
 }
