@@ -248,6 +248,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     };
     let sweep_from = args.funding.sweep.then(|| wallets.clone());
     let funded = unless_refused(&mut store, args.funding.fund(need, funder).await).await?;
+    let mut assets = Vec::new();
     let tx: std::sync::Arc<dyn spam_core::TxBuilder> = match &scenario {
         Some(scenario) => {
             let prepared = scenario::prepare(
@@ -259,7 +260,9 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
                 args.allow_mainnet,
             )
             .await;
-            std::sync::Arc::new(unless_refused(&mut store, prepared).await?.builder())
+            let prepared = unless_refused(&mut store, prepared).await?;
+            assets = prepared.assets();
+            std::sync::Arc::new(prepared.builder())
         }
         None => match tx {
             Some(tx) => tx,
@@ -286,6 +289,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let rate = args.rate();
     let strategy = args.strategy();
     let mut loadgen = LoadGen::builder()
+        .assets(assets)
         .endpoints(args.endpoints.endpoints(&node))
         .wallets(wallets)
         .tx(tx)

@@ -161,6 +161,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let sweep_from = args.funding.sweep.then(|| wallets.clone());
     let funded =
         unless_refused(&mut store, fund(&args, &node, &wallets, cost, funder).await).await?;
+    let mut assets = Vec::new();
     let mix = match (scenario, mix) {
         (Some(scenario), _) => {
             let prepared = scenario::prepare(
@@ -172,7 +173,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 args.allow_mainnet,
             )
             .await;
-            unless_refused(&mut store, prepared).await?.tasks()
+            let prepared = unless_refused(&mut store, prepared).await?;
+            assets = prepared.assets();
+            prepared.tasks()
         }
         (None, Some(mix)) => mix,
         (None, None) => unreachable!("a mix without a scenario"),
@@ -233,6 +236,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         spammer = spammer.max_rate(rate);
     }
     let spammer = spammer
+        .assets(assets)
         .endpoints(args.endpoints.endpoints(&node))
         .wallets(wallets)
         .tasks(mix)

@@ -56,6 +56,8 @@ pub struct SessionConfig {
     pub(crate) progress: Option<(Duration, ProgressHook)>,
     pub(crate) funding: Option<crate::report::FundingStats>,
     pub(crate) top_up: Option<super::TopUp>,
+    /// Contracts made before the run that it uses (a scenario's), recorded with the run.
+    pub(crate) assets: Vec<crate::task::CreatedAsset>,
     #[cfg(feature = "store")]
     pub(crate) store: Option<StoreTarget>,
 }
@@ -221,6 +223,7 @@ impl Default for SessionConfig {
             progress: None,
             funding: None,
             top_up: None,
+            assets: Vec::new(),
             #[cfg(feature = "store")]
             store: None,
         }
@@ -272,6 +275,13 @@ macro_rules! session_setters {
         /// refuses for lack of funds is parked for the rest of the run; with it, until topped up.
         pub fn top_up(mut self, top_up: $crate::TopUp) -> Self {
             self.session.top_up = Some(top_up);
+            self
+        }
+
+        /// Contracts made before the run that it uses (e.g. a scenario's, deployed or found by
+        /// its preparation): recorded as the run's assets in the store, when one is set.
+        pub fn assets(mut self, assets: Vec<$crate::CreatedAsset>) -> Self {
+            self.session.assets = assets;
             self
         }
 

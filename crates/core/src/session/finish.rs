@@ -71,7 +71,17 @@ impl Session {
             top_up,
             #[cfg(feature = "store")]
             persist: self.config.store.clone().map(|(store, id)| {
-                super::persist::Persist::start(store, id, &info, clock.start_us())
+                let persist = super::persist::Persist::start(store, id, &info, clock.start_us());
+                for asset in &self.config.assets {
+                    persist.handle().write(spam_store::AssetRecord::new(
+                        persist.run_id(),
+                        self.chain_id,
+                        asset.creator.0.0,
+                        asset.address.0.0,
+                        asset.kind.clone(),
+                    ));
+                }
+                persist
             }),
             info,
         }

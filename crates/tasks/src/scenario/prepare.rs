@@ -10,7 +10,7 @@ use alloy::{
     sol_types::SolValue,
 };
 use rand::{SeedableRng, rngs::StdRng};
-use spam_core::{Session, TaskContext, TaskMix};
+use spam_core::{CreatedAsset, Session, TaskContext, TaskMix};
 
 use super::{
     CodeSource, Scenario, Target,
@@ -31,6 +31,8 @@ const DEPLOY_GAS: u64 = 5_000_000;
 pub struct Prepared {
     pub(crate) inner: Arc<Inner>,
     reused: Vec<String>,
+    /// Who sent the deploys (the session's first sender).
+    deployer: Address,
 }
 
 /// A step of [`Scenario::prepare`] that failed: which, and why.
@@ -195,6 +197,7 @@ impl Scenario {
         Ok(Prepared {
             inner: Arc::new(inner),
             reused,
+            deployer: wallets[0].address(),
         })
     }
 }
@@ -226,6 +229,19 @@ impl Prepared {
     /// The contracts found already deployed at their address (not deployed again).
     pub fn reused(&self) -> &[String] {
         &self.reused
+    }
+
+    /// The contracts as run assets (kind `scenario:NAME/Contract`), for the engines'
+    /// `.assets(..)`: the store records them with the run, deployed or reused.
+    pub fn assets(&self) -> Vec<CreatedAsset> {
+        self.inner
+            .addresses
+            .iter()
+            .map(|(name, address)| {
+                let kind = format!("scenario:{}/{name}", self.inner.scenario.name);
+                CreatedAsset::new(*address, kind, self.deployer)
+            })
+            .collect()
     }
 
     /// The gas limit of each `[[tx]]`, by name, in file order.

@@ -69,7 +69,8 @@ fn both_engines_run_the_counter_scenario_and_report_each_tx() {
             "8",
             "--duration",
             "2s",
-            "--no-db",
+            "--db",
+            "runs.db",
             "--report-dir",
             "loadgen",
         ],
@@ -83,6 +84,16 @@ fn both_engines_run_the_counter_scenario_and_report_each_tx() {
         let included = report["tasks"][name]["txs_included"].as_u64();
         assert!(included.is_some_and(|n| n > 0), "{name} in {report:#}");
     }
+    // The reused contract is recorded with the run.
+    let db = dir.path().join("runs.db");
+    let assets = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = spam_store::SqlStore::sqlite(&db).await.unwrap();
+        spam_store::Store::assets_of_chain(&store, 31337)
+            .await
+            .unwrap()
+    });
+    assert_eq!(assets.len(), 1, "{assets:?}");
+    assert_eq!(assets[0].kind, "scenario:counter/Counter");
 }
 
 #[test]
