@@ -49,7 +49,7 @@ impl Batch {
 }
 
 /// What each `disperse_eth` recipient gets: 1 gwei.
-const DISPERSE_WEI: u64 = 1_000_000_000;
+pub(crate) const DISPERSE_WEI: u64 = 1_000_000_000;
 
 #[async_trait]
 impl Task for Batch {

@@ -6,14 +6,18 @@ use std::sync::Arc;
 
 use alloy::{
     consensus::TypedTransaction,
-    primitives::{Address, Bytes, TxKind, U256},
+    primitives::{Address, B256, Bytes, TxKind, U256},
     sol_types::SolCall,
 };
 use rand::{Rng, rngs::StdRng};
 use spam_core::{BuildRequest, Session, TaskContext, TaskError, TxBuilder};
 
 use crate::{
-    contracts::{Counter, EventEmitter, GasBurner, Nft, Reverter, StorageWriter, Token},
+    batch::DISPERSE_WEI,
+    contracts::{
+        Counter, Create2Factory, Disperse, EventEmitter, GasBurner, Multicall, Nft, Reverter,
+        StorageWriter, Token,
+    },
     gas,
     setup::{Setup, SharedContract},
     tx::call_tx,
@@ -33,17 +37,23 @@ pub const PREPARED_TX_BUILDERS: &[&str] = &[
     "gas_burn",
     "emit_events",
     "revert",
+    "multicall",
+    "disperse_eth",
+    "create2_deploy",
 ];
 
 /// How one workload builds its transaction.
 #[derive(Clone, Copy)]
 struct Recipe {
     name: &'static str,
-    /// The contract it calls (`None`: it creates one).
-    contract: Option<SharedContract>,
+    /// The contracts it needs: the first is the callee, the others go to `input` (none: it
+    /// creates a contract).
+    contracts: &'static [SharedContract],
     gas: u64,
-    /// Calldata (or creation code), from the transaction's random stream.
-    input: fn(&mut StdRng) -> Bytes,
+    value: u64,
+    /// Calldata (or creation code), from the transaction's random stream and the addresses of
+    /// `contracts`.
+    input: fn(&mut StdRng, &[Address]) -> Bytes,
 }
 
 fn fresh(rng: &mut StdRng) -> Address {
@@ -53,29 +63,24 @@ fn fresh(rng: &mut StdRng) -> Address {
 /// The recipe of `name`, if it is one of [`PREPARED_TX_BUILDERS`].
 fn lookup(name: &str) -> Option<Recipe> {
     use SharedContract as C;
-    let r = |name: &'static str, contract, gas, input: fn(&mut StdRng) -> Bytes| Recipe {
+    let name = PREPARED_TX_BUILDERS.iter().find(|n| **n == name)?;
+    let r = |contracts, gas, value, input: fn(&mut StdRng, &[Address]) -> Bytes| Recipe {
         name,
-        contract,
+        contracts,
         gas,
+        value,
         input,
     };
-    Some(match name {
-        "deploy_counter" => r(name_of(name), None, gas::DEPLOY_COUNTER, |_| {
+    Some(match *name {
+        "deploy_counter" => r(&[], gas::DEPLOY_COUNTER, 0, |_, _| {
             Counter::BYTECODE.clone()
         }),
-        "erc20_deploy" => r(name_of(name), None, gas::DEPLOY_TOKEN, |_| {
-            Token::BYTECODE.clone()
+        "erc20_deploy" => r(&[], gas::DEPLOY_TOKEN, 0, |_, _| Token::BYTECODE.clone()),
+        "erc721_deploy" => r(&[], gas::DEPLOY_NFT, 0, |_, _| Nft::BYTECODE.clone()),
+        "counter_increment" => r(&[C::Counter], gas::COUNTER_INCREMENT, 0, |_, _| {
+            Counter::incrementCall {}.abi_encode().into()
         }),
-        "erc721_deploy" => r(name_of(name), None, gas::DEPLOY_NFT, |_| {
-            Nft::BYTECODE.clone()
-        }),
-        "counter_increment" => r(
-            name_of(name),
-            Some(C::Counter),
-            gas::COUNTER_INCREMENT,
-            |_| Counter::incrementCall {}.abi_encode().into(),
-        ),
-        "erc20_mint" => r(name_of(name), Some(C::Token), gas::ERC20_MINT, |rng| {
+        "erc20_mint" => r(&[C::Token], gas::ERC20_MINT, 0, |rng, _| {
             let value = U256::from(10).pow(U256::from(18));
             Token::mintCall {
                 to: fresh(rng),
@@ -84,64 +89,78 @@ fn lookup(name: &str) -> Option<Recipe> {
             .abi_encode()
             .into()
         }),
-        "erc20_approve" => r(name_of(name), Some(C::Token), gas::ERC20_APPROVE, |rng| {
+        "erc20_approve" => r(&[C::Token], gas::ERC20_APPROVE, 0, |rng, _| {
             let spender = fresh(rng);
             let value = U256::from(rng.random::<u64>());
             Token::approveCall { spender, value }.abi_encode().into()
         }),
-        "erc721_mint" => r(name_of(name), Some(C::Nft), gas::ERC721_MINT, |rng| {
+        "erc721_mint" => r(&[C::Nft], gas::ERC721_MINT, 0, |rng, _| {
             Nft::mintCall { to: fresh(rng) }.abi_encode().into()
         }),
-        "storage_write" => r(
-            name_of(name),
-            Some(C::StorageWriter),
-            gas::storage_write(10),
-            |_| {
-                StorageWriter::writeCall { n: U256::from(10) }
-                    .abi_encode()
-                    .into()
-            },
-        ),
-        "gas_burn" => r(
-            name_of(name),
-            Some(C::GasBurner),
-            gas::gas_burn(1_000_000),
-            |_| {
-                GasBurner::burnCall {
-                    gasToBurn: U256::from(1_000_000),
+        "storage_write" => r(&[C::StorageWriter], gas::storage_write(10), 0, |_, _| {
+            StorageWriter::writeCall { n: U256::from(10) }
+                .abi_encode()
+                .into()
+        }),
+        "gas_burn" => r(&[C::GasBurner], gas::gas_burn(1_000_000), 0, |_, _| {
+            GasBurner::burnCall {
+                gasToBurn: U256::from(1_000_000),
+            }
+            .abi_encode()
+            .into()
+        }),
+        "emit_events" => r(&[C::EventEmitter], gas::events(10), 0, |_, _| {
+            EventEmitter::fireCall { n: U256::from(10) }
+                .abi_encode()
+                .into()
+        }),
+        "revert" => r(&[C::Reverter], gas::REVERT, 0, |_, _| {
+            Reverter::failCall {}.abi_encode().into()
+        }),
+        "multicall" => r(
+            &[C::Multicall, C::Counter],
+            gas::multicall(10),
+            0,
+            |_, at| {
+                let call = Multicall::Call {
+                    target: at[1],
+                    data: Counter::incrementCall {}.abi_encode().into(),
+                };
+                Multicall::aggregateCall {
+                    calls: vec![call; 10],
                 }
                 .abi_encode()
                 .into()
             },
         ),
-        "emit_events" => r(
-            name_of(name),
-            Some(C::EventEmitter),
-            gas::events(10),
-            |_| {
-                EventEmitter::fireCall { n: U256::from(10) }
+        "disperse_eth" => r(
+            &[C::Disperse],
+            gas::disperse_eth(10),
+            10 * DISPERSE_WEI,
+            |rng, _| {
+                let recipients = (0..10).map(|_| fresh(rng)).collect();
+                let values = vec![U256::from(DISPERSE_WEI); 10];
+                Disperse::disperseEtherCall { recipients, values }
                     .abi_encode()
                     .into()
             },
         ),
-        "revert" => r(name_of(name), Some(C::Reverter), gas::REVERT, |_| {
-            Reverter::failCall {}.abi_encode().into()
+        "create2_deploy" => r(&[C::Create2Factory], gas::CREATE2_DEPLOY, 0, |rng, _| {
+            let salt = B256::from(rng.random::<[u8; 32]>());
+            Create2Factory::deployCall {
+                salt,
+                initCode: Counter::BYTECODE.clone(),
+            }
+            .abi_encode()
+            .into()
         }),
         _ => return None,
     })
 }
 
-/// `name` as the `'static` entry of [`PREPARED_TX_BUILDERS`].
-fn name_of(name: &str) -> &'static str {
-    PREPARED_TX_BUILDERS
-        .iter()
-        .find(|n| **n == name)
-        .expect("a listed name")
-}
-
 /// The gas limit and value of workload `name` (for funding before it is prepared).
 pub fn prepared_tx_cost(name: &str) -> Option<(u64, U256)> {
-    lookup(name).map(|r| (r.gas, U256::ZERO))
+    lookup(name).map(|r| (r.gas, U256::from(r.value)))
 }
 
 /// A catalogue workload of [`PREPARED_TX_BUILDERS`] as an open-loop builder: its shared
@@ -156,24 +175,31 @@ pub async fn prepare_tx_builder(
     seed: u64,
 ) -> Option<Result<Arc<dyn TxBuilder>, TaskError>> {
     let recipe = lookup(name)?;
-    let to = match recipe.contract {
-        None => TxKind::Create,
-        Some(contract) => {
-            let run = Arc::new(session.run_context());
-            let ctx = TaskContext::new(run, Arc::clone(&session.wallets()[0]), 0, seed);
-            match Setup::new().contract(&ctx, contract).await {
-                Ok((address, _)) => TxKind::Call(address),
-                Err(err) => return Some(Err(err)),
-            }
+    let run = Arc::new(session.run_context());
+    let ctx = TaskContext::new(run, Arc::clone(&session.wallets()[0]), 0, seed);
+    let setup = Setup::new();
+    let mut addresses = Vec::new();
+    for contract in recipe.contracts {
+        match setup.contract(&ctx, *contract).await {
+            Ok((address, _)) => addresses.push(address),
+            Err(err) => return Some(Err(err)),
         }
-    };
-    Some(Ok(Arc::new(Prepared { recipe, to })))
+    }
+    let to = addresses
+        .first()
+        .map_or(TxKind::Create, |a| TxKind::Call(*a));
+    Some(Ok(Arc::new(Prepared {
+        recipe,
+        to,
+        addresses,
+    })))
 }
 
 /// A prepared single-call workload.
 struct Prepared {
     recipe: Recipe,
     to: TxKind,
+    addresses: Vec<Address>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -191,13 +217,13 @@ impl TxBuilder for Prepared {
     }
 
     fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
-        let input = (self.recipe.input)(r.rng);
+        let input = (self.recipe.input)(r.rng, &self.addresses);
         call_tx(
             &r.fees,
             r.chain_id,
             r.nonce,
             self.to,
-            U256::ZERO,
+            U256::from(self.recipe.value),
             input,
             self.recipe.gas,
         )
