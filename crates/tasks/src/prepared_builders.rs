@@ -9,6 +9,7 @@ use alloy::{
     primitives::{Address, B256, Bytes, TxKind, U256},
     sol_types::SolCall,
 };
+use futures_util::StreamExt;
 use rand::{Rng, rngs::StdRng};
 use spam_core::{BuildRequest, Session, TaskContext, TaskError, TxBuilder};
 
@@ -40,7 +41,25 @@ pub const PREPARED_TX_BUILDERS: &[&str] = &[
     "multicall",
     "disperse_eth",
     "create2_deploy",
+    "erc20_transfer",
+    "erc20_transfer_from",
+    "disperse_erc20",
 ];
+
+/// What a sender needs before the load, sent once per sender by the preparation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prep {
+    /// Nothing.
+    None,
+    /// A token balance (of `contracts[k]`).
+    Balance(usize),
+    /// A balance of `contracts[token]` and an allowance to `contracts[spender]` (`None`:
+    /// to itself).
+    Allowance {
+        token: usize,
+        spender: Option<usize>,
+    },
+}
 
 /// How one workload builds its transaction.
 #[derive(Clone, Copy)]
@@ -51,9 +70,11 @@ struct Recipe {
     contracts: &'static [SharedContract],
     gas: u64,
     value: u64,
-    /// Calldata (or creation code), from the transaction's random stream and the addresses of
-    /// `contracts`.
-    input: fn(&mut StdRng, &[Address]) -> Bytes,
+    /// What each sender needs before the load.
+    prep: Prep,
+    /// Calldata (or creation code), from the transaction's random stream, the addresses of
+    /// `contracts` and the sender.
+    input: fn(&mut StdRng, &[Address], Address) -> Bytes,
 }
 
 fn fresh(rng: &mut StdRng) -> Address {
@@ -64,23 +85,28 @@ fn fresh(rng: &mut StdRng) -> Address {
 fn lookup(name: &str) -> Option<Recipe> {
     use SharedContract as C;
     let name = PREPARED_TX_BUILDERS.iter().find(|n| **n == name)?;
-    let r = |contracts, gas, value, input: fn(&mut StdRng, &[Address]) -> Bytes| Recipe {
-        name,
-        contracts,
-        gas,
-        value,
-        input,
-    };
+    let with =
+        |contracts, gas, value, prep, input: fn(&mut StdRng, &[Address], Address) -> Bytes| {
+            Recipe {
+                name,
+                contracts,
+                gas,
+                value,
+                prep,
+                input,
+            }
+        };
+    let r = |contracts, gas, value, input| with(contracts, gas, value, Prep::None, input);
     Some(match *name {
-        "deploy_counter" => r(&[], gas::DEPLOY_COUNTER, 0, |_, _| {
+        "deploy_counter" => r(&[], gas::DEPLOY_COUNTER, 0, |_, _, _| {
             Counter::BYTECODE.clone()
         }),
-        "erc20_deploy" => r(&[], gas::DEPLOY_TOKEN, 0, |_, _| Token::BYTECODE.clone()),
-        "erc721_deploy" => r(&[], gas::DEPLOY_NFT, 0, |_, _| Nft::BYTECODE.clone()),
-        "counter_increment" => r(&[C::Counter], gas::COUNTER_INCREMENT, 0, |_, _| {
+        "erc20_deploy" => r(&[], gas::DEPLOY_TOKEN, 0, |_, _, _| Token::BYTECODE.clone()),
+        "erc721_deploy" => r(&[], gas::DEPLOY_NFT, 0, |_, _, _| Nft::BYTECODE.clone()),
+        "counter_increment" => r(&[C::Counter], gas::COUNTER_INCREMENT, 0, |_, _, _| {
             Counter::incrementCall {}.abi_encode().into()
         }),
-        "erc20_mint" => r(&[C::Token], gas::ERC20_MINT, 0, |rng, _| {
+        "erc20_mint" => r(&[C::Token], gas::ERC20_MINT, 0, |rng, _, _| {
             let value = U256::from(10).pow(U256::from(18));
             Token::mintCall {
                 to: fresh(rng),
@@ -89,39 +115,39 @@ fn lookup(name: &str) -> Option<Recipe> {
             .abi_encode()
             .into()
         }),
-        "erc20_approve" => r(&[C::Token], gas::ERC20_APPROVE, 0, |rng, _| {
+        "erc20_approve" => r(&[C::Token], gas::ERC20_APPROVE, 0, |rng, _, _| {
             let spender = fresh(rng);
             let value = U256::from(rng.random::<u64>());
             Token::approveCall { spender, value }.abi_encode().into()
         }),
-        "erc721_mint" => r(&[C::Nft], gas::ERC721_MINT, 0, |rng, _| {
+        "erc721_mint" => r(&[C::Nft], gas::ERC721_MINT, 0, |rng, _, _| {
             Nft::mintCall { to: fresh(rng) }.abi_encode().into()
         }),
-        "storage_write" => r(&[C::StorageWriter], gas::storage_write(10), 0, |_, _| {
+        "storage_write" => r(&[C::StorageWriter], gas::storage_write(10), 0, |_, _, _| {
             StorageWriter::writeCall { n: U256::from(10) }
                 .abi_encode()
                 .into()
         }),
-        "gas_burn" => r(&[C::GasBurner], gas::gas_burn(1_000_000), 0, |_, _| {
+        "gas_burn" => r(&[C::GasBurner], gas::gas_burn(1_000_000), 0, |_, _, _| {
             GasBurner::burnCall {
                 gasToBurn: U256::from(1_000_000),
             }
             .abi_encode()
             .into()
         }),
-        "emit_events" => r(&[C::EventEmitter], gas::events(10), 0, |_, _| {
+        "emit_events" => r(&[C::EventEmitter], gas::events(10), 0, |_, _, _| {
             EventEmitter::fireCall { n: U256::from(10) }
                 .abi_encode()
                 .into()
         }),
-        "revert" => r(&[C::Reverter], gas::REVERT, 0, |_, _| {
+        "revert" => r(&[C::Reverter], gas::REVERT, 0, |_, _, _| {
             Reverter::failCall {}.abi_encode().into()
         }),
         "multicall" => r(
             &[C::Multicall, C::Counter],
             gas::multicall(10),
             0,
-            |_, at| {
+            |_, at, _| {
                 let call = Multicall::Call {
                     target: at[1],
                     data: Counter::incrementCall {}.abi_encode().into(),
@@ -137,7 +163,7 @@ fn lookup(name: &str) -> Option<Recipe> {
             &[C::Disperse],
             gas::disperse_eth(10),
             10 * DISPERSE_WEI,
-            |rng, _| {
+            |rng, _, _| {
                 let recipients = (0..10).map(|_| fresh(rng)).collect();
                 let values = vec![U256::from(DISPERSE_WEI); 10];
                 Disperse::disperseEtherCall { recipients, values }
@@ -145,7 +171,7 @@ fn lookup(name: &str) -> Option<Recipe> {
                     .into()
             },
         ),
-        "create2_deploy" => r(&[C::Create2Factory], gas::CREATE2_DEPLOY, 0, |rng, _| {
+        "create2_deploy" => r(&[C::Create2Factory], gas::CREATE2_DEPLOY, 0, |rng, _, _| {
             let salt = B256::from(rng.random::<[u8; 32]>());
             Create2Factory::deployCall {
                 salt,
@@ -154,6 +180,58 @@ fn lookup(name: &str) -> Option<Recipe> {
             .abi_encode()
             .into()
         }),
+        "erc20_transfer" => with(
+            &[C::Token],
+            gas::ERC20_TRANSFER,
+            0,
+            Prep::Balance(0),
+            |rng, _, _| {
+                Token::transferCall {
+                    to: fresh(rng),
+                    value: U256::from(1),
+                }
+                .abi_encode()
+                .into()
+            },
+        ),
+        "erc20_transfer_from" => with(
+            &[C::Token],
+            gas::ERC20_TRANSFER_FROM,
+            0,
+            Prep::Allowance {
+                token: 0,
+                spender: None,
+            },
+            |rng, _, me| {
+                Token::transferFromCall {
+                    from: me,
+                    to: fresh(rng),
+                    value: U256::from(1),
+                }
+                .abi_encode()
+                .into()
+            },
+        ),
+        "disperse_erc20" => with(
+            &[C::Disperse, C::Token],
+            gas::disperse_erc20(10),
+            0,
+            Prep::Allowance {
+                token: 1,
+                spender: Some(0),
+            },
+            |rng, at, _| {
+                let recipients = (0..10).map(|_| fresh(rng)).collect();
+                let values = vec![U256::from(1); 10];
+                Disperse::disperseTokenCall {
+                    token: at[1],
+                    recipients,
+                    values,
+                }
+                .abi_encode()
+                .into()
+            },
+        ),
         _ => return None,
     })
 }
@@ -185,6 +263,9 @@ pub async fn prepare_tx_builder(
             Err(err) => return Some(Err(err)),
         }
     }
+    if let Err(err) = prepare_senders(session, &setup, recipe.prep, &addresses, seed).await {
+        return Some(Err(err));
+    }
     let to = addresses
         .first()
         .map_or(TxKind::Create, |a| TxKind::Call(*a));
@@ -193,6 +274,45 @@ pub async fn prepare_tx_builder(
         to,
         addresses,
     })))
+}
+
+/// Gives every sender what `prep` asks (a token balance, an allowance), 32 senders at a
+/// time: each sends its own transactions and waits for their receipts.
+async fn prepare_senders(
+    session: &Session,
+    setup: &Setup,
+    prep: Prep,
+    addresses: &[Address],
+    seed: u64,
+) -> Result<(), TaskError> {
+    if prep == Prep::None {
+        return Ok(());
+    }
+    let run = Arc::new(session.run_context());
+    let results: Vec<Result<(), TaskError>> = futures_util::stream::iter(session.wallets())
+        .map(|wallet| {
+            let ctx = TaskContext::new(Arc::clone(&run), Arc::clone(wallet), 0, seed);
+            async move {
+                match prep {
+                    Prep::None => {}
+                    Prep::Balance(token) => {
+                        setup.ensure_balance(&ctx, addresses[token]).await?;
+                    }
+                    Prep::Allowance { token, spender } => {
+                        setup.ensure_balance(&ctx, addresses[token]).await?;
+                        let spender = spender.map_or(wallet.address(), |s| addresses[s]);
+                        setup
+                            .ensure_allowance(&ctx, addresses[token], spender)
+                            .await?;
+                    }
+                }
+                Ok(())
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
 
 /// A prepared single-call workload.
@@ -217,7 +337,7 @@ impl TxBuilder for Prepared {
     }
 
     fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
-        let input = (self.recipe.input)(r.rng, &self.addresses);
+        let input = (self.recipe.input)(r.rng, &self.addresses, r.sender);
         call_tx(
             &r.fees,
             r.chain_id,
