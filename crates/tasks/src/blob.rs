@@ -139,3 +139,65 @@ impl Task for BlobTx {
         Ok(TaskOutcome::tx(hash, gas_used))
     }
 }
+
+/// `blob_tx` for the open loop: the same transaction as [`BlobTx`], built without a round trip
+/// (the blob fee cap is read once, when it is made). Building a sidecar is slow (cell proofs
+/// take ~0.4 s in a debug build): presign, or keep the rate low.
+#[derive(Debug, Clone)]
+pub(crate) struct BlobBuilder {
+    pub(crate) task: BlobTx,
+    pub(crate) max_fee_per_blob_gas: u128,
+}
+
+impl BlobBuilder {
+    /// With the node's blob base fee now: the cap is twice it, at least 1 gwei.
+    pub(crate) async fn new(provider: &impl Provider) -> Result<Self, TaskError> {
+        let blob_base_fee = provider
+            .get_blob_base_fee()
+            .await
+            .map_err(|e| TaskError::rpc("blob base fee", e))?;
+        Ok(Self {
+            task: BlobTx::default(),
+            max_fee_per_blob_gas: blob_base_fee.saturating_mul(2).max(1_000_000_000),
+        })
+    }
+}
+
+impl spam_core::TxBuilder for BlobBuilder {
+    fn name(&self) -> &str {
+        "blob_tx"
+    }
+
+    fn build(&self, r: spam_core::BuildRequest<'_>) -> alloy::consensus::TypedTransaction {
+        let mut data = vec![0u8; self.task.bytes];
+        r.rng.fill_bytes(&mut data);
+        let builder = SidecarBuilder::<SimpleCoder>::from_slice(&data);
+        let sidecar = match self.task.sidecar {
+            SidecarKind::Eip4844 => builder
+                .build_4844()
+                .map(BlobTransactionSidecarVariant::Eip4844),
+            SidecarKind::Eip7594 => builder
+                .build_7594()
+                .map(BlobTransactionSidecarVariant::Eip7594),
+        }
+        .expect("a blob of a few KiB builds");
+        let (max_fee_per_gas, max_priority_fee_per_gas) = eip1559_fees(&r.fees);
+        let tx = TxEip4844 {
+            chain_id: r.chain_id,
+            nonce: r.nonce,
+            gas_limit: BLOB_TX_GAS,
+            max_fee_per_gas,
+            max_priority_fee_per_gas,
+            to: r.sender,
+            value: U256::ZERO,
+            access_list: Default::default(),
+            blob_versioned_hashes: sidecar.versioned_hashes().collect(),
+            max_fee_per_blob_gas: self.max_fee_per_blob_gas,
+            input: Default::default(),
+        };
+        TxEip4844Variant::TxEip4844WithSidecar(TxEip4844WithSidecar::from_tx_and_sidecar(
+            tx, sidecar,
+        ))
+        .into()
+    }
+}

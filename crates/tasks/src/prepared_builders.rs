@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use alloy::{
-    consensus::TypedTransaction,
+    consensus::{TxEip7702, TypedTransaction},
+    eips::eip7702::Authorization,
     primitives::{Address, B256, Bytes, TxKind, U256},
+    signers::{SignerSync, local::PrivateKeySigner},
     sol_types::SolCall,
 };
 use futures_util::StreamExt;
@@ -16,16 +18,17 @@ use spam_core::{BuildRequest, Session, TaskContext, TaskError, TxBuilder};
 use crate::{
     batch::DISPERSE_WEI,
     contracts::{
-        Counter, Create2Factory, Disperse, EventEmitter, GasBurner, Multicall, Nft, Reverter,
+        Counter, Create2Factory, Disperse, EventEmitter, GasBurner, Multicall, Nft, Pool, Reverter,
         StorageWriter, Token,
     },
     gas,
     setup::{Setup, SharedContract},
-    tx::call_tx,
+    tx::{call_tx, eip1559_fees},
 };
 
 /// The workloads [`prepare_tx_builder`] knows: one transaction each, to a shared contract
 /// (or a creation), so the open loop can send them at a rate.
+#[cfg(not(feature = "blob"))]
 pub const PREPARED_TX_BUILDERS: &[&str] = &[
     "deploy_counter",
     "erc20_deploy",
@@ -44,6 +47,35 @@ pub const PREPARED_TX_BUILDERS: &[&str] = &[
     "erc20_transfer",
     "erc20_transfer_from",
     "disperse_erc20",
+    "dex_add_liquidity",
+    "dex_swap",
+    "eip7702_delegate",
+];
+/// The workloads [`prepare_tx_builder`] knows: one transaction each, to a shared contract
+/// (or a creation), so the open loop can send them at a rate.
+#[cfg(feature = "blob")]
+pub const PREPARED_TX_BUILDERS: &[&str] = &[
+    "deploy_counter",
+    "erc20_deploy",
+    "erc721_deploy",
+    "counter_increment",
+    "erc20_mint",
+    "erc20_approve",
+    "erc721_mint",
+    "storage_write",
+    "gas_burn",
+    "emit_events",
+    "revert",
+    "multicall",
+    "disperse_eth",
+    "create2_deploy",
+    "erc20_transfer",
+    "erc20_transfer_from",
+    "disperse_erc20",
+    "dex_add_liquidity",
+    "dex_swap",
+    "eip7702_delegate",
+    "blob_tx",
 ];
 
 /// What a sender needs before the load, sent once per sender by the preparation.
@@ -59,6 +91,8 @@ enum Prep {
         token: usize,
         spender: Option<usize>,
     },
+    /// Both tokens of the pool `contracts[0]`, and allowances to it.
+    Trader,
 }
 
 /// How one workload builds its transaction.
@@ -232,12 +266,39 @@ fn lookup(name: &str) -> Option<Recipe> {
                 .into()
             },
         ),
+        "dex_add_liquidity" => with(&[C::Pool], gas::POOL_ADD, 0, Prep::Trader, |_, _, _| {
+            let one = U256::from(10).pow(U256::from(18));
+            Pool::addLiquidityCall {
+                amount0: one,
+                amount1: one,
+            }
+            .abi_encode()
+            .into()
+        }),
+        "dex_swap" => with(&[C::Pool], gas::POOL_SWAP, 0, Prep::Trader, |rng, _, _| {
+            let one = U256::from(10).pow(U256::from(18));
+            let milli = rng.random_range(1..=100u64);
+            Pool::swapCall {
+                zeroForOne: rng.random::<bool>(),
+                amountIn: one / U256::from(1000) * U256::from(milli),
+                minOut: U256::from(1),
+            }
+            .abi_encode()
+            .into()
+        }),
+        // A type-4 transaction (see `delegate`); the input is the delegate's call.
+        "eip7702_delegate" => r(&[C::Counter], gas::EIP7702, 0, |_, _, _| {
+            Counter::incrementCall {}.abi_encode().into()
+        }),
         _ => return None,
     })
 }
 
 /// The gas limit and value of workload `name` (for funding before it is prepared).
 pub fn prepared_tx_cost(name: &str) -> Option<(u64, U256)> {
+    if cfg!(feature = "blob") && name == "blob_tx" {
+        return Some((21_000, U256::ZERO));
+    }
     lookup(name).map(|r| (r.gas, U256::from(r.value)))
 }
 
@@ -252,6 +313,14 @@ pub async fn prepare_tx_builder(
     session: &Session,
     seed: u64,
 ) -> Option<Result<Arc<dyn TxBuilder>, TaskError>> {
+    #[cfg(feature = "blob")]
+    if name == "blob_tx" {
+        return Some(
+            crate::blob::BlobBuilder::new(session.provider())
+                .await
+                .map(|b| Arc::new(b) as Arc<dyn TxBuilder>),
+        );
+    }
     let recipe = lookup(name)?;
     let run = Arc::new(session.run_context());
     let ctx = TaskContext::new(run, Arc::clone(&session.wallets()[0]), 0, seed);
@@ -305,6 +374,9 @@ async fn prepare_senders(
                             .ensure_allowance(&ctx, addresses[token], spender)
                             .await?;
                     }
+                    Prep::Trader => {
+                        setup.ensure_trader(&ctx, addresses[0]).await?;
+                    }
                 }
                 Ok(())
             }
@@ -313,6 +385,39 @@ async fn prepare_senders(
         .collect()
         .await;
     results.into_iter().collect()
+}
+
+/// A type-4 transaction: a fresh account (its key from the transaction's random stream)
+/// delegates to `to` and is called with `input`, as the `eip7702_delegate` task does.
+fn delegate(r: BuildRequest<'_>, to: Address, input: Bytes, gas_limit: u64) -> TypedTransaction {
+    let authority = loop {
+        // A 32-byte string is a valid key unless it is zero or above the curve order.
+        if let Ok(key) = PrivateKeySigner::from_bytes(&B256::from(r.rng.random::<[u8; 32]>())) {
+            break key;
+        }
+    };
+    let authorization = Authorization {
+        chain_id: U256::from(r.chain_id),
+        address: to,
+        nonce: 0,
+    };
+    let signature = authority
+        .sign_hash_sync(&authorization.signature_hash())
+        .expect("a local key signs");
+    let (max_fee_per_gas, max_priority_fee_per_gas) = eip1559_fees(&r.fees);
+    TxEip7702 {
+        chain_id: r.chain_id,
+        nonce: r.nonce,
+        gas_limit,
+        max_fee_per_gas,
+        max_priority_fee_per_gas,
+        to: authority.address(),
+        value: U256::ZERO,
+        access_list: Default::default(),
+        authorization_list: vec![authorization.into_signed(signature)],
+        input,
+    }
+    .into()
 }
 
 /// A prepared single-call workload.
@@ -338,6 +443,9 @@ impl TxBuilder for Prepared {
 
     fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
         let input = (self.recipe.input)(r.rng, &self.addresses, r.sender);
+        if self.recipe.name == "eip7702_delegate" {
+            return delegate(r, self.addresses[0], input, self.recipe.gas);
+        }
         call_tx(
             &r.fees,
             r.chain_id,
@@ -357,7 +465,7 @@ mod tests {
     #[test]
     fn every_listed_name_has_a_recipe_and_is_in_the_catalogue() {
         for name in PREPARED_TX_BUILDERS {
-            assert!(lookup(name).is_some(), "{name}");
+            assert!(lookup(name).is_some() || *name == "blob_tx", "{name}");
             assert!(crate::CATALOGUE.iter().any(|t| t.name == *name), "{name}");
             assert!(!crate::TX_BUILDERS.contains(name), "{name} twice");
         }
