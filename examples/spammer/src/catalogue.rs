@@ -16,6 +16,7 @@ pub(crate) fn run(_: &TasksArgs) -> ExitCode {
         let gas = registry
             .get(info.name)
             .and_then(|task| task.cost_hint())
+            .or_else(|| spam_tasks::prepared_tx_cost(info.name))
             .map_or_else(|| "-".to_string(), |(gas, _)| gas.to_string());
         let engines = if spam_tasks::TX_BUILDERS.contains(&info.name)
             || spam_tasks::PREPARED_TX_BUILDERS.contains(&info.name)
