@@ -63,6 +63,11 @@ sol!(
     Create2Factory,
     "contracts/out/Create2Factory.json"
 );
+sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    ScenarioCounter,
+    "contracts/out/ScenarioCounter.json"
+);
 
 /// The contracts spam-tasks deploys, by the name of their artifact.
 ///
@@ -117,6 +122,11 @@ pub fn artifacts() -> Vec<Artifact> {
             "Create2Factory",
             &Create2Factory::BYTECODE,
             &Create2Factory::DEPLOYED_BYTECODE,
+        ),
+        artifact(
+            "ScenarioCounter",
+            &ScenarioCounter::BYTECODE,
+            &ScenarioCounter::DEPLOYED_BYTECODE,
         ),
     ]
 }
