@@ -153,11 +153,12 @@ fn a_report_dir_that_cannot_be_a_writable_folder_is_refused_before_anything_runs
 #[test]
 fn unknown_names_list_the_valid_ones() {
     refused(
-        &["loadgen", "--tx", "erc20_deploy"],
+        &["loadgen", "--tx", "erc721_transfer"],
         &[
-            "'erc20_deploy' for '--tx",
+            "'erc721_transfer' for '--tx",
             "transfer_self",
             "large_calldata",
+            "erc20_deploy",
         ],
     );
     refused(

@@ -106,7 +106,11 @@ fn tasks_lists_the_catalogue_with_its_engines() {
     };
     assert!(row("transfer_self").contains("run, loadgen --tx"));
     assert!(row("transfer_self").contains("21000"));
-    assert!(row("erc20_transfer").contains(" run "));
+    assert!(row("erc20_transfer").contains("run, loadgen --tx"));
+    assert!(
+        row("erc721_transfer").contains(" run "),
+        "two transactions: closed loop only"
+    );
     assert!(
         row("blob_tx").contains("type-3"),
         "the blob feature is on by default"
