@@ -60,6 +60,20 @@ impl Default for BlobTx {
 
 const BLOB_TX_GAS: u64 = 21_000;
 
+/// The sidecar of one blob holding `data`, with blob proofs or cell proofs.
+fn sidecar(kind: SidecarKind, data: &[u8]) -> Result<BlobTransactionSidecarVariant, String> {
+    let builder = SidecarBuilder::<SimpleCoder>::from_slice(data);
+    match kind {
+        SidecarKind::Eip4844 => builder
+            .build_4844()
+            .map(BlobTransactionSidecarVariant::Eip4844),
+        SidecarKind::Eip7594 => builder
+            .build_7594()
+            .map(BlobTransactionSidecarVariant::Eip7594),
+    }
+    .map_err(|e| e.to_string())
+}
+
 #[async_trait]
 impl Task for BlobTx {
     fn name(&self) -> &str {
@@ -76,20 +90,10 @@ impl Task for BlobTx {
         let mut data = vec![0u8; self.bytes];
         ctx.rng().fill_bytes(&mut data);
         let kind = self.sidecar;
-        let sidecar = tokio::task::spawn_blocking(move || {
-            let builder = SidecarBuilder::<SimpleCoder>::from_slice(&data);
-            match kind {
-                SidecarKind::Eip4844 => builder
-                    .build_4844()
-                    .map(BlobTransactionSidecarVariant::Eip4844),
-                SidecarKind::Eip7594 => builder
-                    .build_7594()
-                    .map(BlobTransactionSidecarVariant::Eip7594),
-            }
-        })
-        .await
-        .map_err(|e| TaskError::Other(format!("building the blob sidecar panicked: {e}")))?
-        .map_err(|e| TaskError::Other(format!("building the blob sidecar failed: {e}")))?;
+        let sidecar = tokio::task::spawn_blocking(move || sidecar(kind, &data))
+            .await
+            .map_err(|e| TaskError::Other(format!("building the blob sidecar panicked: {e}")))?
+            .map_err(|e| TaskError::Other(format!("building the blob sidecar failed: {e}")))?;
         let hashes: Vec<_> = sidecar.versioned_hashes().collect();
         let wallet = ctx.wallet();
         let fees = ctx
@@ -171,16 +175,7 @@ impl spam_core::TxBuilder for BlobBuilder {
     fn build(&self, r: spam_core::BuildRequest<'_>) -> alloy::consensus::TypedTransaction {
         let mut data = vec![0u8; self.task.bytes];
         r.rng.fill_bytes(&mut data);
-        let builder = SidecarBuilder::<SimpleCoder>::from_slice(&data);
-        let sidecar = match self.task.sidecar {
-            SidecarKind::Eip4844 => builder
-                .build_4844()
-                .map(BlobTransactionSidecarVariant::Eip4844),
-            SidecarKind::Eip7594 => builder
-                .build_7594()
-                .map(BlobTransactionSidecarVariant::Eip7594),
-        }
-        .expect("a blob of a few KiB builds");
+        let sidecar = sidecar(self.task.sidecar, &data).expect("a blob of a few KiB builds");
         let (max_fee_per_gas, max_priority_fee_per_gas) = eip1559_fees(&r.fees);
         let tx = TxEip4844 {
             chain_id: r.chain_id,

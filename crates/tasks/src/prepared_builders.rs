@@ -106,6 +106,9 @@ struct Recipe {
     value: u64,
     /// What each sender needs before the load.
     prep: Prep,
+    /// A type-4 transaction: a fresh account delegates to `contracts[0]` and is called with
+    /// the input (see [`delegate`]).
+    delegates: bool,
     /// Calldata (or creation code), from the transaction's random stream, the addresses of
     /// `contracts` and the sender.
     input: fn(&mut StdRng, &[Address], Address) -> Bytes,
@@ -127,6 +130,7 @@ fn lookup(name: &str) -> Option<Recipe> {
                 gas,
                 value,
                 prep,
+                delegates: *name == "eip7702_delegate",
                 input,
             }
         };
@@ -443,7 +447,7 @@ impl TxBuilder for Prepared {
 
     fn build(&self, r: BuildRequest<'_>) -> TypedTransaction {
         let input = (self.recipe.input)(r.rng, &self.addresses, r.sender);
-        if self.recipe.name == "eip7702_delegate" {
+        if self.recipe.delegates {
             return delegate(r, self.addresses[0], input, self.recipe.gas);
         }
         call_tx(

@@ -36,11 +36,7 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    pub(crate) fn new(
-        scenario: Scenario,
-        addresses: BTreeMap<String, Address>,
-        _seed: u64,
-    ) -> Self {
+    pub(crate) fn new(scenario: Scenario, addresses: BTreeMap<String, Address>) -> Self {
         let mut total = 0;
         let cumulative = scenario
             .txs

@@ -150,7 +150,7 @@ impl Scenario {
             }
             addresses.insert(contract.name.clone(), address);
         }
-        let mut inner = Inner::new(self.clone(), addresses, seed);
+        let mut inner = Inner::new(self.clone(), addresses);
         for (i, call) in self.setup.iter().enumerate() {
             let senders: Vec<_> = if call.for_each_sender {
                 wallets.to_vec()
