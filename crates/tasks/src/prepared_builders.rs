@@ -312,6 +312,10 @@ pub fn prepared_tx_cost(name: &str) -> Option<(u64, U256)> {
 ///
 /// # Errors
 /// The deployment of the shared contract failed.
+///
+/// # Cancel safety
+/// Dropped midway, the contracts and token balances already sent stay on chain; a new call
+/// deploys its own contracts again.
 pub async fn prepare_tx_builder(
     name: &str,
     session: &Session,

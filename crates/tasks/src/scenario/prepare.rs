@@ -82,6 +82,11 @@ impl Scenario {
     /// # Errors
     /// A [`PrepareError`] naming the step: no CREATE2 deployer on the chain, a refused or
     /// reverted deploy or setup call, a `[[tx]]` the node says would fail.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe in effect: dropped midway, what was already sent stays on chain (a
+    /// contract deployed, some setup calls made). Preparing again with the same seed finds the
+    /// contracts and reuses them; setup calls are sent again.
     pub async fn prepare(&self, session: &Session, seed: u64) -> Result<Prepared, PrepareError> {
         let run = Arc::new(session.run_context());
         let wallets = session.wallets();
