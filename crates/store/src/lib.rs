@@ -5,6 +5,7 @@ mod batch;
 mod error;
 mod memory;
 mod record;
+mod shard;
 mod sql;
 mod store;
 mod summary;
@@ -17,6 +18,10 @@ pub use crate::{
     record::{
         Address, AssetRecord, BlockRecord, Hash, Record, RunId, RunRecord, TaskRecord, TxRecord,
         TxStatus, now_micros, unix_micros,
+    },
+    shard::{
+        Joined, LOST_AFTER, RunNameError, ShardBeat, ShardPlan, ShardRecord, ShardSecond,
+        ShardState, ShardView,
     },
     sql::{Backend, SCHEMA_VERSION, SqlOptions, SqlStore},
     store::{Cursor, MAX_PAGE, Page, RowCounts, Store},

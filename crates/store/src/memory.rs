@@ -7,7 +7,8 @@ use parking_lot::Mutex;
 
 use crate::{
     AssetRecord, Batch, BlockRecord, Cursor, Error, MAX_PAGE, Page, RunId, RunRecord, Store,
-    TaskRecord, TxRecord,
+    TaskRecord, TxRecord, now_micros,
+    shard::{Joined, ShardBeat, ShardPlan, ShardRecord, ShardSecond, ShardState, ShardView},
 };
 
 /// A [`Store`] that keeps everything in memory, with the same semantics as the SQL backends
@@ -40,6 +41,20 @@ struct Inner {
     blocks: BTreeMap<(RunId, u64), BlockRecord>,
     assets: Vec<AssetRecord>,
     asset_index: HashMap<(u64, [u8; 20]), usize>,
+    /// Sharded runs: plan, common start, shards by index.
+    plans: BTreeMap<RunId, (ShardPlan, Option<u64>, BTreeMap<u32, ShardRecord>)>,
+    seconds: BTreeMap<(RunId, u32, u64), Vec<u8>>,
+}
+
+impl Inner {
+    fn view(&self, run: RunId) -> Option<ShardView> {
+        self.plans.get(&run).map(|(plan, start, shards)| ShardView {
+            now_us: now_micros(),
+            plan: plan.clone(),
+            start_at_us: *start,
+            shards: shards.values().cloned().collect(),
+        })
+    }
 }
 
 impl MemoryStore {
@@ -84,6 +99,85 @@ impl Store for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn join_shard(&self, plan: &ShardPlan, shard: u32, host: &str) -> Result<Joined, Error> {
+        let mut inner = self.inner.lock();
+        let entry = inner
+            .plans
+            .entry(plan.run)
+            .or_insert_with(|| (plan.clone(), None, BTreeMap::new()));
+        if entry.0.shards != plan.shards || entry.0.config_hash != plan.config_hash {
+            return Ok(Joined::Mismatch(entry.0.clone()));
+        }
+        let now = now_micros();
+        entry.2.insert(
+            shard,
+            ShardRecord {
+                run: plan.run,
+                shard,
+                state: ShardState::Waiting,
+                host: host.to_owned(),
+                joined_at_us: now,
+                heartbeat_at_us: now,
+                ended_at_us: None,
+                figures: serde_json::Value::Null,
+            },
+        );
+        Ok(Joined::Joined(inner.view(plan.run).expect("just written")))
+    }
+
+    async fn shard_heartbeat(
+        &self,
+        run: RunId,
+        shard: u32,
+        beat: &ShardBeat,
+    ) -> Result<Option<ShardView>, Error> {
+        let mut inner = self.inner.lock();
+        if let Some(record) = inner
+            .plans
+            .get_mut(&run)
+            .and_then(|(_, _, shards)| shards.get_mut(&shard))
+        {
+            let now = now_micros();
+            record.state = beat.state;
+            record.heartbeat_at_us = now;
+            record.ended_at_us = beat.state.is_final().then_some(now);
+            if let Some(figures) = &beat.figures {
+                record.figures = figures.clone();
+            }
+        }
+        Ok(inner.view(run))
+    }
+
+    async fn start_shards(&self, run: RunId, at_us: u64) -> Result<u64, Error> {
+        let mut inner = self.inner.lock();
+        let (_, start, _) = inner.plans.get_mut(&run).ok_or_else(|| Error::Config {
+            reason: format!("run {run} is not a sharded run"),
+        })?;
+        Ok(*start.get_or_insert(at_us))
+    }
+
+    async fn write_shard_second(&self, run: RunId, second: &ShardSecond) -> Result<(), Error> {
+        self.inner.lock().seconds.insert(
+            (run, second.shard, second.second),
+            second.histograms.clone(),
+        );
+        Ok(())
+    }
+
+    async fn shards(&self, run: RunId) -> Result<Option<ShardView>, Error> {
+        Ok(self.inner.lock().view(run))
+    }
+
+    async fn shard_seconds(&self, run: RunId) -> Result<Vec<ShardSecond>, Error> {
+        Ok(self
+            .inner
+            .lock()
+            .seconds
+            .range((run, 0, 0)..=(run, u32::MAX, u64::MAX))
+            .map(|(&(_, shard, second), h)| ShardSecond::new(shard, second, h.clone()))
+            .collect())
     }
 
     async fn runs(&self) -> Result<Vec<RunRecord>, Error> {

@@ -6,8 +6,15 @@ use async_trait::async_trait;
 
 use crate::{
     AssetRecord, Batch, BlockRecord, Error, RunId, RunRecord, TaskRecord, TxRecord,
+    shard::{Joined, ShardBeat, ShardPlan, ShardSecond, ShardView},
     summary::{self, RunSummary, SecondCounts, TaskSummary},
 };
+
+fn no_shards() -> Error {
+    Error::Config {
+        reason: "this store does not coordinate shards (use SQLite or PostgreSQL)".into(),
+    }
+}
 
 /// Largest page [`Store::task_page`] and [`Store::tx_page`] return.
 pub const MAX_PAGE: usize = 10_000;
@@ -205,6 +212,70 @@ pub trait Store: fmt::Debug + Send + Sync {
             .await?
             .map(|s| s.tasks)
             .unwrap_or_default())
+    }
+
+    /// Registers shard `shard` of `plan` on `host`: the first shard of a run writes the plan;
+    /// a later one must bring the same shard count and config hash, else nothing is written
+    /// and the stored plan comes back ([`Joined::Mismatch`]). Registering again (a restarted
+    /// shard) resets the shard's row. The default refuses: the store cannot coordinate.
+    ///
+    /// # Errors
+    /// [`Error::Database`]; [`Error::Config`] from a store without shard support.
+    async fn join_shard(&self, plan: &ShardPlan, shard: u32, host: &str) -> Result<Joined, Error> {
+        let _ = (plan, shard, host);
+        Err(no_shards())
+    }
+
+    /// Records a heartbeat of `shard` (its state, its figures when given; an ended state
+    /// sets its end) and reads the run as it stands. `None` for an unknown run.
+    ///
+    /// # Errors
+    /// As [`Store::join_shard`].
+    async fn shard_heartbeat(
+        &self,
+        run: RunId,
+        shard: u32,
+        beat: &ShardBeat,
+    ) -> Result<Option<ShardView>, Error> {
+        let _ = (run, shard, beat);
+        Err(no_shards())
+    }
+
+    /// Sets the common start of `run` to `at_us` (Unix µs, database clock) unless a shard
+    /// set it first; returns the start that holds.
+    ///
+    /// # Errors
+    /// As [`Store::join_shard`].
+    async fn start_shards(&self, run: RunId, at_us: u64) -> Result<u64, Error> {
+        let _ = (run, at_us);
+        Err(no_shards())
+    }
+
+    /// Stores (or replaces) second `second.second` of `second.shard`'s histograms.
+    ///
+    /// # Errors
+    /// As [`Store::join_shard`].
+    async fn write_shard_second(&self, run: RunId, second: &ShardSecond) -> Result<(), Error> {
+        let _ = (run, second);
+        Err(no_shards())
+    }
+
+    /// The run's plan, start and shards, `None` when `run` is not sharded. Read-only.
+    ///
+    /// # Errors
+    /// As [`Store::join_shard`]; a store without shard support answers `None`.
+    async fn shards(&self, run: RunId) -> Result<Option<ShardView>, Error> {
+        let _ = run;
+        Ok(None)
+    }
+
+    /// Every stored second of every shard of `run`, by shard then second.
+    ///
+    /// # Errors
+    /// As [`Store::join_shard`]; a store without shard support answers none.
+    async fn shard_seconds(&self, run: RunId) -> Result<Vec<ShardSecond>, Error> {
+        let _ = run;
+        Ok(Vec::new())
     }
 
     /// The per-second counters of `run` (empty for an unknown run).

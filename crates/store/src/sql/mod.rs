@@ -5,6 +5,7 @@ mod decode;
 mod insert;
 mod options;
 mod schema;
+mod shard;
 
 use std::fmt;
 
@@ -19,6 +20,7 @@ pub use self::options::{Backend, SqlOptions};
 use crate::{
     AssetRecord, Batch, BlockRecord, Cursor, Error, MAX_PAGE, Page, RowCounts, RunId, RunRecord,
     Store, TaskRecord, TxRecord,
+    shard::{Joined, ShardBeat, ShardPlan, ShardSecond, ShardView},
 };
 
 /// The schema version this build of spam-store writes.
@@ -263,6 +265,35 @@ impl Store for SqlStore {
         tx.commit()
             .await
             .map_err(Error::db("committing a probe row"))
+    }
+
+    async fn join_shard(&self, plan: &ShardPlan, shard: u32, host: &str) -> Result<Joined, Error> {
+        shard::join(&self.pool, self.backend, plan, shard, host).await
+    }
+
+    async fn shard_heartbeat(
+        &self,
+        run: RunId,
+        shard: u32,
+        beat: &ShardBeat,
+    ) -> Result<Option<ShardView>, Error> {
+        shard::heartbeat(&self.pool, self.backend, run, shard, beat).await
+    }
+
+    async fn start_shards(&self, run: RunId, at_us: u64) -> Result<u64, Error> {
+        shard::start(&self.pool, run, at_us).await
+    }
+
+    async fn write_shard_second(&self, run: RunId, second: &ShardSecond) -> Result<(), Error> {
+        shard::write_second(&self.pool, run, second).await
+    }
+
+    async fn shards(&self, run: RunId) -> Result<Option<ShardView>, Error> {
+        shard::view(&self.pool, self.backend, run).await
+    }
+
+    async fn shard_seconds(&self, run: RunId) -> Result<Vec<ShardSecond>, Error> {
+        shard::seconds(&self.pool, run).await
     }
 
     async fn runs(&self) -> Result<Vec<RunRecord>, Error> {

@@ -15,8 +15,9 @@ pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 const PG_LOCK_KEY: i64 = 0x7370_616d_5f73_746f; // "spam_sto"
 
 /// One version: statements with `{blob}` and `{seq}` filled in per backend.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE IF NOT EXISTS runs (
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE IF NOT EXISTS runs (
         id BIGINT PRIMARY KEY,
         started_at_us BIGINT NOT NULL,
         ended_at_us BIGINT,
@@ -28,7 +29,7 @@ const MIGRATIONS: &[&[&str]] = &[&[
         workers BIGINT NOT NULL,
         records_dropped BIGINT NOT NULL
     )",
-    "CREATE TABLE IF NOT EXISTS task_metrics (
+        "CREATE TABLE IF NOT EXISTS task_metrics (
         {seq},
         run_id BIGINT NOT NULL,
         worker BIGINT NOT NULL,
@@ -40,8 +41,8 @@ const MIGRATIONS: &[&[&str]] = &[&[
         duration_us BIGINT NOT NULL,
         tx_hash {blob}
     )",
-    "CREATE INDEX IF NOT EXISTS task_metrics_run ON task_metrics (run_id, seq)",
-    "CREATE TABLE IF NOT EXISTS txs (
+        "CREATE INDEX IF NOT EXISTS task_metrics_run ON task_metrics (run_id, seq)",
+        "CREATE TABLE IF NOT EXISTS txs (
         {seq},
         run_id BIGINT NOT NULL,
         hash {blob} NOT NULL,
@@ -59,8 +60,8 @@ const MIGRATIONS: &[&[&str]] = &[&[
         error TEXT,
         UNIQUE (run_id, hash)
     )",
-    "CREATE INDEX IF NOT EXISTS txs_run ON txs (run_id, seq)",
-    "CREATE TABLE IF NOT EXISTS blocks (
+        "CREATE INDEX IF NOT EXISTS txs_run ON txs (run_id, seq)",
+        "CREATE TABLE IF NOT EXISTS blocks (
         run_id BIGINT NOT NULL,
         number BIGINT NOT NULL,
         timestamp_us BIGINT NOT NULL,
@@ -70,7 +71,7 @@ const MIGRATIONS: &[&[&str]] = &[&[
         base_fee BIGINT,
         PRIMARY KEY (run_id, number)
     )",
-    "CREATE TABLE IF NOT EXISTS created_assets (
+        "CREATE TABLE IF NOT EXISTS created_assets (
         {seq},
         run_id BIGINT NOT NULL,
         chain_id BIGINT NOT NULL,
@@ -81,8 +82,39 @@ const MIGRATIONS: &[&[&str]] = &[&[
         symbol TEXT,
         UNIQUE (chain_id, address)
     )",
-    "CREATE INDEX IF NOT EXISTS created_assets_chain ON created_assets (chain_id, seq)",
-]];
+        "CREATE INDEX IF NOT EXISTS created_assets_chain ON created_assets (chain_id, seq)",
+    ],
+    &[
+        // Version 2: one run over several shards (processes), coordinated here.
+        "CREATE TABLE IF NOT EXISTS shard_plans (
+        run_id BIGINT PRIMARY KEY,
+        name TEXT NOT NULL,
+        shards BIGINT NOT NULL,
+        config TEXT NOT NULL,
+        config_hash TEXT NOT NULL,
+        created_at_us BIGINT NOT NULL,
+        start_at_us BIGINT
+    )",
+        "CREATE TABLE IF NOT EXISTS shards (
+        run_id BIGINT NOT NULL,
+        shard BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        host TEXT NOT NULL,
+        joined_at_us BIGINT NOT NULL,
+        heartbeat_at_us BIGINT NOT NULL,
+        ended_at_us BIGINT,
+        figures TEXT NOT NULL,
+        PRIMARY KEY (run_id, shard)
+    )",
+        "CREATE TABLE IF NOT EXISTS shard_seconds (
+        run_id BIGINT NOT NULL,
+        shard BIGINT NOT NULL,
+        second BIGINT NOT NULL,
+        histograms {blob} NOT NULL,
+        PRIMARY KEY (run_id, shard, second)
+    )",
+    ],
+];
 
 fn render(statement: &str, backend: Backend) -> String {
     let (blob, seq) = match backend {

@@ -5,6 +5,7 @@ mod common;
 mod losses;
 mod postgres;
 mod roundtrip;
+mod shards;
 mod sqlite;
 mod summary;
 mod writer;

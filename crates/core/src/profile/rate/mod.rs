@@ -204,6 +204,7 @@ impl Rate {
             segments: self.segments(),
             current: None,
             next_index: 0,
+            stride: 1,
         }
     }
 
@@ -251,14 +252,45 @@ pub struct Schedule {
     segments: Segments,
     current: Option<Segment>,
     next_index: u64,
+    /// Indices taken: `next_index + k * stride` (1 unless [sharded](Schedule::shard)).
+    stride: u64,
 }
 
 impl Schedule {
     /// The next transaction's due time, `None` once the rate stays at zero forever.
     pub fn next_due(&mut self) -> Option<Duration> {
         let due = self.peek()?;
-        self.next_index += 1;
+        self.next_index += self.stride;
         Some(due)
+    }
+
+    /// The part of this schedule shard `index` of `count` owns: transactions `k` with
+    /// `k ≡ index (mod count)`, with their indices and due times unchanged. The shards'
+    /// schedules together are exactly the whole one, whatever the profile.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use spam_core::Rate;
+    ///
+    /// let rate = Rate::constant(10.0);
+    /// let mut second = rate.schedule().shard(1, 3);
+    /// assert_eq!(second.next_index(), 1);
+    /// assert_eq!(second.next_due(), Some(Duration::from_millis(100)));
+    /// assert_eq!(second.next_index(), 4);
+    /// assert_eq!(second.skip_until(Duration::from_secs(1)), 2); // ticks 4 and 7
+    /// ```
+    ///
+    /// # Panics
+    /// If `index >= count`.
+    #[must_use]
+    pub fn shard(mut self, index: u32, count: u32) -> Self {
+        assert!(index < count, "shard {index} of {count}");
+        self.stride = u64::from(count);
+        self.next_index = u64::from(index);
+        self
     }
 
     /// Skips every transaction due before `t` and returns how many it skipped. The work does
@@ -270,12 +302,15 @@ impl Schedule {
         if estimate.is_finite() {
             // One short of the estimate: rounding never skips a transaction due at or after `t`.
             let jump = (estimate.floor() as u64).saturating_sub(1);
-            self.next_index = self.next_index.max(jump);
+            if jump > self.next_index {
+                // Down to this schedule's own indices.
+                self.next_index += (jump - self.next_index) / self.stride * self.stride;
+            }
         }
         while self.peek().is_some_and(|due| due < t) {
-            self.next_index += 1;
+            self.next_index += self.stride;
         }
-        self.next_index - from
+        (self.next_index - from) / self.stride
     }
 
     /// The due time of the transaction at `next_index`, without taking it.

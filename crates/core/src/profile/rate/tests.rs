@@ -182,6 +182,58 @@ proptest! {
         }
         prop_assert_eq!(skipped.next_due(), stepped.next_due());
     }
+
+    /// Shards' schedules together are the whole schedule: every tick once, at its own time,
+    /// and a shard that skips ahead lands where stepping its own ticks does.
+    #[test]
+    fn shards_partition_the_schedule(
+        a in 0.0f64..2_000.0,
+        b in 0.0f64..2_000.0,
+        len_ms in 1u64..2_000,
+        skip_ms in 0u64..3_000,
+        count in 1u32..6,
+        kind in 0u8..3,
+    ) {
+        let rate = match kind {
+            0 => Rate::constant(a.max(0.5)),
+            1 => Rate::ramp(a, b, ms(len_ms)),
+            _ => Rate::steps([(ms(len_ms), a), (ms(len_ms / 2 + 1), b)]),
+        };
+        let end = ms(len_ms * 2);
+        let mut whole = Vec::new();
+        let mut s = rate.schedule();
+        while let Some(due) = s.next_due().filter(|&d| d < end) {
+            whole.push((s.next_index() - 1, due));
+        }
+        let mut union = Vec::new();
+        for index in 0..count {
+            let mut shard = rate.schedule().shard(index, count);
+            loop {
+                let k = shard.next_index();
+                match shard.next_due().filter(|&d| d < end) {
+                    Some(due) => union.push((k, due)),
+                    None => break,
+                }
+            }
+            let mut stepped = rate.schedule().shard(index, count);
+            let mut skipped = stepped.clone();
+            let mut n = 0;
+            loop {
+                let mut peek = stepped.clone();
+                match peek.next_due() {
+                    Some(due) if due < ms(skip_ms) => {
+                        stepped = peek;
+                        n += 1;
+                    }
+                    _ => break,
+                }
+            }
+            prop_assert_eq!(skipped.skip_until(ms(skip_ms)), n);
+            prop_assert_eq!(skipped.next_index(), stepped.next_index());
+        }
+        union.sort_unstable_by_key(|&(k, _)| k);
+        prop_assert_eq!(union, whole);
+    }
 }
 
 #[test]
