@@ -11,6 +11,8 @@ mod profile;
 mod report;
 mod rpc;
 mod session;
+#[cfg(feature = "store")]
+mod shard;
 mod spammer;
 mod task;
 mod wallet;
@@ -56,4 +58,7 @@ pub use crate::{
 };
 
 #[cfg(feature = "store")]
-pub use crate::report::FromStoreError;
+pub use crate::{
+    report::FromStoreError,
+    shard::{DEFAULT_BARRIER_TIMEOUT, MAX_SHARDS, Shard, ShardError, ShardSpec},
+};

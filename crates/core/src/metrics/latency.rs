@@ -49,6 +49,30 @@ impl Latency {
         self.histogram.as_ref().filter(|h| !h.is_empty())
     }
 
+    /// A latency holding `histogram` (one of these bounds, e.g. deserialized).
+    pub(crate) const fn from_histogram(histogram: Histogram<u64>) -> Self {
+        Self {
+            histogram: Some(histogram),
+        }
+    }
+
+    /// The samples recorded since `earlier`, a former state of this one.
+    pub(crate) fn since(&self, earlier: &Self) -> Self {
+        match (&self.histogram, &earlier.histogram) {
+            (Some(now), Some(before)) => {
+                let mut delta = now.clone();
+                // `earlier` is a prefix of `self`: subtracting it cannot go below zero. If it
+                // somehow does, the whole state is kept (counted again, never lost).
+                match delta.subtract(before) {
+                    Ok(()) => Self::from_histogram(delta),
+                    Err(_) => self.clone(),
+                }
+            }
+            (Some(_), None) => self.clone(),
+            (None, _) => Self::default(),
+        }
+    }
+
     /// Number of samples.
     pub(crate) fn count(&self) -> u64 {
         self.histogram.as_ref().map_or(0, Histogram::len)

@@ -69,6 +69,10 @@ pub enum StartErrorKind {
     /// The wallet pool could not be built.
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// The shard could not start with the others.
+    #[cfg(feature = "store")]
+    #[error(transparent)]
+    Shard(#[from] crate::ShardError),
     /// The proxy pool has no proxy to assign the senders to (every one banned, or none) and
     /// does not allow direct connections.
     #[cfg(feature = "proxy")]
@@ -111,6 +115,10 @@ impl StartError {
             StartErrorKind::Rpc { .. } | StartErrorKind::Nonce(_) => false,
             #[cfg(feature = "proxy")]
             StartErrorKind::Proxy(_) => false,
+            #[cfg(feature = "store")]
+            StartErrorKind::Shard(e) => {
+                matches!(e, crate::ShardError::Spec(_) | crate::ShardError::Mismatch { .. })
+            }
         }
     }
 
@@ -153,6 +161,8 @@ from_cause!(
     PoolError,
     #[cfg(feature = "proxy")]
     spam_proxy::Error,
+    #[cfg(feature = "store")]
+    crate::ShardError,
 );
 
 #[cfg(test)]
