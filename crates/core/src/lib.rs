@@ -34,8 +34,8 @@ pub use crate::{
     report::{
         BlockStats, BlockSummary, BreakerEvent, ClosedLoopStats, EndpointSummary,
         EndpointTransition, FundingStats, LatencySummary, NonceStats, OpenLoopStats, Pause,
-        PreconfStats, ProxySummary, Report, RunInfo, SecondStats, StoreStats, StoredRows,
-        TaskStats, ThresholdError, Thresholds, Verdict,
+        PreconfStats, ProxySummary, Report, RunInfo, SecondStats, ShardSummary, StoreStats,
+        StoredRows, TaskStats, ThresholdError, Thresholds, Verdict,
     },
     rpc::{
         Action, ErrorClass, RetryPolicy, SendError, classify, classify_response,

@@ -44,6 +44,8 @@ pub(crate) enum DropReason {
     Reconciling,
     /// The sender's endpoint had no request permit left under its cap.
     EndpointRateLimit,
+    /// A shard joined after the common start: the ticks it missed.
+    ShardLate,
 }
 
 impl DropReason {
@@ -57,6 +59,7 @@ impl DropReason {
             Self::PacerBehind => "pacer over 1 s behind",
             Self::Reconciling => "held while reconciling after an outage",
             Self::EndpointRateLimit => "endpoint rate limit",
+            Self::ShardLate => "shard late",
         }
     }
 }

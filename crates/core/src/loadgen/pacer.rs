@@ -31,6 +31,9 @@ pub(crate) enum Source {
 pub(crate) struct Pacer {
     pub(crate) start: Instant,
     pub(crate) end: Duration,
+    /// Ticks due before this are dropped at once as "shard late" (a shard that joined
+    /// after the common start).
+    pub(crate) late: Duration,
     pub(crate) schedule: Schedule,
     pub(crate) source: Source,
     pub(crate) gate: Arc<Gate>,
@@ -79,6 +82,9 @@ impl Pacer {
             _ => None,
         };
         let mut next = self.next_tick();
+        if !self.late.is_zero() {
+            next = self.drop_until(next, self.late, DropReason::ShardLate);
+        }
         'pace: while let Some((_, wake)) = next {
             if wake > Instant::now() {
                 tokio::select! {
@@ -89,13 +95,13 @@ impl Pacer {
             let now = Instant::now();
             if now >= self.start + self.end + END_SLACK {
                 // Behind at the end: the rest is dropped in bulk, so the run ends on time.
-                self.drop_until(next, self.end);
+                self.drop_until(next, self.end, DropReason::PacerBehind);
                 break;
             }
             // Ticks too late to send are counted in bulk: a pacer far behind a high rate
             // catches up in one step instead of walking every tick.
             let too_late = now.saturating_duration_since(self.start + MAX_LAG);
-            next = self.drop_until(next, too_late);
+            next = self.drop_until(next, too_late, DropReason::PacerBehind);
             let mut resolved = 0_u32;
             while let Some((index, intended)) = next.filter(|&(_, at)| at <= now) {
                 if let Some(out) = self.tick(index, intended, &mut ready) {
@@ -120,12 +126,13 @@ impl Pacer {
     }
 
     /// Counts `next` and every later tick due before `until` (from the start) as dropped
-    /// because the pacer is behind, in one step per second of the schedule; returns the first
-    /// tick at or after `until`.
+    /// for `reason` (the pacer is behind, or the shard late), in one step per second of the
+    /// schedule; returns the first tick at or after `until`.
     fn drop_until(
         &mut self,
         mut next: Option<(u64, Instant)>,
         until: Duration,
+        reason: DropReason,
     ) -> Option<(u64, Instant)> {
         let until = until.min(self.end);
         while let Some((_, intended)) = next {
@@ -135,9 +142,7 @@ impl Pacer {
             }
             let second_end = Duration::from_secs(offset.as_secs() + 1).min(until);
             let n = 1 + self.schedule.skip_until(second_end);
-            self.ctx
-                .ledger
-                .dropped_many(intended, n, DropReason::PacerBehind);
+            self.ctx.ledger.dropped_many(intended, n, reason);
             next = self.next_tick();
         }
         next

@@ -135,9 +135,7 @@ impl Preparer {
         out: mpsc::Sender<Prepared>,
         cancel: CancellationToken,
     ) {
-        let mut next = schedule
-            .next_due()
-            .map(|due| (schedule.next_index() - 1, due));
+        let mut next = schedule.next_tick();
         let mut chunk = Vec::with_capacity(CHUNK);
         // How long the last chunk took from picking its ticks to handing them over: a tick due
         // sooner than that cannot be signed in time. Without it, a preparer that fell behind
@@ -159,9 +157,7 @@ impl Preparer {
             let signable = (now + lag).saturating_duration_since(start).min(end);
             if next.is_some_and(|(_, due)| due < signable) {
                 schedule.skip_until(signable);
-                next = schedule
-                    .next_due()
-                    .map(|due| (schedule.next_index() - 1, due));
+                next = schedule.next_tick();
             }
             chunk.clear();
             while let Some((index, due)) = next.filter(|&(_, due)| due < end) {
@@ -170,9 +166,7 @@ impl Preparer {
                     break;
                 }
                 chunk.push((index, intended));
-                next = schedule
-                    .next_due()
-                    .map(|due| (schedule.next_index() - 1, due));
+                next = schedule.next_tick();
             }
             if chunk.is_empty() {
                 continue;

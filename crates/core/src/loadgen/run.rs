@@ -20,7 +20,7 @@ use super::{
 use crate::{
     node::Capabilities,
     pool::WalletPoolConfig,
-    profile::SendStrategy,
+    profile::{Schedule, SendStrategy},
     report::Report,
     session::{Session, StartError},
 };
@@ -40,11 +40,13 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, StartError> {
     let submitter = Submitter::new(&session.router, s.connections, session.config.http_timeout)
         .map_err(|e| StartError::config(format!("the HTTP client could not be built: {e}")))?;
 
+    let control = Control::start(&s);
+    // Presigned, or the live signer started; a shard waits for the others here.
+    let (source, start, prepare_task) = sign(&s, &session, &control).await?;
+
     // Every check passed: from here on the run goes to its report.
     let background = CancellationToken::new();
-    let control = Control::start(&s);
-    let (source, start, prepare_task) = sign(&s, &session, &control).await;
-    let running = session.begin(start, s.connections as u32, settings(&s, &session));
+    let running = session.begin(start.at, s.connections as u32, settings(&s, &session));
     let mut watch = Watch::start(
         &s,
         &session,
@@ -54,6 +56,8 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, StartError> {
         from_block,
         &background,
     );
+    #[cfg(feature = "store")]
+    let beats = shard_beats(&s, &session, &watch, &control, start);
     let elapsed = pace(&s, &session, &watch, &control, source, start, submitter).await;
     if let Some(task) = prepare_task {
         task.abort();
@@ -72,14 +76,95 @@ pub(super) async fn run(s: LoadGenBuilder) -> Result<Report, StartError> {
         .await;
     let split = split_unincluded(&session.sender, ending.ledger.take_unincluded()).await;
     let figures = ending.figures();
-    Ok(session
+    let report = session
         .finish(running, &figures.recorder, elapsed, |report| {
             report.open_loop = Some(open_loop_stats(
                 &s, &session, &ending, &figures, report, split, elapsed,
             ));
             report.endpoints = session.router.summaries(session.wallets.len());
         })
-        .await)
+        .await;
+    #[cfg(feature = "store")]
+    if let Some(beats) = beats {
+        beats
+            .finish(
+                spam_store::ShardState::Done,
+                serde_json::to_value(&report).ok(),
+            )
+            .await;
+    }
+    Ok(report)
+}
+
+/// When the run starts, and how late this shard got there (ticks due before `late` are
+/// dropped as "shard late").
+#[derive(Debug, Clone, Copy)]
+struct Started {
+    at: Instant,
+    late: Duration,
+}
+
+/// The run's schedule: the profile, or this shard's part of it.
+fn schedule(s: &LoadGenBuilder, session: &Session) -> Schedule {
+    let schedule = s.rate.schedule();
+    #[cfg(feature = "store")]
+    if let Some(shard) = &session.config.shard {
+        return schedule.shard(shard.spec().index(), shard.spec().count());
+    }
+    let _ = session;
+    schedule
+}
+
+/// The run's start: `earliest`, or the shards' common start.
+async fn start_at(session: &Session, earliest: Instant) -> Result<Started, StartError> {
+    #[cfg(feature = "store")]
+    if let Some(shard) = &session.config.shard {
+        let start = shard.barrier(&session.config.cancel).await?;
+        return Ok(Started {
+            at: start.at,
+            late: earliest.saturating_duration_since(start.at),
+        });
+    }
+    let _ = session;
+    Ok(Started {
+        at: earliest,
+        late: Duration::ZERO,
+    })
+}
+
+/// A shard's heartbeat: its figures and histograms every second.
+#[cfg(feature = "store")]
+fn shard_beats(
+    s: &LoadGenBuilder,
+    session: &Session,
+    watch: &Watch,
+    control: &Control,
+    start: Started,
+) -> Option<crate::shard::Beats> {
+    let shard = session.config.shard.clone()?;
+    let planned = schedule(s, session).skip_until(s.duration);
+    let (ledger, breaker) = (Arc::clone(&watch.ledger), control.breaker.clone());
+    let probe: crate::shard::Probe = Arc::new(move || {
+        let progress = super::background::snapshot(&ledger, start.at, breaker.state());
+        let books = ledger.books();
+        let mut all = crate::metrics::TaskMetrics::default();
+        for metrics in books.recorder.tasks().values() {
+            all.merge(metrics);
+        }
+        let hists = crate::shard::Hists {
+            task: all.task,
+            send: all.send,
+            inclusion: all.inclusion,
+            lag: books.lag.clone(),
+        };
+        (progress.to_json(), hists)
+    });
+    let facts = serde_json::json!({
+        "engine": "loadgen",
+        "planned": planned,
+        "late_ms": start.late.as_millis() as u64,
+    });
+    Some(crate::shard::Beats::spawn(shard, start.at, probe, facts))
 }
 
 /// What the execution layer offers, checked against what the settings ask for.
@@ -106,26 +191,32 @@ async fn sign(
     s: &LoadGenBuilder,
     session: &Session,
     control: &Control,
-) -> (Source, Instant, Option<JoinHandle<()>>) {
+) -> Result<(Source, Started, Option<JoinHandle<()>>), StartError> {
     let preparer = Preparer::new(
         Arc::clone(s.tx.as_ref().expect("checked in build")),
         session,
         Arc::clone(&control.gate),
         Arc::clone(&control.limit),
     );
-    let schedule = s.rate.schedule();
+    let mut schedule = schedule(s, session);
     if s.presign {
         let all = preparer.presign(schedule, s.duration).await;
         tracing::info!(target: "spam::loadgen", txs = all.len(), "presigned");
-        let start = Instant::now() + Duration::from_millis(20);
-        return (Source::Presigned(all), start, None);
+        let start = start_at(session, Instant::now() + Duration::from_millis(20)).await?;
+        return Ok((Source::Presigned(all), start, None));
     }
-    let start = Instant::now() + s.lookahead + Duration::from_millis(20);
+    let start = start_at(
+        session,
+        Instant::now() + s.lookahead + Duration::from_millis(20),
+    )
+    .await?;
+    // A late shard signs nothing for the ticks it missed.
+    schedule.skip_until(start.late);
     let (tx, rx) = mpsc::channel(8_192);
     let cancel = session.config.cancel.clone();
     let task =
-        tokio::spawn(preparer.run_live(schedule, start, s.duration, s.lookahead, tx, cancel));
-    (Source::Live(rx), start, Some(task))
+        tokio::spawn(preparer.run_live(schedule, start.at, s.duration, s.lookahead, tx, cancel));
+    Ok((Source::Live(rx), start, Some(task)))
 }
 
 /// Paces the sends from `start` to the end (or the stop token), then waits until every send
@@ -136,14 +227,17 @@ async fn pace(
     watch: &Watch,
     control: &Control,
     source: Source,
-    start: Instant,
+    start: Started,
     submitter: Submitter,
 ) -> Duration {
     let sends = TaskTracker::new();
+    let late = start.late;
+    let start = start.at;
     Pacer {
         start,
         end: s.duration,
-        schedule: s.rate.schedule(),
+        late,
+        schedule: schedule(s, session),
         source,
         gate: Arc::clone(&control.gate),
         strategy: s.strategy,

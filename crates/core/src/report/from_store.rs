@@ -80,7 +80,9 @@ impl Report {
 
     /// Rebuilds the report of `run` from the store alone: counts, error classes, latencies
     /// and the per-second series from the task and transaction rows, the rest (nonce repairs,
-    /// open-loop accounting) from the run row. Counts equal the live report's when no record
+    /// open-loop accounting) from the run row. A run over several [shards](crate::Shard) is
+    /// merged: the shards' figures summed over those that reported, latencies from their
+    /// merged histograms, and a row per shard in [`shards`](Report::shards). Counts equal the live report's when no record
     /// was dropped; latency percentiles agree within a microsecond of rounding.
     ///
     /// # Errors
@@ -93,7 +95,12 @@ impl Report {
             .run_summary(run)
             .await?
             .ok_or(FromStoreError::NotFound(run.get()))?;
-        Ok(Self::from_summary(summary))
+        let mut report = Self::from_summary(summary);
+        if let Some(view) = store.shards(run).await? {
+            let seconds = store.shard_seconds(run).await?;
+            report.merge_shards(&view, &seconds);
+        }
+        Ok(report)
     }
 
     fn from_summary(summary: RunSummary) -> Self {
@@ -173,6 +180,7 @@ impl Report {
             proxies: saved.proxies,
             endpoints: saved.endpoints,
             funding: saved.funding,
+            shards: Vec::new(),
             store: Some(StoreStats {
                 run_id: run.id.get(),
                 written: 0,

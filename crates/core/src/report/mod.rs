@@ -8,8 +8,11 @@ mod endpoints;
 mod from_store;
 #[cfg(feature = "html")]
 mod html;
+#[cfg(feature = "store")]
+mod merge;
 mod open_loop;
 mod proxies;
+mod shards;
 mod stats;
 mod thresholds;
 
@@ -24,6 +27,7 @@ pub use self::{
     endpoints::{EndpointSummary, EndpointTransition},
     open_loop::{BlockStats, BlockSummary, BreakerEvent, OpenLoopStats, PreconfStats},
     proxies::ProxySummary,
+    shards::ShardSummary,
     stats::{
         FundingStats, LatencySummary, NonceStats, RunInfo, SecondStats, StoreStats, StoredRows,
         TaskStats,
@@ -109,6 +113,10 @@ pub struct Report {
     /// Where the run was persisted, when a store was configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<StoreStats>,
+    /// Per shard, for a run over several shards rebuilt with
+    /// [`Report::from_store`](crate::Report::from_store); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardSummary>,
     /// How the senders were funded before the load, when they were
     /// ([`SpammerBuilder::funding`](crate::SpammerBuilder::funding)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,6 +179,7 @@ impl Report {
             endpoints: Vec::new(),
             store: None,
             funding: None,
+            shards: Vec::new(),
         }
     }
 

@@ -60,6 +60,8 @@ pub struct SessionConfig {
     pub(crate) assets: Vec<crate::task::CreatedAsset>,
     #[cfg(feature = "store")]
     pub(crate) store: Option<StoreTarget>,
+    #[cfg(feature = "store")]
+    pub(crate) shard: Option<crate::Shard>,
 }
 
 impl SessionConfig {
@@ -153,6 +155,18 @@ impl SessionConfig {
         self
     }
 
+    /// Runs as `shard` of a run over several processes: records go to the shard's store
+    /// under its run, the run starts at the shards' common start, and the engine takes its
+    /// part of the load (the open loop's ticks `k ≡ index (mod count)`, the closed loop's
+    /// share of the workers). Give each shard its own senders
+    /// ([`ShardSpec::slice`](crate::ShardSpec::slice)).
+    #[cfg(feature = "store")]
+    pub fn with_shard(mut self, shard: crate::Shard) -> Self {
+        self.store = Some((std::sync::Arc::clone(shard.store()), Some(shard.run())));
+        self.shard = Some(shard);
+        self
+    }
+
     /// The node's JSON-RPC URL (the first read endpoint), when set.
     pub fn rpc_url(&self) -> Option<&Url> {
         self.endpoints.reads.first()
@@ -194,6 +208,15 @@ impl SessionConfig {
                 "the grace period and the HTTP timeout must be at most 30 days",
             ));
         }
+        #[cfg(feature = "store")]
+        if let (Some(shard), Some((_, run))) = (&self.shard, &self.store)
+            && *run != Some(shard.run())
+        {
+            return Err(StartError::config(format!(
+                "a shard writes into its run ({}): set no other store or run id",
+                shard.spec().name()
+            )));
+        }
         Ok(())
     }
 
@@ -226,6 +249,8 @@ impl Default for SessionConfig {
             assets: Vec::new(),
             #[cfg(feature = "store")]
             store: None,
+            #[cfg(feature = "store")]
+            shard: None,
         }
     }
 }
@@ -351,6 +376,14 @@ macro_rules! session_setters {
             run_id: Option<spam_store::RunId>,
         ) -> Self {
             self.session.store = Some((store, run_id));
+            self
+        }
+
+        /// Runs as one shard of a run over several processes; see
+        /// [`SessionConfig::with_shard`](crate::SessionConfig::with_shard).
+        #[cfg(feature = "store")]
+        pub fn shard(mut self, shard: $crate::Shard) -> Self {
+            self.session = self.session.with_shard(shard);
             self
         }
     };

@@ -117,7 +117,10 @@ impl StartError {
             StartErrorKind::Proxy(_) => false,
             #[cfg(feature = "store")]
             StartErrorKind::Shard(e) => {
-                matches!(e, crate::ShardError::Spec(_) | crate::ShardError::Mismatch { .. })
+                matches!(
+                    e,
+                    crate::ShardError::Spec(_) | crate::ShardError::Mismatch { .. }
+                )
             }
         }
     }

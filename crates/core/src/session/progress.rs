@@ -77,6 +77,24 @@ impl Progress {
         self.rejected_by_class.values().sum()
     }
 
+    /// The counters as JSON (a shard's heartbeat figures).
+    #[cfg(feature = "store")]
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "elapsed_ms": self.elapsed.as_millis() as u64,
+            "tasks_ok": self.tasks_ok,
+            "tasks_failed": self.tasks_failed,
+            "offered": self.offered,
+            "dropped_by_reason": self.dropped_by_reason,
+            "sent": self.sent,
+            "accepted": self.accepted,
+            "rejected_by_class": self.rejected_by_class,
+            "included": self.included,
+            "in_flight": self.in_flight,
+            "late": self.late,
+        })
+    }
+
     /// A closed-loop snapshot from the run's shared recorder.
     pub(crate) fn closed_loop(recorder: &Recorder, elapsed: Duration) -> Self {
         let mut all = TaskMetrics::default();

@@ -17,10 +17,7 @@ use std::{fmt, ops::Range, sync::Arc, time::Duration};
 use alloy::primitives::keccak256;
 use spam_store::{Joined, RunId, ShardBeat, ShardPlan, ShardState, ShardView, Store};
 
-pub(crate) use self::{
-    barrier::Start,
-    beat::{Beats, Hists, Probe, decode_histograms},
-};
+pub(crate) use self::beat::{Beats, Hists, Probe, decode_histograms};
 
 /// How long a shard waits at the barrier (and for its turn to prepare) by default.
 pub const DEFAULT_BARRIER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -237,9 +234,8 @@ impl Shard {
         let hash = keccak256(settings.to_string().as_bytes()).to_string();
         let plan = ShardPlan::new(&spec.name, spec.count, settings, hash)
             .map_err(|e| ShardError::Spec(e.to_string()))?;
-        match store.join_shard(&plan, spec.index, &spec.host).await? {
-            Joined::Joined(_) => {}
-            Joined::Mismatch(stored) => {
+        if let Joined::Mismatch(stored) = store.join_shard(&plan, spec.index, &spec.host).await? {
+            {
                 let (key, ours, theirs) = if stored.shards == plan.shards {
                     first_difference("", &plan.config, &stored.config).unwrap_or_else(|| {
                         ("settings".into(), "another hash".into(), "this one".into())
@@ -258,7 +254,6 @@ impl Shard {
                     theirs,
                 });
             }
-            _ => unreachable!("Joined has two variants"),
         }
         tracing::info!(target: "spam::shard", run = %spec.name, shard = spec.index, shards = spec.count, "joined");
         Ok(Self {
@@ -314,7 +309,9 @@ impl Shard {
     /// # Errors
     /// [`ShardError::Store`]; [`ShardError::Gone`].
     pub async fn fail(&self) -> Result<(), ShardError> {
-        self.beat(ShardBeat::new(ShardState::Failed)).await.map(drop)
+        self.beat(ShardBeat::new(ShardState::Failed))
+            .await
+            .map(drop)
     }
 
     pub(crate) async fn beat(&self, beat: ShardBeat) -> Result<ShardView, ShardError> {

@@ -64,7 +64,10 @@ async fn a_shard_with_other_settings_is_refused() {
         matches!(&err, ShardError::Mismatch { key, .. } if key == "rate"),
         "{err}"
     );
-    assert!(err.to_string().contains("`rate` differs (20 here, 10 in the run)"));
+    assert!(
+        err.to_string()
+            .contains("`rate` differs (20 here, 10 in the run)")
+    );
     let three = ShardSpec::new("mismatch", 1, 3).unwrap();
     let err = Shard::join(Arc::clone(&store), three, json!({"rate": 10}))
         .await
@@ -121,11 +124,7 @@ async fn shards_prepare_in_turn_and_start_together() {
     let start = shard.barrier(&cancel).await.unwrap();
     assert!(start.late > Duration::ZERO);
     let view = store.shards(shard.run()).await.unwrap().unwrap();
-    assert!(
-        view.shards
-            .iter()
-            .all(|s| s.state == ShardState::Ready)
-    );
+    assert!(view.shards.iter().all(|s| s.state == ShardState::Ready));
 }
 
 #[tokio::test]

@@ -27,6 +27,8 @@ use crate::{
 
 pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     let mix = s.mix.take().expect("checked in build");
+    #[cfg(feature = "store")]
+    take_share(&mut s)?;
     let session = Session::open(s.session.clone()).await?;
     let egress = egress(&mut s, &session)?;
     let hard_stop = CancellationToken::new();
@@ -35,7 +37,8 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
         None => watch::reconcile_after(&session.sender).await,
     };
     let config = settings(&s, &session, &mix, egress.as_deref(), reconcile_after);
-    let running = session.begin(Instant::now(), s.workers.get(), config.clone());
+    let start = start_at(&session).await?;
+    let running = session.begin(start, s.workers.get(), config.clone());
     let recorder = Arc::new(Mutex::new(Recorder::new(running.start)));
     let (breaker, log) = watch::breaker(s.breaker.clone(), running.start);
     let inflight = Arc::new(InFlight::new(
@@ -90,6 +93,12 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
         hard_stop,
         sink: sink(&running),
     };
+    #[cfg(feature = "store")]
+    let beats = shard_beats(&session, &recorder, &inflight, running.start);
+    tokio::select! {
+        () = tokio::time::sleep_until(running.start) => {}
+        () = session.config.cancel.cancelled() => {}
+    }
     crew.work(running.start).await;
     let elapsed = running.start.elapsed();
     drop(rebalancer);
@@ -109,7 +118,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     }
     let recorder = recorder.lock().clone();
     let closed_loop = closed_loop(&inflight, &log);
-    Ok(finish(
+    let report = finish(
         &session,
         running,
         &recorder,
@@ -117,7 +126,81 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
         egress.as_deref(),
         closed_loop,
     )
-    .await)
+    .await;
+    #[cfg(feature = "store")]
+    if let Some(beats) = beats {
+        beats
+            .finish(
+                spam_store::ShardState::Done,
+                serde_json::to_value(&report).ok(),
+            )
+            .await;
+    }
+    Ok(report)
+}
+
+/// A shard's part of the run: its share of the workers (and of a task count).
+#[cfg(feature = "store")]
+fn take_share(s: &mut SpammerBuilder) -> Result<(), StartError> {
+    let Some(shard) = &s.session.shard else {
+        return Ok(());
+    };
+    let spec = shard.spec();
+    s.workers = std::num::NonZeroU32::new(spec.workers(s.workers.get())).ok_or_else(|| {
+        StartError::config(format!(
+            "{} workers cannot be shared by {} shards: give each shard at least one",
+            s.workers,
+            spec.count()
+        ))
+    })?;
+    if let Stop::Tasks(n) = s.stop {
+        let share = spec.slice(usize::try_from(n).unwrap_or(usize::MAX)).len();
+        s.stop = Stop::Tasks(share as u64);
+    }
+    Ok(())
+}
+
+/// Now, or the shards' common start (in the past for a late shard: it runs until the
+/// common end).
+async fn start_at(session: &Session) -> Result<Instant, StartError> {
+    #[cfg(feature = "store")]
+    if let Some(shard) = &session.config.shard {
+        return Ok(shard.barrier(&session.config.cancel).await?.at);
+    }
+    let _ = session;
+    Ok(Instant::now())
+}
+
+/// A shard's heartbeat: its figures and histograms every second.
+#[cfg(feature = "store")]
+fn shard_beats(
+    session: &Session,
+    recorder: &Arc<Mutex<Recorder>>,
+    inflight: &Arc<InFlight>,
+    start: Instant,
+) -> Option<crate::shard::Beats> {
+    let shard = session.config.shard.clone()?;
+    let (recorder, inflight) = (Arc::clone(recorder), Arc::clone(inflight));
+    let probe: crate::shard::Probe = Arc::new(move || {
+        let progress = snapshot(&recorder, &inflight, start.elapsed());
+        let mut all = crate::metrics::TaskMetrics::default();
+        for metrics in recorder.lock().tasks().values() {
+            all.merge(metrics);
+        }
+        let hists = crate::shard::Hists {
+            task: all.task,
+            send: all.send,
+            inclusion: all.inclusion,
+            lag: crate::metrics::Latency::default(),
+        };
+        (progress.to_json(), hists)
+    });
+    let late = Instant::now().saturating_duration_since(start);
+    let facts = serde_json::json!({
+        "engine": "spammer",
+        "late_ms": late.as_millis() as u64,
+    });
+    Some(crate::shard::Beats::spawn(shard, start, probe, facts))
 }
 
 /// The end of the load: the bytes the node lost are sent again, nonce gaps are filled and the

@@ -264,6 +264,12 @@ impl Schedule {
         Some(due)
     }
 
+    /// The next transaction's index and due time (see [`next_due`](Self::next_due)).
+    pub(crate) fn next_tick(&mut self) -> Option<(u64, Duration)> {
+        let index = self.next_index;
+        self.next_due().map(|due| (index, due))
+    }
+
     /// The part of this schedule shard `index` of `count` owns: transactions `k` with
     /// `k ≡ index (mod count)`, with their indices and due times unchanged. The shards'
     /// schedules together are exactly the whole one, whatever the profile.
