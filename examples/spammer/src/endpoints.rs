@@ -75,6 +75,25 @@ impl EndpointArgs {
         self.rpc_urls.first()
     }
 
+    /// The endpoint settings every shard of a run must share (hosts and ports only: no
+    /// credentials go into the run's record).
+    pub(crate) fn shard_settings(&self) -> serde_json::Value {
+        let hosts = |urls: &[Url]| -> Vec<String> {
+            urls.iter()
+                .map(|u| {
+                    let (host, port) = (u.host_str().unwrap_or(""), u.port_or_known_default());
+                    format!("{}://{host}:{}", u.scheme(), port.unwrap_or(0))
+                })
+                .collect()
+        };
+        serde_json::json!({
+            "rpc_url": hosts(&self.rpc_urls),
+            "send_url": hosts(&self.send_urls),
+            "endpoint_strategy": self.endpoint_strategy.as_str(),
+            "max_rps_per_endpoint": self.max_rps_per_endpoint.map(NonZeroU32::get),
+        })
+    }
+
     /// Checks what needs no node: how many URLs, none twice.
     ///
     /// # Errors

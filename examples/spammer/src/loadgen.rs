@@ -25,6 +25,7 @@ use crate::{
     progress::{self, Live, ProgressArgs},
     scenario::{self, ScenarioArg},
     senders::SenderArgs,
+    shard::{self, ShardArgs, failed},
 };
 
 /// Options of `spammer loadgen`.
@@ -141,6 +142,8 @@ pub(crate) struct LoadgenArgs {
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
+    shard: ShardArgs,
+    #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
     progress: ProgressArgs,
@@ -174,6 +177,26 @@ impl LoadgenArgs {
         }
     }
 
+    /// What every shard of a run must run alike (the shard's own index aside).
+    fn shard_settings(&self) -> serde_json::Value {
+        serde_json::json!({
+            "command": "loadgen",
+            "rate": self.rate().to_string(),
+            "duration": humantime::format_duration(self.duration).to_string(),
+            "tx": self.tx,
+            "scenario": self.scenario.scenario.as_deref().map(shard::file_digest),
+            "senders": self.senders.map(NonZeroU32::get),
+            "max_in_flight_per_wallet": self.max_in_flight_per_wallet.get(),
+            "strategy": self.strategy().to_string(),
+            "connections": self.connections.get(),
+            "presign": self.presign,
+            "no_receipts": self.no_receipts,
+            "seed": self.seed,
+            "grace": humantime::format_duration(self.grace).to_string(),
+            "endpoints": self.endpoints.shard_settings(),
+        })
+    }
+
     /// `--senders`, else what the peak rate needs on the node's chain (at least 20).
     async fn sender_count(&self) -> u32 {
         if let Some(n) = self.senders {
@@ -194,6 +217,10 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     args.output.check()?;
     args.endpoints.check()?;
     let scenario = args.scenario.load()?;
+    let shard_spec = args.shard.spec()?;
+    if let Some(spec) = &shard_spec {
+        shard::check(spec, args.endpoints.primary(), args.db.is_off())?;
+    }
     let tx = spam_tasks::tx_builder(&args.tx);
     // Keys before anything starts: a bad source is bad input, with nothing written.
     let funder = args.funding.wallet(&args.senders_from.password_env)?;
@@ -201,6 +228,10 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         .senders_from
         .load(args.sender_count().await, funder.as_ref())
         .await?;
+    let wallets = match &shard_spec {
+        Some(spec) => shard::senders(spec, wallets)?,
+        None => wallets,
+    };
     let metrics_on = args.metrics.start()?;
     let senders = wallets.len() as u32;
     // One block a second: inclusion latencies look like a chain's, not automine's.
@@ -222,6 +253,13 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let mut store = args.db.open().await?;
+    let shard = match (shard_spec, &store) {
+        (Some(spec), Some(opened)) => {
+            let joined = shard::join(spec, opened.store(), args.shard_settings()).await;
+            Some(unless_refused(&mut store, joined).await?)
+        }
+        _ => None,
+    };
     // Each sender's share of the offered transactions, as the builder builds them.
     let (gas, value) = match &scenario {
         Some(scenario) => scenario.cost_hint(),
@@ -247,7 +285,8 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         allow_mainnet: args.allow_mainnet,
     };
     let sweep_from = args.funding.sweep.then(|| wallets.clone());
-    let funded = unless_refused(&mut store, args.funding.fund(need, funder).await).await?;
+    let funded = args.funding.fund(need, funder).await;
+    let funded = unless_refused(&mut store, failed(shard.as_ref(), funded).await).await?;
     let mut assets = Vec::new();
     let tx: std::sync::Arc<dyn spam_core::TxBuilder> = match &scenario {
         Some(scenario) => {
@@ -260,7 +299,8 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
                 args.allow_mainnet,
             )
             .await;
-            let prepared = unless_refused(&mut store, prepared).await?;
+            let prepared =
+                unless_refused(&mut store, failed(shard.as_ref(), prepared).await).await?;
             assets = prepared.assets();
             std::sync::Arc::new(prepared.builder())
         }
@@ -276,7 +316,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
                     args.allow_mainnet,
                 )
                 .await;
-                unless_refused(&mut store, prepared).await?
+                unless_refused(&mut store, failed(shard.as_ref(), prepared).await).await?
             }
         },
     };
@@ -327,8 +367,11 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     if let Some(tps) = recovery {
         loadgen = loadgen.recovery_rate(tps);
     }
-    if let Some(store) = &store {
-        loadgen = loadgen.store(store.store(), None);
+    let shard_note = shard.as_ref().map(|s| shard::merged_note(s, &args.db));
+    match (shard, &store) {
+        (Some(shard), _) => loadgen = loadgen.shard(shard),
+        (None, Some(store)) => loadgen = loadgen.store(store.store(), None),
+        (None, None) => {}
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
     // The snapshot the hook saw last, for the final line.
@@ -367,6 +410,9 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let report = result?;
+    if let Some(note) = shard_note {
+        eprintln!("{note}");
+    }
     if let (Some(wallets), Some(funder)) = (&sweep_from, funded.funder) {
         eprintln!(
             "{}",

@@ -17,6 +17,7 @@ mod report;
 mod run;
 mod scenario;
 mod senders;
+mod shard;
 mod task;
 mod wallets;
 

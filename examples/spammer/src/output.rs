@@ -36,6 +36,16 @@ pub(crate) struct DbArgs {
 }
 
 impl DbArgs {
+    /// The `--db` as it may be shown (no password).
+    pub(crate) fn shown(&self) -> String {
+        shown(&self.db)
+    }
+
+    /// Whether `--no-db` was given.
+    pub(crate) const fn is_off(&self) -> bool {
+        self.no_db
+    }
+
     /// The store to write the run to, `None` with `--no-db`.
     ///
     /// # Errors

@@ -26,9 +26,10 @@ pub(crate) struct ReportArgs {
         value_name = "FILE|URL"
     )]
     db: String,
-    /// The run to rebuild (default: the latest).
-    #[arg(long, value_name = "ID", conflicts_with = "list")]
-    run: Option<u64>,
+    /// The run to rebuild: its number, or the name a sharded run was given with --run-id
+    /// (default: the latest).
+    #[arg(long, value_name = "ID", conflicts_with = "list", value_parser = run_id)]
+    run: Option<RunId>,
     /// List the runs: id, start, chain, workers, engine.
     #[arg(long)]
     list: bool,
@@ -52,7 +53,7 @@ async fn show(args: &ReportArgs, store: &dyn spam_store::Store) -> anyhow::Resul
         return Ok(ExitCode::SUCCESS);
     }
     let id = match args.run {
-        Some(id) => RunId::new(id).ok_or_else(|| bad_input(format!("--run {id}: no such run")))?,
+        Some(id) => id,
         None => {
             runs.last()
                 .ok_or_else(|| bad_input(format!("--db {}: holds no run", args.db)))?
@@ -70,6 +71,11 @@ async fn show(args: &ReportArgs, store: &dyn spam_store::Store) -> anyhow::Resul
         write_reports(dir, &report)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--run`: a run number, or a sharded run's name.
+fn run_id(s: &str) -> Result<RunId, String> {
+    RunId::from_name(s).map_err(|err| err.to_string())
 }
 
 /// One line per run, oldest first, under a header.

@@ -26,6 +26,7 @@ use crate::{
     progress::{self, Live, ProgressArgs},
     scenario::{self, ScenarioArg},
     senders::SenderArgs,
+    shard::{self, ShardArgs, failed},
 };
 
 /// How often `--proxies` are health-checked during a run.
@@ -80,6 +81,8 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
+    shard: ShardArgs,
+    #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
     progress: ProgressArgs,
@@ -93,16 +96,50 @@ pub(crate) struct RunArgs {
     config: ConfigArg,
 }
 
+impl RunArgs {
+    /// What every shard of a run must run alike (the shard's own index aside).
+    fn shard_settings(&self) -> serde_json::Value {
+        serde_json::json!({
+            "command": "run",
+            "workers": self.workers.get(),
+            "senders": self.senders.map(NonZeroU32::get),
+            "duration": humantime::format_duration(self.duration).to_string(),
+            "tasks": self.tasks,
+            "scenario": self.scenario.scenario.as_deref().map(shard::file_digest),
+            "max_rate": self.max_rate.map(NonZeroU32::get),
+            "cooldown": humantime::format_duration(self.cooldown).to_string(),
+            "seed": self.seed,
+            "grace": humantime::format_duration(self.grace).to_string(),
+            "endpoints": self.endpoints.shard_settings(),
+        })
+    }
+}
+
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (breaker, recovery) = args.breaker.config()?;
     args.output.check()?;
     args.endpoints.check()?;
+    let shard_spec = args.shard.spec()?;
+    if let Some(spec) = &shard_spec {
+        shard::check(spec, args.endpoints.primary(), args.db.is_off())?;
+        if spec.workers(args.workers.get()) == 0 {
+            return Err(bad_input(format!(
+                "--workers {} cannot be shared by {} shards: give each shard at least one",
+                args.workers,
+                spec.count()
+            )));
+        }
+    }
     // Keys before anything starts: a bad source is bad input, with nothing written.
     let funder = args.funding.wallet(&args.senders_from.password_env)?;
     let wallets = args
         .senders_from
         .load(args.senders.unwrap_or(args.workers).get(), funder.as_ref())
         .await?;
+    let wallets = match &shard_spec {
+        Some(spec) => shard::senders(spec, wallets)?,
+        None => wallets,
+    };
     let senders = wallets.len() as u32;
     let scenario = args.scenario.load()?;
     let mix = match &scenario {
@@ -158,9 +195,16 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let url = node.url.clone();
     let mut store = args.db.open().await?;
+    let shard = match (shard_spec, &store) {
+        (Some(spec), Some(opened)) => {
+            let joined = shard::join(spec, opened.store(), args.shard_settings()).await;
+            Some(unless_refused(&mut store, joined).await?)
+        }
+        _ => None,
+    };
     let sweep_from = args.funding.sweep.then(|| wallets.clone());
-    let funded =
-        unless_refused(&mut store, fund(&args, &node, &wallets, cost, funder).await).await?;
+    let funded = fund(&args, &node, &wallets, cost, funder).await;
+    let funded = unless_refused(&mut store, failed(shard.as_ref(), funded).await).await?;
     let mut assets = Vec::new();
     let mix = match (scenario, mix) {
         (Some(scenario), _) => {
@@ -173,7 +217,8 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 args.allow_mainnet,
             )
             .await;
-            let prepared = unless_refused(&mut store, prepared).await?;
+            let prepared =
+                unless_refused(&mut store, failed(shard.as_ref(), prepared).await).await?;
             assets = prepared.assets();
             prepared.tasks()
         }
@@ -206,8 +251,11 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(pool) = proxies {
         spammer = spammer.proxies(pool);
     }
-    if let Some(store) = &store {
-        spammer = spammer.store(store.store(), None);
+    let shard_note = shard.as_ref().map(|s| shard::merged_note(s, &args.db));
+    match (shard, &store) {
+        (Some(shard), _) => spammer = spammer.shard(shard),
+        (None, Some(store)) => spammer = spammer.store(store.store(), None),
+        (None, None) => {}
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
     if metrics_on {
@@ -265,6 +313,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let report = result?;
+    if let Some(note) = shard_note {
+        eprintln!("{note}");
+    }
     if let (Some(wallets), Some(funder)) = (&sweep_from, funded.funder) {
         eprintln!(
             "{}",

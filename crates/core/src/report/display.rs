@@ -86,6 +86,9 @@ impl fmt::Display for Report {
         if let Some(closed) = &self.closed_loop {
             write!(f, "\n{}", super::closed_loop::ClosedLoopSummary(closed))?;
         }
+        if !self.shards.is_empty() {
+            write!(f, "\n{}", super::shards::ShardsSummary(&self.shards))?;
+        }
         if let Some(funding) = &self.funding {
             let before = !funding.funder.is_empty();
             if before {
