@@ -17,3 +17,4 @@ mod proxies_check;
 mod reports;
 mod scenarios;
 mod senders;
+mod shards;

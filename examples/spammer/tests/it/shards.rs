@@ -1,0 +1,485 @@
+//! One run over several `spammer` processes (shards) sharing one anvil and the local
+//! PostgreSQL (`DATABASE_URL`): the merged report is exact, a lost shard is shown, a shard
+//! with other settings is refused, a late shard drops what it missed, and closed-loop shards
+//! use disjoint senders.
+
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+use spam_core::Rate;
+use spam_devnet::Devnet;
+
+use crate::common::{Out, spammer};
+
+/// The PostgreSQL the shards meet in; `None` (skip) without `DATABASE_URL` outside CI.
+fn database() -> Option<String> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("DATABASE_URL is required under CI=true")
+        }
+        _ => {
+            eprintln!("SKIPPED: DATABASE_URL is not set");
+            None
+        }
+    }
+}
+
+/// A run name no other test (or earlier run of this one) uses.
+fn run_name(tag: &str) -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    format!("{tag}-{}-{}", std::process::id(), micros % 1_000_000_000)
+}
+
+/// The shards of one run, each `spammer ARGS --shard i/n`, at once; their outputs in order.
+fn shards(dir: &Path, n: u32, args: &[&str]) -> Vec<Out> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                scope.spawn(move || {
+                    let shard = format!("{i}/{n}");
+                    let mut args: Vec<&str> = args.to_vec();
+                    args.extend(["--shard", &shard]);
+                    spammer(dir, &args)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// `spammer report --run NAME` as JSON.
+fn merged(dir: &Path, db: &str, name: &str) -> Value {
+    let out = spammer(
+        dir,
+        &["report", "--run", name, "--db", db, "--report-dir", name],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let text = std::fs::read_to_string(dir.join(name).join("report.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("{v} is not a count"))
+}
+
+/// Every identity of the open-loop accounting.
+fn assert_identities(open: &Value) {
+    let dropped: u64 = open["dropped_by_reason"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(u)
+        .sum();
+    assert_eq!(u(&open["dropped"]), dropped, "{open:#}");
+    assert_eq!(
+        u(&open["offered"]),
+        u(&open["dropped"]) + u(&open["sent"]),
+        "{open:#}"
+    );
+    assert_eq!(
+        u(&open["sent"]),
+        u(&open["accepted"]) + u(&open["rejected"]) + u(&open["unanswered"]),
+        "{open:#}"
+    );
+    assert_eq!(
+        u(&open["accepted"]) + u(&open["unanswered"]),
+        u(&open["included"])
+            + u(&open["pending_at_end"])
+            + u(&open["superseded"])
+            + u(&open["duplicates"]),
+        "{open:#}"
+    );
+}
+
+/// Transactions in every block of the chain (the tests' anvils carry nothing else).
+fn txs_on_chain(url: &str) -> u64 {
+    let cast = spam_devnet::cast_for_test().expect("cast");
+    let cast = |args: &[&str]| {
+        let out = Command::new(&cast).args(args).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let head: u64 = cast(&["block-number", "--rpc-url", url])
+        .trim()
+        .parse()
+        .unwrap();
+    (0..=head)
+        .map(|n| {
+            let block: Value = serde_json::from_str(&cast(&[
+                "block",
+                &n.to_string(),
+                "--json",
+                "--rpc-url",
+                url,
+            ]))
+            .unwrap();
+            block["transactions"].as_array().unwrap().len() as u64
+        })
+        .sum()
+}
+
+fn anvil(accounts: u32) -> Option<spam_devnet::Devnet> {
+    spam_devnet::for_test(
+        Devnet::builder()
+            .accounts(accounts)
+            .block_time(1.0)
+            .arg("--gas-limit")
+            .arg("1000000000"),
+    )
+}
+
+#[test]
+fn three_loadgen_shards_merge_into_one_exact_report() {
+    let Some(db) = database() else { return };
+    let Some(devnet) = anvil(40) else { return };
+    let url = devnet.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let name = run_name("three");
+    let outs = shards(
+        dir.path(),
+        3,
+        &[
+            "loadgen",
+            "--rpc-url",
+            &url,
+            "--rate",
+            "300",
+            "--duration",
+            "10s",
+            "--senders",
+            "30",
+            "--db",
+            &db,
+            "--run-id",
+            &name,
+            "--quiet",
+        ],
+    );
+    for out in &outs {
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(
+            out.stderr.contains("spammer report --run"),
+            "{}",
+            out.stderr
+        );
+    }
+    let report = merged(dir.path(), &db, &name);
+    let open = &report["open_loop"];
+    assert_identities(open);
+    let offered = u(&open["offered"]);
+    assert!(offered.abs_diff(3_000) <= 1, "merged offered {offered}");
+    let shards = report["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 3);
+    for shard in shards {
+        assert_eq!(shard["state"], "done", "{shard}");
+        assert_eq!(shard["merged"], true);
+        assert!(u(&shard["offered"]).abs_diff(1_000) <= 1, "{shard}");
+    }
+    // Every transaction on the chain is one of ours, and every one is counted.
+    assert_eq!(u(&open["included"]), txs_on_chain(&url));
+    assert_eq!(u(&report["totals"]["txs_included"]), u(&open["included"]));
+    // The merged histograms' p99 (intended time to answer) against the same percentile
+    // from every task row of every shard: equal within HDR precision and µs rounding.
+    let merged_p99 = open["ack_ms"]["p99"].as_f64().unwrap();
+    let rows_p99 = report["tasks"]["transfer_self"]["task_ms"]["p99"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (merged_p99 - rows_p99).abs() <= rows_p99 * 0.002 + 0.01,
+        "merged p99 {merged_p99} ms, from rows {rows_p99} ms"
+    );
+    assert_eq!(
+        u(&open["ack_ms"]["count"]),
+        u(&report["tasks"]["transfer_self"]["task_ms"]["count"])
+    );
+}
+
+#[test]
+fn a_ramp_split_over_three_shards_offers_the_profile_second_by_second() {
+    let Some(db) = database() else { return };
+    let Some(devnet) = anvil(40) else { return };
+    let url = devnet.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let name = run_name("ramp");
+    let outs = shards(
+        dir.path(),
+        3,
+        &[
+            "loadgen",
+            "--rpc-url",
+            &url,
+            "--ramp",
+            "30:240:6s",
+            "--duration",
+            "6s",
+            "--senders",
+            "30",
+            "--db",
+            &db,
+            "--run-id",
+            &name,
+            "--quiet",
+        ],
+    );
+    for out in &outs {
+        assert_eq!(out.code, Some(0), "{out:?}");
+    }
+    let report = merged(dir.path(), &db, &name);
+    assert_identities(&report["open_loop"]);
+    let rate = Rate::ramp(30.0, 240.0, Duration::from_secs(6));
+    let secs = |s: u64| Duration::from_secs(s);
+    let series = report["series"].as_array().unwrap();
+    for s in 0..6u64 {
+        let expected = rate.count_until(secs(s + 1)) - rate.count_until(secs(s));
+        assert_eq!(
+            u(&series[s as usize]["offered"]),
+            expected,
+            "second {s} of {series:#?}"
+        );
+    }
+    assert_eq!(
+        u(&report["open_loop"]["offered"]),
+        rate.count_until(secs(6))
+    );
+}
+
+fn borrow(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// `spammer ARGS` started in `dir`, output to files there.
+fn start(dir: &Path, args: &[&str], tag: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_spammer"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::from(
+            std::fs::File::create(dir.join(format!("{tag}.out"))).unwrap(),
+        ))
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join(format!("{tag}.err"))).unwrap(),
+        ))
+        .spawn()
+        .unwrap()
+}
+
+fn wait(mut child: Child, within: Duration) -> Option<i32> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("a shard did not end within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until `file` in `dir` contains `text`.
+fn wait_for(dir: &Path, file: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(dir.join(file)).is_ok_and(|s| s.contains(text)) {
+        assert!(Instant::now() < deadline, "{file} never said {text:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_killed_shard_is_lost_and_the_others_are_unaffected() {
+    let Some(db) = database() else { return };
+    let Some(devnet) = anvil(40) else { return };
+    let url = devnet.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let name = run_name("killed");
+    let children: Vec<Child> = (0..3)
+        .map(|i| {
+            let shard = format!("{i}/3");
+            start(
+                dir.path(),
+                &[
+                    "loadgen",
+                    "--rpc-url",
+                    &url,
+                    "--rate",
+                    "150",
+                    "--duration",
+                    "10s",
+                    "--senders",
+                    "30",
+                    "--db",
+                    &db,
+                    "--run-id",
+                    &name,
+                    "--shard",
+                    &shard,
+                    "--quiet",
+                ],
+                &format!("shard{i}"),
+            )
+        })
+        .collect();
+    // Shard 2 dies a few seconds into the run (its "loadgen:" line comes at the start).
+    let mut children = children.into_iter();
+    let (a, b, mut killed) = (
+        children.next().unwrap(),
+        children.next().unwrap(),
+        children.next().unwrap(),
+    );
+    wait_for(dir.path(), "shard2.err", "loadgen:");
+    std::thread::sleep(Duration::from_secs(5));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let killed_at = Instant::now();
+    assert_eq!(wait(a, Duration::from_secs(90)), Some(0));
+    assert_eq!(wait(b, Duration::from_secs(90)), Some(0));
+    // Lost once silent for 10 s.
+    std::thread::sleep((Duration::from_secs(11)).saturating_sub(killed_at.elapsed()));
+    let report = merged(dir.path(), &db, &name);
+    let shards = report["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 3);
+    for shard in &shards[..2] {
+        assert_eq!(shard["state"], "done", "{shard}");
+        assert_eq!(u(&shard["offered"]), 500, "{shard}");
+    }
+    let lost = &shards[2];
+    assert_eq!(lost["state"], "lost", "{lost}");
+    assert_eq!(lost["merged"], false);
+    let offered = u(&lost["offered"]);
+    assert!((1..500).contains(&offered), "kept up to the kill: {lost}");
+    assert!(u(&lost["sent"]) > 0, "{lost}");
+    assert_eq!(u(&lost["unreported"]), 500 - offered, "{lost}");
+    // The totals add up over the shards that reported.
+    let open = &report["open_loop"];
+    assert_identities(open);
+    assert_eq!(u(&open["offered"]), 1_000);
+    let text = spammer(dir.path(), &["report", "--run", &name, "--db", &db]).stdout;
+    assert!(text.contains("ticks never reported"), "{text}");
+}
+
+#[test]
+fn a_shard_with_other_settings_is_refused_and_a_late_one_drops_what_it_missed() {
+    let Some(db) = database() else { return };
+    let Some(devnet) = anvil(20) else { return };
+    let url = devnet.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let name = run_name("late");
+    let args = |rate: &'static str, shard: &'static str| {
+        vec![
+            "loadgen".to_owned(),
+            "--rpc-url".into(),
+            url.clone(),
+            "--rate".into(),
+            rate.into(),
+            "--duration".into(),
+            "8s".into(),
+            "--senders".into(),
+            "10".into(),
+            "--db".into(),
+            db.clone(),
+            "--run-id".into(),
+            name.clone(),
+            "--shard".into(),
+            shard.into(),
+            "--barrier-timeout".into(),
+            "1s".into(),
+            "--quiet".into(),
+        ]
+    };
+    // Shard 0 starts alone when the barrier times out.
+    let first = start(dir.path(), &borrow(&args("100", "0/2")), "first");
+    wait_for(dir.path(), "first.err", "loadgen:");
+    // Another rate: refused before anything is sent.
+    let refused = spammer(dir.path(), &borrow(&args("200", "1/2")));
+    assert_eq!(refused.code, Some(2), "{refused:?}");
+    assert!(
+        refused.stderr.contains("`rate` differs"),
+        "{}",
+        refused.stderr
+    );
+    // The right settings, seconds after the start: the ticks it missed are dropped.
+    std::thread::sleep(Duration::from_secs(6));
+    let late = spammer(
+        dir.path(),
+        &[borrow(&args("100", "1/2")), vec!["--report-dir", "late"]].concat(),
+    );
+    assert_eq!(late.code, Some(0), "{late:?}");
+    assert_eq!(wait(first, Duration::from_secs(90)), Some(0));
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("late/report.json")).unwrap(),
+    )
+    .unwrap();
+    let open = &report["open_loop"];
+    assert_identities(open);
+    let missed = u(&open["dropped_by_reason"]["shard late"]);
+    assert_eq!(
+        u(&open["offered"]),
+        400,
+        "its whole part is offered: {open:#}"
+    );
+    let merged = merged(dir.path(), &db, &name);
+    let late_ms = u(&merged["shards"][1]["late_ms"]);
+    // 50 tx/s for as long as it was late (its first ticks are signed a lookahead ahead).
+    assert!(
+        late_ms >= 1_000 && missed >= 40,
+        "{late_ms} ms late, {open:#}"
+    );
+    assert!(
+        missed.abs_diff(late_ms / 20) <= 30,
+        "{missed} missed for {late_ms} ms late"
+    );
+}
+
+#[test]
+fn two_closed_loop_shards_use_disjoint_senders() {
+    let Some(db) = database() else { return };
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(10)) else {
+        return;
+    };
+    let url = devnet.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let name = run_name("closed");
+    let outs = shards(
+        dir.path(),
+        2,
+        &[
+            "run",
+            "--rpc-url",
+            &url,
+            "--workers",
+            "4",
+            "--senders",
+            "4",
+            "--duration",
+            "4s",
+            "--tasks",
+            "transfer_self",
+            "--db",
+            &db,
+            "--run-id",
+            &name,
+            "--quiet",
+        ],
+    );
+    for out in &outs {
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("errors: none"), "{}", out.stdout);
+    }
+    let report = merged(dir.path(), &db, &name);
+    assert_eq!(report["errors"].as_object().unwrap().len(), 0, "{report:#}");
+    let closed = &report["closed_loop"];
+    assert!(u(&closed["sent"]) > 0);
+    assert_eq!(u(&closed["refused"]), 0, "{closed:#}");
+    assert_eq!(u(&closed["included"]), u(&closed["accepted"]), "{closed:#}");
+    assert_eq!(u(&closed["included"]), txs_on_chain(&url));
+    let shards = report["shards"].as_array().unwrap();
+    assert!(shards.iter().all(|s| s["state"] == "done"), "{shards:#?}");
+}
