@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the external tools spam-* needs into ./.tools (ignored by git). Idempotent: a tool
-# already present at the pinned version is left alone. Needs only Node.js/npm.
+# already present at the pinned version is left alone. Needs Node.js/npm; apt for the rest.
 #
 #   ./scripts/setup.sh          install what is missing, say what was done
 #
@@ -8,7 +8,8 @@
 # .tools/bin/cast (Foundry's CLI, npm @foundry-rs/cast-linux-amd64; wallet interop tests) and
 # .tools/node_modules/solc (npm solc; compiles the spam-tasks contracts).
 # Also apt-gets Debian's tinyproxy and microsocks when missing (spam-proxy's proxy tests), and
-# chromium (spammer's test renders report.html with it, headless).
+# chromium (spammer's test renders report.html with it, headless), and
+# .tools/bin/kubernetes-validate (PyPI; checks docs/deploy/kubernetes offline).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -102,4 +103,24 @@ install_npm_bin cast "@foundry-rs/cast-linux-amd64" "$CAST_VERSION"
 install_apt_bins tinyproxy microsocks
 # chromium for spammer's browser check: report.html rendered headless to a PNG.
 install_apt_bins chromium
+# kubernetes-validate (PyPI) in its own virtualenv: the Kubernetes deploy recipe is checked
+# offline against the schemas the package bundles.
+kv="$tools/venv/bin/kubernetes-validate"
+if [ -x "$kv" ] && [ "$("$tools/venv/bin/pip" show kubernetes-validate 2>/dev/null | sed -n 's/^Version: //p')" = "$KUBERNETES_VALIDATE_VERSION" ]; then
+  say "kubernetes-validate $KUBERNETES_VALIDATE_VERSION already installed"
+else
+  install_apt_bins python3
+  say "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION from PyPI"
+  if ! python3 -m venv "$tools/venv" >/dev/null 2>&1; then
+    # Debian ships venv (ensurepip) apart from python3.
+    sudo=()
+    [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+    say "installing python3-venv with apt-get"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null
+    python3 -m venv "$tools/venv"
+  fi
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+ln -sf "$kv" "$tools/bin/kubernetes-validate"
 say "done: tools in $tools/bin ($(ls "$tools/bin" | tr '\n' ' '))"

@@ -11,6 +11,8 @@ export ANVIL_BIN="$root/.tools/bin/anvil"
 if [[ "${CI:-}" == "true" ]]; then
   export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 fi
+# The Kubernetes recipe for sharded runs, against the API schemas (offline, strict).
+"$root/.tools/bin/kubernetes-validate" --strict --quiet docs/deploy/kubernetes/{job,configmap,secret}.yaml
 cargo test --workspace --locked --all-targets
 cargo test --workspace --locked --doc
 # The libsecp256k1 signing backend must sign byte for byte like k256.

@@ -42,9 +42,12 @@ struct Inner {
     assets: Vec<AssetRecord>,
     asset_index: HashMap<(u64, [u8; 20]), usize>,
     /// Sharded runs: plan, common start, shards by index.
-    plans: BTreeMap<RunId, (ShardPlan, Option<u64>, BTreeMap<u32, ShardRecord>)>,
+    plans: BTreeMap<RunId, Plan>,
     seconds: BTreeMap<(RunId, u32, u64), Vec<u8>>,
 }
+
+/// A sharded run: its plan, its common start, its shards by index.
+type Plan = (ShardPlan, Option<u64>, BTreeMap<u32, ShardRecord>);
 
 impl Inner {
     fn view(&self, run: RunId) -> Option<ShardView> {

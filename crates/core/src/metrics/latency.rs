@@ -50,6 +50,7 @@ impl Latency {
     }
 
     /// A latency holding `histogram` (one of these bounds, e.g. deserialized).
+    #[cfg(feature = "store")]
     pub(crate) const fn from_histogram(histogram: Histogram<u64>) -> Self {
         Self {
             histogram: Some(histogram),
@@ -57,6 +58,7 @@ impl Latency {
     }
 
     /// The samples recorded since `earlier`, a former state of this one.
+    #[cfg(feature = "store")]
     pub(crate) fn since(&self, earlier: &Self) -> Self {
         match (&self.histogram, &earlier.histogram) {
             (Some(now), Some(before)) => {

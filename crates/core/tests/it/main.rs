@@ -25,6 +25,7 @@ mod report_props;
 mod report_thresholds;
 mod send_retry;
 mod session;
+mod shards;
 mod spammer_anvil;
 mod spammer_proxies;
 mod store_reports;
