@@ -483,3 +483,82 @@ fn two_closed_loop_shards_use_disjoint_senders() {
     let shards = report["shards"].as_array().unwrap();
     assert!(shards.iter().all(|s| s["state"] == "done"), "{shards:#?}");
 }
+
+#[test]
+fn an_indexed_job_needs_no_shard_flag_and_bad_shards_are_refused_first() {
+    let Some(db) = database() else { return };
+    let Some(devnet) = anvil(4) else { return };
+    let url = devnet.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let name = run_name("indexed");
+    let args = [
+        "loadgen",
+        "--rpc-url",
+        &url,
+        "--rate",
+        "20",
+        "--duration",
+        "2s",
+        "--senders",
+        "2",
+        "--db",
+        &db,
+        "--quiet",
+    ];
+    // What Kubernetes sets in a pod of an Indexed Job, plus the two variables of the recipe.
+    let out = crate::common::spammer_env(
+        dir.path(),
+        &args,
+        &[
+            ("SPAM_RUN_ID", name.as_str()),
+            ("JOB_COMPLETION_INDEX", "0"),
+            ("SPAM_SHARD_COUNT", "1"),
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("{name} shard 0/1")),
+        "{}",
+        out.stderr
+    );
+    let report = merged(dir.path(), &db, &name);
+    assert_eq!(u(&report["open_loop"]["offered"]), 40);
+    assert_eq!(report["shards"][0]["state"], "done");
+
+    // Refused before anything starts (exit 2, no run registered).
+    for (extra, env, says) in [
+        (
+            vec!["--run-id", "bad name", "--shard", "0/2"],
+            vec![],
+            "invalid run id",
+        ),
+        (
+            vec!["--run-id", "x1", "--shard", "2/2"],
+            vec![],
+            "not below the shard count",
+        ),
+        (
+            vec!["--run-id", "x2", "--shard", "one"],
+            vec![],
+            "is not I/N",
+        ),
+        (
+            vec!["--run-id", "x3"],
+            vec![("JOB_COMPLETION_INDEX", "1")],
+            "SPAM_SHARD_COUNT is not",
+        ),
+        (
+            vec!["--run-id", "x4", "--shard", "0/2", "--no-db"],
+            vec![],
+            "drop --no-db",
+        ),
+    ] {
+        let mut all = args.to_vec();
+        all.extend(extra);
+        let out = crate::common::spammer_env(dir.path(), &all, &env);
+        assert_eq!(out.code, Some(2), "{out:?}");
+        assert!(out.stderr.contains(says), "{says}: {}", out.stderr);
+    }
+    let out = spammer(dir.path(), &["report", "--run", "x1", "--db", &db]);
+    assert_eq!(out.code, Some(2), "no run x1 was registered: {out:?}");
+}
