@@ -118,7 +118,9 @@ pub(crate) async fn join(
     let shard = Shard::join(store, spec, settings)
         .await
         .map_err(|err| match err {
-            ShardError::Mismatch { .. } | ShardError::Spec(_) => bad_input(err.to_string()),
+            ShardError::Mismatch { .. } | ShardError::Spec(_) | ShardError::Finished(_) => {
+                bad_input(err.to_string())
+            }
             other => anyhow::Error::new(other).context(format!("joining {what}")),
         })?;
     eprintln!("{what}: joined; waiting for the shards before it to prepare");

@@ -70,6 +70,7 @@ impl Report {
         let mut closed: Option<ClosedLoopStats> = None;
         let mut nonces = NonceStats::default();
         let mut endpoints = Vec::new();
+        let mut proxies = Vec::new();
         let mut funding: Option<FundingStats> = None;
         // The rows gave the transaction counts; the rest is the shards' alone.
         let len = reports
@@ -109,6 +110,7 @@ impl Report {
                     None => funding = Some(f.clone()),
                 }
             }
+            proxies.extend(report.proxies.iter().cloned());
             endpoints.extend(report.endpoints.iter().map(|e| EndpointSummary {
                 endpoint: format!("shard {index} · {}", e.endpoint),
                 ..e.clone()
@@ -129,6 +131,7 @@ impl Report {
         self.closed_loop = closed;
         self.nonces = nonces;
         self.endpoints = endpoints;
+        self.proxies = proxies;
         self.funding = funding;
     }
 

@@ -119,7 +119,9 @@ impl StartError {
             StartErrorKind::Shard(e) => {
                 matches!(
                     e,
-                    crate::ShardError::Spec(_) | crate::ShardError::Mismatch { .. }
+                    crate::ShardError::Spec(_)
+                        | crate::ShardError::Mismatch { .. }
+                        | crate::ShardError::Finished(_)
                 )
             }
         }

@@ -170,6 +170,9 @@ pub enum ShardError {
         /// Its value in the registered run.
         theirs: String,
     },
+    /// This shard of the run already finished: a new run needs a new name.
+    #[error("{0} already finished: give the new run another --run-id")]
+    Finished(String),
     /// The store failed, or cannot coordinate shards.
     #[error("shard coordination failed")]
     Store(#[from] spam_store::Error),
@@ -231,6 +234,15 @@ impl Shard {
         spec: ShardSpec,
         settings: serde_json::Value,
     ) -> Result<Self, ShardError> {
+        // A shard that finished is not run again under the same name: its part is counted.
+        if let Some(view) = store.shards(spec.run).await?
+            && view
+                .shards
+                .iter()
+                .any(|s| s.shard == spec.index && s.state == ShardState::Done)
+        {
+            return Err(ShardError::Finished(spec.to_string()));
+        }
         let hash = keccak256(settings.to_string().as_bytes()).to_string();
         let plan = ShardPlan::new(&spec.name, spec.count, settings, hash)
             .map_err(|e| ShardError::Spec(e.to_string()))?;

@@ -75,6 +75,20 @@ async fn a_shard_with_other_settings_is_refused() {
     assert!(matches!(&err, ShardError::Mismatch { key, .. } if key == "shards"));
     let view = store.shards(spec(0).run()).await.unwrap().unwrap();
     assert_eq!(view.shards.len(), 1, "refused shards leave no row");
+
+    // A finished shard is not run again under the same name.
+    store
+        .shard_heartbeat(
+            spec(0).run(),
+            0,
+            &spam_store::ShardBeat::new(ShardState::Done),
+        )
+        .await
+        .unwrap();
+    let err = Shard::join(Arc::clone(&store), spec(0), json!({"rate": 10}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ShardError::Finished(_)), "{err}");
 }
 
 #[tokio::test]

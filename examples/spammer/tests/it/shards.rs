@@ -524,6 +524,18 @@ fn an_indexed_job_needs_no_shard_flag_and_bad_shards_are_refused_first() {
     let report = merged(dir.path(), &db, &name);
     assert_eq!(u(&report["open_loop"]["offered"]), 40);
     assert_eq!(report["shards"][0]["state"], "done");
+    // The same name again: that shard already ran.
+    let again = crate::common::spammer_env(
+        dir.path(),
+        &[args.as_slice(), &["--run-id", &name, "--shard", "0/1"]].concat(),
+        &[],
+    );
+    assert_eq!(again.code, Some(2), "{again:?}");
+    assert!(
+        again.stderr.contains("already finished"),
+        "{}",
+        again.stderr
+    );
 
     // Refused before anything starts (exit 2, no run registered).
     for (extra, env, says) in [
