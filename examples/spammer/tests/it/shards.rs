@@ -200,6 +200,11 @@ fn three_loadgen_shards_merge_into_one_exact_report() {
         u(&open["ack_ms"]["count"]),
         u(&report["tasks"]["transfer_self"]["task_ms"]["count"])
     );
+    let html = std::fs::read_to_string(dir.path().join(&name).join("report.html")).unwrap();
+    assert!(
+        html.contains("id=\"shards\""),
+        "the page has a shards section"
+    );
 }
 
 #[test]

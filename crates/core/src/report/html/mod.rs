@@ -9,6 +9,7 @@ mod figures;
 mod format;
 mod page;
 mod sections;
+mod shards;
 
 use maud::html;
 
@@ -58,6 +59,9 @@ pub(super) fn render(report: &Report) -> String {
         }
         @if !report.proxies.is_empty() {
             (section("proxies", "Proxies", sections::proxies(report)))
+        }
+        @if !report.shards.is_empty() {
+            (section("shards", "Shards", shards::shards(report)))
         }
     };
     page::document(&title, &subtitle, body).into_string()
