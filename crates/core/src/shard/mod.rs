@@ -35,8 +35,8 @@ pub const MAX_SHARDS: u32 = 1_024;
 ///
 /// let spec = ShardSpec::parse("nightly-7", "1/3").unwrap();
 /// assert_eq!((spec.index(), spec.count()), (1, 3));
-/// // Disjoint, contiguous, together everything: shard 1 of 3 owns senders 4..7 of 10.
-/// assert_eq!(spec.slice(10), 4..7);
+/// // Disjoint, contiguous, together everything: shard 1 of 3 owns senders 3..6 of 10.
+/// assert_eq!(spec.slice(10), 3..6);
 /// assert_eq!(spec.workers(10), 3);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
