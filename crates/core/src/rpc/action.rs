@@ -16,6 +16,10 @@ pub enum Action {
     /// The node said which nonce it expects: fast-forward the sender to it; the reservation
     /// below it is dropped.
     FastForward(u64),
+    /// The node said which nonce it expects, below ours (*nonce too high* with its nonce):
+    /// set the sender back to it without a read (a resync to that nonce: the reservation
+    /// becomes stale).
+    Rewind(u64),
     /// Refused for its fee: roll back, refresh (or bump) the fees, try again.
     BumpFee,
     /// Refused for a defect of this transaction (gas limit): roll back the nonce and drop the
@@ -53,11 +57,12 @@ impl ErrorClass {
             Self::NonceTooLow { next: Some(next) } => Action::FastForward(*next),
             // A pending transaction already holds this nonce (an earlier send whose answer was
             // lost, or another process): the pool's pending nonce tells where to continue.
+            Self::NonceTooHigh { next: Some(next) } => Action::Rewind(*next),
             Self::NonceTooLow { next: None }
-            | Self::NonceTooHigh
+            | Self::NonceTooHigh { next: None }
             | Self::ReplacementUnderpriced => Action::Resync,
             Self::FeeTooLow => Action::BumpFee,
-            Self::GasLimitExceeded | Self::IntrinsicGasTooLow => Action::Rollback,
+            Self::GasLimitExceeded | Self::IntrinsicGasTooLow | Self::OutOfGas => Action::Rollback,
             Self::RateLimited { retry_after } => Action::BackOff(*retry_after),
             Self::PoolFull => Action::BackOff(None),
             Self::InsufficientFunds => Action::ParkWallet,
@@ -87,7 +92,12 @@ mod tests {
                 Action::FastForward(3),
             ),
             (ErrorClass::NonceTooLow { next: None }, Action::Resync),
-            (ErrorClass::NonceTooHigh, Action::Resync),
+            (ErrorClass::NonceTooHigh { next: None }, Action::Resync),
+            (
+                ErrorClass::NonceTooHigh { next: Some(4) },
+                Action::Rewind(4),
+            ),
+            (ErrorClass::OutOfGas, Action::Rollback),
             (ErrorClass::ReplacementUnderpriced, Action::Resync),
             (ErrorClass::FeeTooLow, Action::BumpFee),
             (ErrorClass::GasLimitExceeded, Action::Rollback),

@@ -18,8 +18,13 @@ pub enum ErrorClass {
         /// The sender's next nonce according to the node.
         next: Option<u64>,
     },
-    /// The nonce leaves a gap the node does not accept (too far ahead, or gapped).
-    NonceTooHigh,
+    /// The nonce leaves a gap the node does not accept (too far ahead, or gapped); `next` is
+    /// the nonce the node expects when the message gives it (geth's `state: N`, its blob
+    /// pool's `gapped nonce N`, Nethermind's `Expected nonce: N`).
+    NonceTooHigh {
+        /// The sender's next nonce according to the node.
+        next: Option<u64>,
+    },
     /// The node already has this exact transaction: it was accepted earlier.
     AlreadyKnown,
     /// Another transaction with this nonce is pending and this one does not pay enough more.
@@ -34,6 +39,9 @@ pub enum ErrorClass {
     GasLimitExceeded,
     /// The gas limit is below the transaction's intrinsic gas.
     IntrinsicGasTooLow,
+    /// Execution ran out of gas (`out of gas`, `gas required exceeds allowance`): the
+    /// transaction needs a higher gas limit, or fails whatever its limit. Not a pool limit.
+    OutOfGas,
     /// The node or its gateway asks to slow down.
     RateLimited {
         /// How long it asked to wait, when it said.
@@ -82,7 +90,7 @@ impl ErrorClass {
     pub const fn is_nonce_conflict(&self) -> bool {
         matches!(
             self,
-            Self::NonceTooLow { .. } | Self::NonceTooHigh | Self::ReplacementUnderpriced
+            Self::NonceTooLow { .. } | Self::NonceTooHigh { .. } | Self::ReplacementUnderpriced
         )
     }
 
@@ -130,7 +138,8 @@ impl std::fmt::Display for ErrorClass {
         match self {
             Self::NonceTooLow { next: Some(next) } => write!(f, "nonce too low (next {next})"),
             Self::NonceTooLow { next: None } => f.write_str("nonce too low"),
-            Self::NonceTooHigh => f.write_str("nonce too high"),
+            Self::NonceTooHigh { next: Some(next) } => write!(f, "nonce too high (next {next})"),
+            Self::NonceTooHigh { next: None } => f.write_str("nonce too high"),
             Self::AlreadyKnown => f.write_str("already known"),
             Self::ReplacementUnderpriced => f.write_str("replacement underpriced"),
             Self::FeeTooLow => f.write_str("fee too low"),
@@ -138,6 +147,7 @@ impl std::fmt::Display for ErrorClass {
             Self::PoolFull => f.write_str("pool full"),
             Self::GasLimitExceeded => f.write_str("gas limit exceeded"),
             Self::IntrinsicGasTooLow => f.write_str("intrinsic gas too low"),
+            Self::OutOfGas => f.write_str("out of gas"),
             Self::RateLimited {
                 retry_after: Some(d),
             } => write!(f, "rate limited (retry after {d:?})"),
@@ -180,42 +190,59 @@ pub fn classify(err: &RpcError<TransportErrorKind>) -> ErrorClass {
 }
 
 /// Classifies a JSON-RPC error object (`{"code", "message", "data"}`).
+///
+/// The message decides (clients share few codes: geth answers -32000 to everything), read
+/// case-insensitively; erigon's `IMPORT_RESULT: reason` prefix and Nethermind's
+/// `Code, detail` form are covered by the same words. A nonce the node states is read from
+/// the message, else from `data` (where Besu puts its detail).
 pub fn classify_response(payload: &ErrorPayload) -> ErrorClass {
     let message = payload.message.to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| message.contains(n));
+    let stated_nonce = || {
+        next_nonce_in(&message).or_else(|| {
+            payload
+                .data
+                .as_ref()
+                .and_then(|d| next_nonce_in(&d.get().to_ascii_lowercase()))
+        })
+    };
 
-    // Order matters: "replacement transaction underpriced" before "underpriced", "intrinsic
-    // gas too high" (a gas limit above the block's) before "intrinsic gas", "account limit
-    // exceeded" before the rate-limit words.
+    // Order matters where one client's words contain another's: "replacement transaction
+    // underpriced" before "underpriced"; the "intrinsic gas too high" that means a limit below
+    // the intrinsic cost before the one that means a limit above the block's; "out of gas"
+    // before the gas-limit words; "account limit exceeded" before the rate-limit words.
     if payload.code == 3 || has(&["execution reverted", "vm execution error", "revert"]) {
         return ErrorClass::Reverted {
             reason: revert_reason(payload),
         };
     }
-    if has(&[
-        "already known",
-        "already imported",
-        "known transaction",
-        "alreadyknown",
-    ]) || has(&["existing tx with same hash", "existing txn with same hash"])
+    // Besu's "Known transaction", not anvil's "Unknown transaction type …".
+    if has(&["already known", "already imported", "alreadyknown"])
+        || has(&["existing tx with same hash", "existing txn with same hash"])
+        || message.starts_with("known transaction")
     {
         return ErrorClass::AlreadyKnown;
     }
     if has(&["nonce too low", "oldnonce", "nonce is too low"]) {
         return ErrorClass::NonceTooLow {
-            next: next_nonce_in(&message),
+            next: stated_nonce(),
         };
+    }
+    // geth: the pool is full and a gapped transaction would evict a pending one.
+    if has(&["future transaction tries to replace pending"]) {
+        return ErrorClass::PoolFull;
     }
     if has(&[
         "nonce too high",
         "noncegap",
         "nonce gap",
         "noncetoofarinfuture",
-    ]) || has(&[
-        "future transaction tries to replace pending",
-        "gapped-nonce",
-    ]) {
-        return ErrorClass::NonceTooHigh;
+        "nonce too far in future",
+    ]) || has(&["gapped-nonce", "too distant from current sender nonce"])
+    {
+        return ErrorClass::NonceTooHigh {
+            next: stated_nonce(),
+        };
     }
     if has(&[
         "replacement transaction underpriced",
@@ -234,15 +261,35 @@ pub fn classify_response(payload: &ErrorPayload) -> ErrorClass {
     ]) {
         return ErrorClass::InsufficientFunds;
     }
+    // Execution, not the pool: the transaction (or the call estimating it) ran out of gas.
+    if has(&["out of gas", "gas required exceeds allowance", "outofgas"]) {
+        return ErrorClass::OutOfGas;
+    }
+    // A limit below the intrinsic cost, in words that say "too high" or "exceeds": anvil's
+    // `intrinsic gas too high -- CallGasCostMoreThanGasLimit`, Besu's `Intrinsic gas exceeds
+    // gas limit`.
+    if has(&[
+        "callgascostmorethangaslimit",
+        "gasfloormorethangaslimit",
+        "intrinsic gas exceeds gas limit",
+    ]) {
+        return ErrorClass::IntrinsicGasTooLow;
+    }
     if has(&[
         "exceeds block gas limit",
+        "exceeds max transaction gas limit",
         "gaslimitexceeded",
         "gas limit too high",
-    ]) || has(&["gas required exceeds allowance", "intrinsic gas too high"])
+    ]) || has(&[
+        "gas limit is too high",
+        "greater than the block gas limit",
+        "gas limit reached",
+        "intrinsic gas too high",
+    ]) || has(&["txgaslimitcapexceeded", "exceeded cap of"])
     {
         return ErrorClass::GasLimitExceeded;
     }
-    if has(&["intrinsic gas", "intrinsicgas"]) {
+    if has(&["intrinsic gas", "intrinsicgas", "floor data gas"]) {
         return ErrorClass::IntrinsicGasTooLow;
     }
     if has(&[
@@ -265,19 +312,26 @@ pub fn classify_response(payload: &ErrorPayload) -> ErrorClass {
         "less than block base fee",
     ]) || has(&[
         "below current base fee",
-        "below configured minimum",
-        "price below minimum",
-    ]) || has(&["tip needed", "fee cap too low", "feecap too low"])
+        "below current blob base fee",
+        "less than block blob gas fee",
+        "greater than tx-specified",
+    ]) || has(&["below configured minimum", "price below minimum"])
+        || has(&[
+            "tip needed",
+            "fee cap too low",
+            "feecap too low",
+            "fee below minimum",
+        ])
+        || has(&["below minimum required", "needs to be at least"])
     {
         return ErrorClass::FeeTooLow;
     }
-    if matches!(payload.code, 429 | -32005 | -32007)
+    // EIP-1474's -32005 "limit exceeded" and HTTP-style 429 in the body; the words alone
+    // would also match e.g. geth's "transaction blob limit exceeded".
+    if matches!(payload.code, 429 | -32005)
         || has(&["rate limit", "too many requests", "request limit reached"])
-        || has(&[
-            "compute units per second",
-            "capacity exceeded",
-            "limit exceeded",
-        ])
+        || has(&["compute units per second", "capacity exceeded"])
+        || message.starts_with("limit exceeded")
     {
         return ErrorClass::RateLimited {
             retry_after: backoff_seconds(payload),
@@ -367,14 +421,17 @@ fn http_status_in(text: &str) -> Option<u16> {
     (whole && (100..=599).contains(&status)).then_some(status)
 }
 
-/// The node's next nonce in a *nonce too low* message: geth/erigon `state: 7`, reth
-/// `next nonce 7`, nethermind `Current nonce: 7`, avalanche `current nonce (7)`.
+/// The node's next nonce in a nonce error (lowercased): geth's pool and reth `next nonce 7`,
+/// geth's state transition `state: 7`, Nethermind `Current nonce: 7` (too low) and `Expected
+/// nonce: 7` (too high), geth's blob pool `gapped nonce 7`, avalanche `current nonce (7)`.
 fn next_nonce_in(message: &str) -> Option<u64> {
     [
         "state: ",
         "next nonce ",
         "current nonce: ",
         "current nonce (",
+        "expected nonce: ",
+        "gapped nonce ",
     ]
     .iter()
     .find_map(|key| {

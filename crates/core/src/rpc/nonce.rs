@@ -13,6 +13,8 @@ pub(crate) enum NonceStep {
     FastForwarded,
     /// The nonce stays used and the sender was re-read from the node.
     Resynced,
+    /// The sender was set back to the nonce the node stated (no read).
+    Rewound,
     /// The nonce went back as a hole.
     RolledBack,
 }
@@ -38,6 +40,12 @@ pub(crate) async fn resolve_failed_send(
             nonces.fast_forward(sender, next);
             NonceStep::FastForwarded
         }
+        // The node stated its next nonce, below this one: the sender goes back to it at once.
+        Action::Rewind(next) => {
+            drop(reservation);
+            nonces.resync_to(sender, next);
+            NonceStep::Rewound
+        }
         // The transaction may hold the nonce in the pool: keep it used, ask the node.
         Action::Resync | Action::ResendSame => {
             let _ = reservation.commit();
@@ -49,5 +57,36 @@ pub(crate) async fn resolve_failed_send(
             let _ = reservation.rollback();
             NonceStep::RolledBack
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use alloy::primitives::Address;
+    use spam_nonce::MemorySource;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stated_nonce_moves_the_sender_without_a_read() {
+        let source = Arc::new(MemorySource::default());
+        let nonces = NonceManager::new(Arc::clone(&source));
+        let sender = Address::repeat_byte(1);
+        nonces.resync_to(sender, 9);
+        // What a read would say: never asked below.
+        source.set(sender, 100);
+
+        let high = nonces.try_reserve(sender).unwrap();
+        assert_eq!(high.nonce(), 9);
+        let step = resolve_failed_send(&nonces, high, Action::Rewind(5)).await;
+        assert_eq!(step, NonceStep::Rewound);
+        assert_eq!(nonces.snapshot(sender).unwrap().next, 5);
+
+        let low = nonces.try_reserve(sender).unwrap();
+        let step = resolve_failed_send(&nonces, low, Action::FastForward(8)).await;
+        assert_eq!(step, NonceStep::FastForwarded);
+        assert_eq!(nonces.try_reserve(sender).unwrap().nonce(), 8);
     }
 }

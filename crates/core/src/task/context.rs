@@ -58,7 +58,7 @@ impl NonceCounters {
     pub(crate) fn count(&self, step: crate::rpc::NonceStep) {
         use crate::rpc::NonceStep;
         let counter = match step {
-            NonceStep::Resynced => &self.resyncs,
+            NonceStep::Resynced | NonceStep::Rewound => &self.resyncs,
             NonceStep::FastForwarded => &self.fast_forwards,
             NonceStep::Committed | NonceStep::RolledBack => return,
         };

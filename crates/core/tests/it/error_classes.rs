@@ -39,7 +39,7 @@ fn real_messages_by_client() {
             "geth",
             -32000,
             "nonce too high: address 0x71C7656EC7ab88b098defB751B7401B5f6d8976F, tx: 9 state: 7",
-            NonceTooHigh,
+            NonceTooHigh { next: Some(7) },
         ),
         ("geth", -32000, "already known", AlreadyKnown),
         (
@@ -79,7 +79,7 @@ fn real_messages_by_client() {
             "geth",
             -32000,
             "future transaction tries to replace pending",
-            NonceTooHigh,
+            PoolFull,
         ),
         (
             "geth",
@@ -151,7 +151,7 @@ fn real_messages_by_client() {
             "nethermind",
             -32010,
             "NonceGap, Future nonce. Expected nonce: 5",
-            NonceTooHigh,
+            NonceTooHigh { next: Some(5) },
         ),
         ("nethermind", -32010, "AlreadyKnown", AlreadyKnown),
         (
@@ -219,7 +219,12 @@ fn real_messages_by_client() {
         ),
         // anvil (foundry anvil eth/error.rs)
         ("anvil", -32003, "nonce too low", NonceTooLow { next: None }),
-        ("anvil", -32003, "Nonce too high", NonceTooHigh),
+        (
+            "anvil",
+            -32003,
+            "Nonce too high",
+            NonceTooHigh { next: None },
+        ),
         (
             "anvil",
             -32003,

@@ -10,6 +10,7 @@ mod breaker_policy;
 mod embedding;
 mod endpoints;
 mod error_classes;
+mod error_sources;
 mod faults_loadgen;
 mod faults_spammer;
 mod fees_anvil;
