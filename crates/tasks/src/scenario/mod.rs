@@ -53,7 +53,8 @@ pub use self::{
     prepare::{CREATE2_DEPLOYER, PrepareError, Prepared},
 };
 
-/// A checked scenario file; see the [module docs](self).
+/// A checked scenario file: contracts, setup calls and a weighted mix of calls (docs/scenarios.md
+/// has every key).
 #[derive(Debug, Clone)]
 pub struct Scenario {
     pub(crate) name: String,
