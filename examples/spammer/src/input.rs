@@ -32,6 +32,42 @@ pub(crate) fn bad_input(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(BadInput(message.into()))
 }
 
+/// Whether stderr may be coloured: a terminal, and `NO_COLOR` unset or empty
+/// (<https://no-color.org>).
+pub(crate) fn colour() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The node (or another endpoint) did not answer: `main` prints it and exits with code 3 —
+/// the settings may be right and the node down.
+#[derive(Debug)]
+pub(crate) struct Unreachable(pub(crate) String);
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+/// `anyhow` error for `main` to exit 3 with.
+pub(crate) fn unreachable(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Unreachable(message.into()))
+}
+
+/// Whether `err` (or a cause) says a node did not answer: an [`Unreachable`], or a run that
+/// could not start because the node did not answer ([`StartError::is_unreachable`]).
+pub(crate) fn is_unreachable(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.is::<Unreachable>()
+            || cause
+                .downcast_ref::<StartError>()
+                .is_some_and(StartError::is_unreachable)
+    })
+}
+
 /// Whether `err` (or a cause) is the user's mistake: a [`BadInput`], or a run that could not
 /// start because of its settings ([`StartError::is_bad_input`]).
 pub(crate) fn is_bad_input(err: &anyhow::Error) -> bool {

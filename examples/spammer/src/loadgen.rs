@@ -32,7 +32,7 @@ use crate::{
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("profile").multiple(false))]
 pub(crate) struct LoadgenArgs {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Node and endpoints")]
     endpoints: EndpointArgs,
     /// WebSocket URL for new-heads subscriptions; without it blocks are polled (an anvil
     /// spammer starts is followed over its WebSocket).
@@ -47,7 +47,7 @@ pub(crate) struct LoadgenArgs {
     el: Option<ExecutionLayer>,
 
     /// Constant rate in tx/s (the default profile is --rate 100).
-    #[arg(
+    #[arg(help_heading = "Load", 
         long,
         group = "profile",
         allow_negative_numbers = true,
@@ -56,7 +56,7 @@ pub(crate) struct LoadgenArgs {
     )]
     rate: Option<Rate>,
     /// Linear ramp FROM:TO:DUR in tx/s, e.g. 50:500:30s; TO holds after it.
-    #[arg(
+    #[arg(help_heading = "Load", 
         long,
         group = "profile",
         allow_hyphen_values = true,
@@ -65,7 +65,7 @@ pub(crate) struct LoadgenArgs {
     )]
     ramp: Option<Rate>,
     /// Steps TPS:DUR,…, e.g. "100:10s,300:10s"; the last rate holds after them.
-    #[arg(
+    #[arg(help_heading = "Load", 
         long,
         group = "profile",
         allow_hyphen_values = true,
@@ -74,7 +74,7 @@ pub(crate) struct LoadgenArgs {
     )]
     steps: Option<Rate>,
     /// A baseline with bursts BASE:PEAK:LEN:EVERY, e.g. 100:1000:2s:10s.
-    #[arg(
+    #[arg(help_heading = "Load", 
         long,
         group = "profile",
         allow_hyphen_values = true,
@@ -83,77 +83,77 @@ pub(crate) struct LoadgenArgs {
     )]
     spike: Option<Rate>,
     /// How long the pacer sends, e.g. 30s, 2m.
-    #[arg(long, default_value = "10s", value_parser = input::positive_duration, allow_hyphen_values = true)]
+    #[arg(help_heading = "Load", long, default_value = "10s", value_parser = input::positive_duration, allow_hyphen_values = true)]
     duration: Duration,
 
     /// What each transaction is.
-    #[arg(long, env = "SPAM_TX", default_value = "transfer_self", value_name = "NAME",
+    #[arg(help_heading = "Load", long, env = "SPAM_TX", default_value = "transfer_self", value_name = "NAME",
           value_parser = PossibleValuesParser::new(
               spam_tasks::TX_BUILDERS.iter().chain(spam_tasks::PREPARED_TX_BUILDERS)
           ),
           conflicts_with = "scenario")]
     tx: String,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Load")]
     scenario: ScenarioArg,
     /// Dev-mnemonic accounts to send from, round-robin (default: what the peak rate needs
     /// with --max-in-flight-per-wallet each over three block times, at least 20).
-    #[arg(long, value_parser = input::senders, allow_hyphen_values = true)]
+    #[arg(help_heading = "Senders", long, value_parser = input::senders, allow_hyphen_values = true)]
     senders: Option<NonZeroU32>,
     /// Most transactions per sender sent and not yet included; a tick finding every sender at
     /// its cap is dropped.
-    #[arg(long, default_value = "64", value_parser = input::at_least_one, allow_hyphen_values = true)]
+    #[arg(help_heading = "Sending", long, default_value = "64", value_parser = input::at_least_one, allow_hyphen_values = true)]
     max_in_flight_per_wallet: NonZeroU32,
     /// Most transactions per JSON-RPC batch. By default each connection sends what queued
     /// while its previous request was out, up to 100: one transaction alone while the node
     /// keeps up, batches as the rate grows.
-    #[arg(long, value_name = "N", value_parser = input::batch_size, allow_hyphen_values = true,
+    #[arg(help_heading = "Sending", long, value_name = "N", value_parser = input::batch_size, allow_hyphen_values = true,
           conflicts_with_all = ["sync", "single"])]
     batch: Option<NonZeroUsize>,
     /// Longest a transaction waits for its batch to fill (default 0: batches never wait).
-    #[arg(long, value_parser = input::duration, requires = "batch", allow_hyphen_values = true)]
+    #[arg(help_heading = "Sending", long, value_parser = input::duration, requires = "batch", allow_hyphen_values = true)]
     linger: Option<Duration>,
     /// One eth_sendRawTransaction request per transaction, sent at its intended time.
-    #[arg(long, conflicts_with = "sync")]
+    #[arg(long, conflicts_with = "sync", help_heading = "Sending")]
     single: bool,
     /// Send with eth_sendRawTransactionSync (the answer is the receipt).
-    #[arg(long)]
+    #[arg(long, help_heading = "Sending")]
     sync: bool,
     /// Keep-alive HTTP connections to the send URL.
-    #[arg(long, default_value = "8", value_parser = input::connections, allow_hyphen_values = true)]
+    #[arg(help_heading = "Sending", long, default_value = "8", value_parser = input::connections, allow_hyphen_values = true)]
     connections: NonZeroUsize,
     /// Sign every transaction before the run starts.
-    #[arg(long)]
+    #[arg(long, help_heading = "Sending")]
     presign: bool,
     /// Read no receipts (no gas or revert figures; the node spends nothing on reads).
-    #[arg(long)]
+    #[arg(long, help_heading = "Sending")]
     no_receipts: bool,
     /// Seed of the transaction builder's random choices.
-    #[arg(long, default_value = "0", value_parser = input::whole, allow_hyphen_values = true)]
+    #[arg(help_heading = "Load", long, default_value = "0", value_parser = input::whole, allow_hyphen_values = true)]
     seed: u64,
     /// How long to wait for inclusions after the pacer stops.
-    #[arg(long, default_value = "30s", value_parser = input::duration, allow_hyphen_values = true)]
+    #[arg(help_heading = "Load", long, default_value = "30s", value_parser = input::duration, allow_hyphen_values = true)]
     grace: Duration,
     /// Allow chain ids of public mainnets.
-    #[arg(long)]
+    #[arg(long, help_heading = "Node and endpoints")]
     allow_mainnet: bool,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Circuit breaker")]
     breaker: BreakerArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Store")]
     db: DbArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Shards (one run over several processes)")]
     shard: ShardArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Reports and thresholds")]
     output: OutputArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Progress")]
     progress: ProgressArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Prometheus")]
     metrics: MetricsArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Senders")]
     senders_from: SenderArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Funding")]
     funding: FunderArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Config file")]
     config: ConfigArg,
 }
 

@@ -29,7 +29,8 @@ use tracing_subscriber::EnvFilter;
 /// Generate transaction load against an EVM chain you operate or test on.
 ///
 /// Exit codes: 0 done (thresholds met), 1 a threshold failed or the run failed, 2 bad input
-/// (nothing was written), 130 interrupted.
+/// (nothing was written), 3 the node (or another endpoint) did not answer (nothing was
+/// written), 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
@@ -95,8 +96,10 @@ async fn main() -> ExitCode {
     let filter = EnvFilter::try_from_env("SPAM_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| default_filter.into());
+    // Colour only on a terminal, and never with NO_COLOR: logs piped to a file stay plain.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(input::colour())
         .with_writer(std::io::stderr);
     if cli.log_format == "json" {
         logs.json().init();
@@ -116,7 +119,9 @@ async fn main() -> ExitCode {
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");
-        if input::is_bad_input(&err) {
+        if input::is_unreachable(&err) {
+            ExitCode::from(3)
+        } else if input::is_bad_input(&err) {
             ExitCode::from(2)
         } else {
             ExitCode::FAILURE

@@ -9,7 +9,7 @@ use spam_core::{MainnetPolicy, check_chain_id};
 use spam_devnet::{Devnet, DevnetBuilder};
 use tokio_util::sync::CancellationToken;
 
-use crate::input::{bad_input, causes};
+use crate::input::{bad_input, causes, unreachable};
 
 /// How long the node may take to answer `eth_chainId` before the run gives up on it.
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -88,7 +88,7 @@ impl Node {
 async fn reachable(url: &Url) -> anyhow::Result<u64> {
     match ask_chain_id(url, "--rpc-url").await? {
         (_, Some(id)) => Ok(id),
-        (answer, None) => Err(bad_input(format!(
+        (answer, None) => Err(unreachable(format!(
             "--rpc-url {url} is unreachable: eth_chainId answered {answer}"
         ))),
     }
@@ -114,7 +114,8 @@ pub(crate) async fn check_url(flag: &str, url: &Url, node: &Node) -> anyhow::Res
 /// chain id when the answer holds one. An error names `flag`, the URL and why it could not
 /// be reached.
 async fn ask_chain_id(url: &Url, flag: &str) -> anyhow::Result<(String, Option<u64>)> {
-    let unreachable = |why: String| bad_input(format!("{flag} {url} is unreachable: {why}"));
+    let unreachable =
+        |why: String| self::unreachable(format!("{flag} {url} is unreachable: {why}"));
     let client = Client::builder()
         .timeout(REACH_TIMEOUT)
         .connect_timeout(REACH_TIMEOUT)

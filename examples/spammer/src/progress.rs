@@ -82,7 +82,13 @@ impl Live {
             Mode::Off
         } else if std::io::stderr().is_terminal() && !in_ci() {
             let bar = ProgressBar::new(total.as_millis().max(1) as u64);
-            let style = ProgressStyle::with_template("{bar:20.cyan/blue} {msg}")
+            // NO_COLOR (https://no-color.org): the same bar, uncoloured.
+            let template = if crate::input::colour() {
+                "{bar:20.cyan/blue} {msg}"
+            } else {
+                "{bar:20} {msg}"
+            };
+            let style = ProgressStyle::with_template(template)
                 .expect("a valid template")
                 .progress_chars("=> ");
             bar.set_style(style);

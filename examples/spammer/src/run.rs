@@ -35,64 +35,65 @@ const PROXY_CHECK_EVERY: Duration = Duration::from_secs(30);
 /// Options of `spammer run`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Node and endpoints")]
     endpoints: EndpointArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Load")]
     scenario: ScenarioArg,
     /// Most tasks started per second over all workers (governor); the wait for a start is
     /// part of the task's time.
-    #[arg(long, env = "SPAM_MAX_RATE", value_name = "N", value_parser = input::rps, allow_hyphen_values = true)]
+    #[arg(help_heading = "Load", long, env = "SPAM_MAX_RATE", value_name = "N", value_parser = input::rps, allow_hyphen_values = true)]
     max_rate: Option<NonZeroU32>,
     /// How long to start new tasks, e.g. 10s, 2m.
-    #[arg(long, default_value = "10s", value_parser = input::positive_duration, allow_hyphen_values = true)]
+    #[arg(help_heading = "Load", long, default_value = "10s", value_parser = input::positive_duration, allow_hyphen_values = true)]
     duration: Duration,
     /// Concurrent workers; each leases a wallet, runs a task, waits for its receipt.
-    #[arg(long, default_value = "32", value_parser = input::workers, allow_hyphen_values = true)]
+    #[arg(help_heading = "Load", long, default_value = "32", value_parser = input::workers, allow_hyphen_values = true)]
     workers: NonZeroU32,
     /// Dev-mnemonic accounts to send from (default: one per worker).
-    #[arg(long, value_parser = input::senders, allow_hyphen_values = true)]
+    #[arg(help_heading = "Senders", long, value_parser = input::senders, allow_hyphen_values = true)]
     senders: Option<NonZeroU32>,
     /// Tasks and weights, e.g. `transfer_self=3,transfer_fresh=1`.
     #[arg(
+        help_heading = "Load",
         long,
         default_value = "transfer_self=3,transfer_fresh=1",
         conflicts_with = "scenario"
     )]
     tasks: String,
     /// How long a wallet rests after each task.
-    #[arg(long, default_value = "0s", value_parser = input::duration, allow_hyphen_values = true)]
+    #[arg(help_heading = "Load", long, default_value = "0s", value_parser = input::duration, allow_hyphen_values = true)]
     cooldown: Duration,
     /// Seed of every random choice; the same seed runs the same task sequence.
-    #[arg(long, default_value = "0", value_parser = input::whole, allow_hyphen_values = true)]
+    #[arg(help_heading = "Load", long, default_value = "0", value_parser = input::whole, allow_hyphen_values = true)]
     seed: u64,
     /// How long running tasks may finish after the stop (and pending txs may land).
-    #[arg(long, default_value = "30s", value_parser = input::duration, allow_hyphen_values = true)]
+    #[arg(help_heading = "Load", long, default_value = "30s", value_parser = input::duration, allow_hyphen_values = true)]
     grace: Duration,
     /// Allow chain ids of public mainnets.
-    #[arg(long)]
+    #[arg(help_heading = "Node and endpoints", long)]
     allow_mainnet: bool,
     /// Send each sender's RPC through a proxy of this list (one `scheme://[user:pass@]host:port`
     /// per line), sticky per sender; failing proxies are banned and their senders move on.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Node and endpoints", long, value_name = "FILE")]
     proxies: Option<PathBuf>,
 
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Circuit breaker")]
     breaker: BreakerArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Store")]
     db: DbArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Shards (one run over several processes)")]
     shard: ShardArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Reports and thresholds")]
     output: OutputArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Progress")]
     progress: ProgressArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Prometheus")]
     metrics: MetricsArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Senders")]
     senders_from: SenderArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Funding")]
     funding: FunderArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Config file")]
     config: ConfigArg,
 }
 

@@ -25,9 +25,26 @@ fn refused_env(args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
 
 /// [`refused_env`] in `dir`, which may hold files: they are all that is there afterwards.
 fn refused_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
+    refused_with(dir, 2, args, env, expected);
+}
+
+/// A node that does not answer: exit code 3, nothing written.
+fn unreachable_env(args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    refused_with(dir.path(), 3, args, env, expected);
+}
+
+/// [`refused_in`] with exit code `code`.
+fn refused_with(
+    dir: &std::path::Path,
+    code: i32,
+    args: &[&str],
+    env: &[(&str, &str)],
+    expected: &[&str],
+) {
     let before = files_in(dir);
     let out = spammer_env(dir, args, env);
-    assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+    assert_eq!(out.code, Some(code), "{args:?}: {out:?}");
     for part in expected {
         assert!(
             out.stderr.contains(part),
@@ -253,9 +270,11 @@ fn breaker_settings_out_of_range() {
 #[test]
 fn an_unreachable_node_is_named() {
     let url = dead_url();
+    // Exit code 3, apart from bad input: the settings may be right and the node down.
     for command in ["loadgen", "run"] {
-        refused(
+        unreachable_env(
             &[command, "--rpc-url", &url, "--report-dir", "out"],
+            &[],
             &[
                 &format!("--rpc-url {url}/ is unreachable"),
                 "Connection refused",
@@ -263,7 +282,7 @@ fn an_unreachable_node_is_named() {
         );
     }
     // The same through the environment.
-    refused_env(
+    unreachable_env(
         &["loadgen"],
         &[("SPAM_RPC_URL", &url)],
         &[&format!("--rpc-url {url}/ is unreachable")],
@@ -347,8 +366,9 @@ fn a_send_url_that_does_not_answer_or_serves_another_chain_is_refused() {
         return;
     };
     let (url, dead) = (node.endpoint(), dead_url());
-    refused(
+    unreachable_env(
         &["loadgen", "--rpc-url", url.as_str(), "--send-url", &dead],
+        &[],
         &[
             &format!("--send-url {dead}/ is unreachable"),
             "Connection refused",

@@ -22,10 +22,15 @@ fn dead_url() -> String {
 /// Runs `args` in a folder holding only `spammer.toml` (= `toml`) and checks: exit 2, each of
 /// `expected` in the one `error:` line, and nothing written beside the file.
 fn refused_env(toml: &str, args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
+    refused_code(2, toml, args, env, expected);
+}
+
+/// [`refused_env`] with exit code `code` (3: the node did not answer).
+fn refused_code(code: i32, toml: &str, args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("spammer.toml"), toml).unwrap();
     let out = spammer_env(dir.path(), args, env);
-    assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+    assert_eq!(out.code, Some(code), "{args:?}: {out:?}");
     let errors: Vec<&str> = out
         .stderr
         .lines()
@@ -223,7 +228,8 @@ fn breaker_keys_get_the_flags_checks() {
 fn unreachable_in(toml: &str, args: &[&str], env: &[(&str, &str)], url: &str) {
     let mut all = vec!["loadgen", "--config", "spammer.toml"];
     all.extend(args);
-    refused_env(
+    refused_code(
+        3,
         toml,
         &all,
         env,
@@ -266,7 +272,7 @@ fn the_example_file_holds_every_flag() {
                 &url,
             ],
         );
-        assert_eq!(out.code, Some(2), "{out:?}");
+        assert_eq!(out.code, Some(3), "{out:?}");
         assert!(
             out.stderr.contains(&format!("{url}/ is unreachable")),
             "the file is accepted: {}",

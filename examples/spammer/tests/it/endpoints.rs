@@ -93,24 +93,27 @@ fn bad_endpoint_settings_are_refused_before_anything_is_written() {
     let url = devnet.endpoint();
     let dir = tempfile::tempdir().unwrap();
     let twice = format!("{url},{url}");
-    for (args, says) in [
+    for (args, code, says) in [
         (
             vec!["--endpoint-strategy", "round-robin"],
+            2,
             "expected spread, failover or broadcast",
         ),
         (
             vec!["--send-url", "http://127.0.0.1:1"],
+            3,
             "--send-url http://127.0.0.1:1/ is unreachable",
         ),
         (
             vec!["--max-rps-per-endpoint", "0"],
+            2,
             "--max-rps-per-endpoint",
         ),
     ] {
         let mut all = vec!["loadgen", "--rpc-url", url.as_str(), "--duration", "1s"];
         all.extend(args);
         let out = spammer(dir.path(), &all);
-        assert_eq!(out.code, Some(2), "{out:?}");
+        assert_eq!(out.code, Some(code), "{out:?}");
         assert!(out.stderr.contains(says), "{says} in {}", out.stderr);
     }
     let out = spammer(

@@ -37,3 +37,30 @@ fn json_log_lines() {
     let bad = spammer_env(dir.path(), &["--log-format", "xml", "loadgen"], &[]);
     assert_eq!(bad.code, Some(2), "{bad:?}");
 }
+
+/// Text logs into a pipe (or a file) carry no colour escapes; nor with NO_COLOR.
+#[test]
+fn text_logs_into_a_pipe_are_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    for env in [
+        vec![("SPAM_LOG", "spam=debug")],
+        vec![("SPAM_LOG", "spam=debug"), ("NO_COLOR", "1")],
+    ] {
+        let out = spammer_env(
+            dir.path(),
+            &[
+                "loadgen",
+                "--rate",
+                "20",
+                "--duration",
+                "1s",
+                "--no-db",
+                "--quiet",
+            ],
+            &env,
+        );
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stderr.contains("DEBUG"), "{}", out.stderr);
+        assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+    }
+}
