@@ -4,27 +4,50 @@ use std::process::ExitCode;
 
 /// Lists the catalogue.
 #[derive(Debug, clap::Args)]
-pub(crate) struct TasksArgs {}
+pub(crate) struct TasksArgs {
+    /// Print JSON: one object per workload (name, category, gas, engines, doc).
+    #[arg(long)]
+    json: bool,
+}
 
-pub(crate) fn run(_: &TasksArgs) -> ExitCode {
+pub(crate) fn run(args: &TasksArgs) -> ExitCode {
     let registry = spam_tasks::registry();
+    let rows: Vec<_> = spam_tasks::CATALOGUE
+        .iter()
+        .map(|info| {
+            let gas = registry
+                .get(info.name)
+                .and_then(|task| task.cost_hint())
+                .or_else(|| spam_tasks::prepared_tx_cost(info.name))
+                .map(|(gas, _)| gas);
+            let loadgen = spam_tasks::TX_BUILDERS.contains(&info.name)
+                || spam_tasks::PREPARED_TX_BUILDERS.contains(&info.name);
+            (info, gas, loadgen)
+        })
+        .collect();
+    if args.json {
+        let json: Vec<_> = rows
+            .iter()
+            .map(|(info, gas, loadgen)| {
+                serde_json::json!({
+                    "name": info.name,
+                    "category": format!("{:?}", info.category),
+                    "gas": gas,
+                    "engines": if *loadgen { vec!["run", "loadgen"] } else { vec!["run"] },
+                    "doc": info.doc,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(json));
+        return ExitCode::SUCCESS;
+    }
     println!(
         "{:<22} {:<13} {:>10}  {:<22} what",
         "task", "category", "gas", "engines"
     );
-    for info in spam_tasks::CATALOGUE {
-        let gas = registry
-            .get(info.name)
-            .and_then(|task| task.cost_hint())
-            .or_else(|| spam_tasks::prepared_tx_cost(info.name))
-            .map_or_else(|| "-".to_string(), |(gas, _)| gas.to_string());
-        let engines = if spam_tasks::TX_BUILDERS.contains(&info.name)
-            || spam_tasks::PREPARED_TX_BUILDERS.contains(&info.name)
-        {
-            "run, loadgen --tx"
-        } else {
-            "run"
-        };
+    for (info, gas, loadgen) in &rows {
+        let gas = gas.map_or_else(|| "-".to_string(), |gas| gas.to_string());
+        let engines = if *loadgen { "run, loadgen --tx" } else { "run" };
         println!(
             "{:<22} {:<13} {:>10}  {:<22} {}",
             info.name,

@@ -77,6 +77,12 @@ enum Command {
     /// Starts an anvil from the project's tools folder, prints its URLs and chain id, and keeps
     /// it until Ctrl-C.
     Devnet(devnet::DevnetArgs),
+    /// Prints a shell completion script, e.g. `spammer completions bash >
+    /// ~/.local/share/bash-completion/completions/spammer`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[tokio::main]
@@ -116,6 +122,12 @@ async fn main() -> ExitCode {
         Command::Sequence(args) => task::sequence(*args).await,
         Command::Wallets(command) => wallets::run(command).await,
         Command::Devnet(args) => devnet::run(args).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "spammer", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

@@ -30,6 +30,10 @@ pub(crate) struct CheckArgs {
     /// Longest one check may take.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     timeout: Duration,
+    /// Print JSON: one object per proxy (id, proxy with credentials redacted, status,
+    /// latency_ms, reason).
+    #[arg(long)]
+    json: bool,
 }
 
 pub(crate) async fn main(command: ProxiesCommand) -> ExitCode {
@@ -47,9 +51,13 @@ pub(crate) async fn main(command: ProxiesCommand) -> ExitCode {
     };
     match check(pool, args.rpc_url).await {
         Ok(results) => {
-            print!("{}", table(&results));
             let healthy = results.iter().filter(|r| r.health.is_healthy()).count();
-            println!("{healthy} of {} healthy", results.len());
+            if args.json {
+                println!("{}", json(&results));
+            } else {
+                print!("{}", table(&results));
+                println!("{healthy} of {} healthy", results.len());
+            }
             if healthy > 0 {
                 ExitCode::SUCCESS
             } else {
@@ -77,6 +85,23 @@ async fn check(pool: ProxyPool, rpc_url: Option<Url>) -> anyhow::Result<Vec<Chec
     };
     eprintln!("checking {} proxies against {url}", pool.len());
     Ok(pool.check_all(&Probe::chain_id(url)).await)
+}
+
+/// One object per proxy, as `--json` prints them.
+fn json(results: &[CheckResult]) -> serde_json::Value {
+    results
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id.to_string(),
+                // `ProxyUrl`'s Display replaces user and password with `***`.
+                "proxy": r.proxy.to_string(),
+                "status": r.health.status().to_string(),
+                "latency_ms": r.health.latency().map(|l| l.as_secs_f64() * 1e3),
+                "reason": r.health.failure().map(|f| f.detail().to_string()),
+            })
+        })
+        .collect()
 }
 
 /// One row per proxy: `#`, proxy (redacted), status, latency, reason.

@@ -33,6 +33,10 @@ pub(crate) struct ReportArgs {
     /// List the runs: id, start, chain, workers, engine.
     #[arg(long)]
     list: bool,
+    /// Print JSON instead of text: the runs of --list as an array, or the report (as
+    /// report.json holds it).
+    #[arg(long)]
+    json: bool,
     /// Also write `report.json` and `report.html` into this folder, created if missing.
     #[arg(long, value_name = "DIR", conflicts_with = "list")]
     report_dir: Option<PathBuf>,
@@ -49,7 +53,11 @@ pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
 async fn show(args: &ReportArgs, store: &dyn spam_store::Store) -> anyhow::Result<ExitCode> {
     let runs = store.runs().await.context("reading the runs")?;
     if args.list {
-        print!("{}", table(&runs));
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&list_json(&runs))?);
+        } else {
+            print!("{}", table(&runs));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let id = match args.run {
@@ -66,7 +74,11 @@ async fn show(args: &ReportArgs, store: &dyn spam_store::Store) -> anyhow::Resul
             FromStoreError::NotFound(id) => bad_input(format!("--run {id}: no such run")),
             err => anyhow::Error::new(err).context("rebuilding the report"),
         })?;
-    println!("{report}");
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        println!("{report}");
+    }
     if let Some(dir) = &args.report_dir {
         write_reports(dir, &report)?;
     }
@@ -76,6 +88,23 @@ async fn show(args: &ReportArgs, store: &dyn spam_store::Store) -> anyhow::Resul
 /// `--run`: a run number, or a sharded run's name.
 fn run_id(s: &str) -> Result<RunId, String> {
     RunId::from_name(s).map_err(|err| err.to_string())
+}
+
+/// The runs as `--list --json` prints them: one object per run, oldest first.
+fn list_json(runs: &[RunRecord]) -> serde_json::Value {
+    runs.iter()
+        .map(|run| {
+            serde_json::json!({
+                "id": run.id.get(),
+                "started_at_unix_ms": run.started_at_us / 1_000,
+                "ended_at_unix_ms": run.ended_at_us.map(|us| us / 1_000),
+                "chain_id": run.chain_id,
+                "workers": run.workers,
+                "engine": engine(&run.config),
+                "records_dropped": run.records_dropped,
+            })
+        })
+        .collect()
 }
 
 /// One line per run, oldest first, under a header.
@@ -95,7 +124,8 @@ fn table(runs: &[RunRecord]) -> String {
         );
         out += &format!(
             "{:<20} {:<20} {:>10} {:>8} {:<8} {}\n",
-            run.id,
+            // The number: `RunId`'s Display ignores the column width.
+            run.id.get(),
             humantime::format_rfc3339_seconds(started)
                 .to_string()
                 .trim_end_matches('Z')

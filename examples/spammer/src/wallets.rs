@@ -74,6 +74,9 @@ pub(crate) struct ListArgs {
     /// Also print each balance, read from this node.
     #[arg(long, env = "SPAM_RPC_URL", value_parser = input::http_url, allow_hyphen_values = true)]
     rpc_url: Option<Url>,
+    /// Print JSON: one object per wallet (address, and balance in wei with --rpc-url).
+    #[arg(long)]
+    json: bool,
 }
 
 /// The node and the account funds come from and go back to (default: dev account 0).
@@ -183,6 +186,20 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         }
         None => vec![None; wallets.len()],
     };
+    if args.json {
+        let rows: Vec<_> = wallets
+            .iter()
+            .zip(&balances)
+            .map(|(wallet, balance)| {
+                serde_json::json!({
+                    "address": wallet.address().to_string(),
+                    "balance_wei": balance.map(|b| b.to_string()),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(ExitCode::SUCCESS);
+    }
     for (wallet, balance) in wallets.iter().zip(balances) {
         match balance {
             Some(balance) => println!("{}  {} ETH", wallet.address(), eth(balance)),

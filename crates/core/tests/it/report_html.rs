@@ -34,7 +34,10 @@ async fn a_loadgen_run_writes_a_page_that_shows_it() {
     assert!(o.offered > 0 && o.offered < 1_000, "{}", o.offered); // no thousands separator
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.trim_end().ends_with("</html>"), "{html}");
-    assert!(html.contains("<title>loadgen report</title>"), "{html}");
+    assert!(
+        html.contains("<title>LoadGen report (open loop)</title>"),
+        "{html}"
+    );
     for needle in [
         format!("chain {} (", report.run.chain_id),
         format!("<td>{}</td>", report.run.chain_id),

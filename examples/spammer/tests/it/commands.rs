@@ -116,6 +116,30 @@ fn tasks_lists_the_catalogue_with_its_engines() {
         "the blob feature is on by default"
     );
     assert!(out.stdout.contains("--scenario FILE"));
+
+    // The same as JSON, for scripts.
+    let out = spammer(dir.path(), &["tasks", "--json"], &[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).expect("JSON");
+    let transfer = rows
+        .iter()
+        .find(|r| r["name"] == "transfer_self")
+        .expect("transfer_self");
+    assert_eq!(transfer["gas"], 21_000);
+    assert_eq!(transfer["engines"], serde_json::json!(["run", "loadgen"]));
+}
+
+#[test]
+fn completions_for_each_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = spammer(dir.path(), &["completions", shell], &[]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("loadgen"), "{shell}: {}", out.stdout);
+        assert!(out.stdout.contains("run-id"), "{shell}: flags complete too");
+    }
+    let out = spammer(dir.path(), &["completions", "tcsh"], &[]);
+    assert_eq!(out.code, Some(2), "{out:?}");
 }
 
 #[test]

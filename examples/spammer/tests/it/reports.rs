@@ -200,6 +200,20 @@ fn a_threshold_that_cannot_be_met_exits_1_listing_it_and_the_default_store_is_sp
     let list = spammer(dir.path(), &["report", "--list"]);
     assert_eq!(list.code, Some(0));
     assert_eq!(list.stdout.lines().count(), 2, "{}", list.stdout);
+    // The header and the row line up: each column starts where its header does.
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    let column = |line: &str, n: usize| {
+        line.char_indices()
+            .filter(|&(i, c)| c != ' ' && (i == 0 || line.as_bytes()[i - 1] == b' '))
+            .nth(n)
+            .map(|(i, _)| i)
+    };
+    assert_eq!(column(lines[0], 1), column(lines[1], 1), "{}", list.stdout);
+    let json = spammer(dir.path(), &["report", "--list", "--json"]);
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["engine"], "loadgen", "{}", json.stdout);
+    assert!(lines[1].starts_with(&runs[0]["id"].to_string()));
 }
 
 #[test]

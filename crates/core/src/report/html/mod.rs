@@ -19,7 +19,12 @@ use crate::report::Report;
 /// The page: run info, accounting, counts per second, blocks, tasks, errors, latencies and
 /// proxies, with charts where the report has the data for them.
 pub(super) fn render(report: &Report) -> String {
-    let title = format!("{} report", sections::engine(report));
+    // The engine by its type name and loop: "spammer report" read as the binary's name twice.
+    let title = match sections::engine(report) {
+        "loadgen" => "LoadGen report (open loop)".to_owned(),
+        "spammer" => "Spammer report (closed loop)".to_owned(),
+        other => format!("{other} report"),
+    };
     let client = if report.run.client_version.is_empty() {
         "unknown client"
     } else {
@@ -113,7 +118,7 @@ mod tests {
         let html = render(&report);
         assert_balanced(&html);
         assert!(html.starts_with("<!DOCTYPE html>"));
-        assert!(html.contains("<title>loadgen report</title>"));
+        assert!(html.contains("<title>LoadGen report (open loop)</title>"));
         let identity = format!(
             "offered {} = dropped {} + sent {}",
             count(ol.offered),
@@ -171,7 +176,7 @@ mod tests {
         let report = fixture("run-report.json");
         let html = render(&report);
         assert_balanced(&html);
-        assert!(html.contains("<title>spammer report</title>"));
+        assert!(html.contains("<title>Spammer report (closed loop)</title>"));
         assert!(html.contains("tasks finished"));
         assert!(
             html.contains("Task latency per task") && html.contains("Inclusion latency per task")
