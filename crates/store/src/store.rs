@@ -221,6 +221,9 @@ pub trait Store: fmt::Debug + Send + Sync {
     ///
     /// # Errors
     /// [`Error::Database`]; [`Error::Config`] from a store without shard support.
+    ///
+    /// # Cancel safety
+    /// One transaction: a dropped call registers nothing.
     async fn join_shard(&self, plan: &ShardPlan, shard: u32, host: &str) -> Result<Joined, Error> {
         let _ = (plan, shard, host);
         Err(no_shards())
@@ -231,6 +234,9 @@ pub trait Store: fmt::Debug + Send + Sync {
     ///
     /// # Errors
     /// As [`Store::join_shard`].
+    ///
+    /// # Cancel safety
+    /// One transaction: a dropped call records nothing (the next heartbeat does).
     async fn shard_heartbeat(
         &self,
         run: RunId,
@@ -246,6 +252,10 @@ pub trait Store: fmt::Debug + Send + Sync {
     ///
     /// # Errors
     /// As [`Store::join_shard`].
+    ///
+    /// # Cancel safety
+    /// One transaction: a dropped call may or may not have set the start; calling again
+    /// returns the one that holds.
     async fn start_shards(&self, run: RunId, at_us: u64) -> Result<u64, Error> {
         let _ = (run, at_us);
         Err(no_shards())
@@ -255,6 +265,9 @@ pub trait Store: fmt::Debug + Send + Sync {
     ///
     /// # Errors
     /// As [`Store::join_shard`].
+    ///
+    /// # Cancel safety
+    /// One statement: a dropped call stores the row or nothing.
     async fn write_shard_second(&self, run: RunId, second: &ShardSecond) -> Result<(), Error> {
         let _ = (run, second);
         Err(no_shards())

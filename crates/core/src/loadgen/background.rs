@@ -146,10 +146,7 @@ pub(super) fn snapshot(ledger: &Ledger, start: Instant, breaker: BreakerState) -
     let books = ledger.books();
     let c = &books.counters;
     // A builder with kinds counts under several names: their latencies together.
-    let mut all = crate::metrics::TaskMetrics::default();
-    for metrics in books.recorder.tasks().values() {
-        all.merge(metrics);
-    }
+    let all = books.recorder.all_tasks();
     let (ack, inclusion) = (
         LatencySummary::from_latency(&all.task),
         LatencySummary::from_latency(&all.inclusion),

@@ -147,16 +147,7 @@ fn shard_beats(
     let probe: crate::shard::Probe = Arc::new(move || {
         let progress = super::background::snapshot(&ledger, start.at, breaker.state());
         let books = ledger.books();
-        let mut all = crate::metrics::TaskMetrics::default();
-        for metrics in books.recorder.tasks().values() {
-            all.merge(metrics);
-        }
-        let hists = crate::shard::Hists {
-            task: all.task,
-            send: all.send,
-            inclusion: all.inclusion,
-            lag: books.lag.clone(),
-        };
+        let hists = crate::shard::Hists::of(&books.recorder, books.lag.clone());
         (progress.to_json(), hists)
     });
     let facts = serde_json::json!({

@@ -231,6 +231,15 @@ impl Recorder {
         &self.tasks
     }
 
+    /// Every task name's metrics together.
+    pub(crate) fn all_tasks(&self) -> TaskMetrics {
+        let mut all = TaskMetrics::default();
+        for metrics in self.tasks.values() {
+            all.merge(metrics);
+        }
+        all
+    }
+
     /// Failed tasks per error label.
     pub(crate) fn errors(&self) -> &BTreeMap<String, u64> {
         &self.errors

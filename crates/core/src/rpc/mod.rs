@@ -5,6 +5,7 @@ mod class;
 mod nonce;
 mod retries;
 mod retry;
+mod transport_class;
 
 pub use action::Action;
 pub use class::{ErrorClass, classify, classify_response};

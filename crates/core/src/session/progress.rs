@@ -6,11 +6,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use tokio::{task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    breaker::BreakerState,
-    metrics::{Recorder, TaskMetrics},
-    report::LatencySummary,
-};
+use crate::{breaker::BreakerState, metrics::Recorder, report::LatencySummary};
 
 /// A hook called with a [`Progress`] snapshot while a run goes on.
 pub type ProgressHook = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -97,10 +93,7 @@ impl Progress {
 
     /// A closed-loop snapshot from the run's shared recorder.
     pub(crate) fn closed_loop(recorder: &Recorder, elapsed: Duration) -> Self {
-        let mut all = TaskMetrics::default();
-        for metrics in recorder.tasks().values() {
-            all.merge(metrics);
-        }
+        let all = recorder.all_tasks();
         let c = all.counts;
         Self {
             elapsed,

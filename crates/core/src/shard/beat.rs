@@ -29,6 +29,17 @@ pub(crate) struct Hists {
 }
 
 impl Hists {
+    /// A running engine's histograms: every task name's of `recorder`, and `lag`.
+    pub(crate) fn of(recorder: &crate::metrics::Recorder, lag: Latency) -> Self {
+        let all = recorder.all_tasks();
+        Self {
+            task: all.task,
+            send: all.send,
+            inclusion: all.inclusion,
+            lag,
+        }
+    }
+
     fn parts(&self) -> [&Latency; 4] {
         [&self.task, &self.send, &self.inclusion, &self.lag]
     }

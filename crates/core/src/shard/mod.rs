@@ -228,7 +228,11 @@ impl Shard {
     ///
     /// # Errors
     /// [`ShardError::Mismatch`] naming the first differing setting (nothing is written);
-    /// [`ShardError::Store`].
+    /// [`ShardError::Finished`]; [`ShardError::Store`].
+    ///
+    /// # Cancel safety
+    /// The registration is one transaction; a join dropped after it commits leaves a
+    /// waiting shard that shows as lost 10 s later, and joining again takes its place.
     pub async fn join(
         store: Arc<dyn Store>,
         spec: ShardSpec,
@@ -293,6 +297,9 @@ impl Shard {
     ///
     /// # Errors
     /// [`ShardError::Store`]; [`ShardError::Gone`].
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only writes heartbeats.
     pub async fn wait_turn(&self) -> Result<(), ShardError> {
         let spec = &self.inner.spec;
         let deadline = tokio::time::Instant::now() + spec.barrier_timeout;
@@ -320,6 +327,9 @@ impl Shard {
     ///
     /// # Errors
     /// [`ShardError::Store`]; [`ShardError::Gone`].
+    ///
+    /// # Cancel safety
+    /// One write: dropped, the shard stays as it was (and shows as lost once silent).
     pub async fn fail(&self) -> Result<(), ShardError> {
         self.beat(ShardBeat::new(ShardState::Failed))
             .await

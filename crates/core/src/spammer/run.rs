@@ -183,16 +183,7 @@ fn shard_beats(
     let (recorder, inflight) = (Arc::clone(recorder), Arc::clone(inflight));
     let probe: crate::shard::Probe = Arc::new(move || {
         let progress = snapshot(&recorder, &inflight, start.elapsed());
-        let mut all = crate::metrics::TaskMetrics::default();
-        for metrics in recorder.lock().tasks().values() {
-            all.merge(metrics);
-        }
-        let hists = crate::shard::Hists {
-            task: all.task,
-            send: all.send,
-            inclusion: all.inclusion,
-            lag: crate::metrics::Latency::default(),
-        };
+        let hists = crate::shard::Hists::of(&recorder.lock(), crate::metrics::Latency::default());
         (progress.to_json(), hists)
     });
     let late = Instant::now().saturating_duration_since(start);

@@ -3,9 +3,10 @@
 //! with other settings is refused, a late shard drops what it missed, and closed-loop shards
 //! use disjoint senders.
 
+mod support;
+
 use std::{
-    path::Path,
-    process::{Child, Command, Stdio},
+    process::Child,
     time::{Duration, Instant},
 };
 
@@ -13,129 +14,11 @@ use serde_json::Value;
 use spam_core::Rate;
 use spam_devnet::Devnet;
 
-use crate::common::{Out, spammer};
-
-/// The PostgreSQL the shards meet in; `None` (skip) without `DATABASE_URL` outside CI.
-fn database() -> Option<String> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("DATABASE_URL is required under CI=true")
-        }
-        _ => {
-            eprintln!("SKIPPED: DATABASE_URL is not set");
-            None
-        }
-    }
-}
-
-/// A run name no other test (or earlier run of this one) uses.
-fn run_name(tag: &str) -> String {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros();
-    format!("{tag}-{}-{}", std::process::id(), micros % 1_000_000_000)
-}
-
-/// The shards of one run, each `spammer ARGS --shard i/n`, at once; their outputs in order.
-fn shards(dir: &Path, n: u32, args: &[&str]) -> Vec<Out> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                scope.spawn(move || {
-                    let shard = format!("{i}/{n}");
-                    let mut args: Vec<&str> = args.to_vec();
-                    args.extend(["--shard", &shard]);
-                    spammer(dir, &args)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
-
-/// `spammer report --run NAME` as JSON.
-fn merged(dir: &Path, db: &str, name: &str) -> Value {
-    let out = spammer(
-        dir,
-        &["report", "--run", name, "--db", db, "--report-dir", name],
-    );
-    assert_eq!(out.code, Some(0), "{out:?}");
-    let text = std::fs::read_to_string(dir.join(name).join("report.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn u(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("{v} is not a count"))
-}
-
-/// Every identity of the open-loop accounting.
-fn assert_identities(open: &Value) {
-    let dropped: u64 = open["dropped_by_reason"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(u)
-        .sum();
-    assert_eq!(u(&open["dropped"]), dropped, "{open:#}");
-    assert_eq!(
-        u(&open["offered"]),
-        u(&open["dropped"]) + u(&open["sent"]),
-        "{open:#}"
-    );
-    assert_eq!(
-        u(&open["sent"]),
-        u(&open["accepted"]) + u(&open["rejected"]) + u(&open["unanswered"]),
-        "{open:#}"
-    );
-    assert_eq!(
-        u(&open["accepted"]) + u(&open["unanswered"]),
-        u(&open["included"])
-            + u(&open["pending_at_end"])
-            + u(&open["superseded"])
-            + u(&open["duplicates"]),
-        "{open:#}"
-    );
-}
-
-/// Transactions in every block of the chain (the tests' anvils carry nothing else).
-fn txs_on_chain(url: &str) -> u64 {
-    let cast = spam_devnet::cast_for_test().expect("cast");
-    let cast = |args: &[&str]| {
-        let out = Command::new(&cast).args(args).output().unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let head: u64 = cast(&["block-number", "--rpc-url", url])
-        .trim()
-        .parse()
-        .unwrap();
-    (0..=head)
-        .map(|n| {
-            let block: Value = serde_json::from_str(&cast(&[
-                "block",
-                &n.to_string(),
-                "--json",
-                "--rpc-url",
-                url,
-            ]))
-            .unwrap();
-            block["transactions"].as_array().unwrap().len() as u64
-        })
-        .sum()
-}
-
-fn anvil(accounts: u32) -> Option<spam_devnet::Devnet> {
-    spam_devnet::for_test(
-        Devnet::builder()
-            .accounts(accounts)
-            .block_time(1.0)
-            .arg("--gas-limit")
-            .arg("1000000000"),
-    )
-}
-
+use self::support::{
+    anvil, assert_identities, borrow, database, loadgen, merged, run_name, shards, start,
+    txs_on_chain, u, wait, wait_for,
+};
+use crate::common::spammer;
 #[test]
 fn three_loadgen_shards_merge_into_one_exact_report() {
     let Some(db) = database() else { return };
@@ -146,22 +29,12 @@ fn three_loadgen_shards_merge_into_one_exact_report() {
     let outs = shards(
         dir.path(),
         3,
-        &[
-            "loadgen",
-            "--rpc-url",
+        &loadgen(
             &url,
-            "--rate",
-            "300",
-            "--duration",
-            "10s",
-            "--senders",
-            "30",
-            "--db",
             &db,
-            "--run-id",
             &name,
-            "--quiet",
-        ],
+            &["--rate", "300", "--duration", "10s", "--senders", "30"],
+        ),
     );
     for out in &outs {
         assert_eq!(out.code, Some(0), "{out:?}");
@@ -217,22 +90,12 @@ fn a_ramp_split_over_three_shards_offers_the_profile_second_by_second() {
     let outs = shards(
         dir.path(),
         3,
-        &[
-            "loadgen",
-            "--rpc-url",
+        &loadgen(
             &url,
-            "--ramp",
-            "30:240:6s",
-            "--duration",
-            "6s",
-            "--senders",
-            "30",
-            "--db",
             &db,
-            "--run-id",
             &name,
-            "--quiet",
-        ],
+            &["--ramp", "30:240:6s", "--duration", "6s", "--senders", "30"],
+        ),
     );
     for out in &outs {
         assert_eq!(out.code, Some(0), "{out:?}");
@@ -256,48 +119,6 @@ fn a_ramp_split_over_three_shards_offers_the_profile_second_by_second() {
     );
 }
 
-fn borrow(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
-/// `spammer ARGS` started in `dir`, output to files there.
-fn start(dir: &Path, args: &[&str], tag: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_spammer"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::from(
-            std::fs::File::create(dir.join(format!("{tag}.out"))).unwrap(),
-        ))
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.join(format!("{tag}.err"))).unwrap(),
-        ))
-        .spawn()
-        .unwrap()
-}
-
-fn wait(mut child: Child, within: Duration) -> Option<i32> {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if Instant::now() > deadline {
-            child.kill().ok();
-            panic!("a shard did not end within {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Waits until `file` in `dir` contains `text`.
-fn wait_for(dir: &Path, file: &str, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(dir.join(file)).is_ok_and(|s| s.contains(text)) {
-        assert!(Instant::now() < deadline, "{file} never said {text:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_killed_shard_is_lost_and_the_others_are_unaffected() {
     let Some(db) = database() else { return };
@@ -310,24 +131,21 @@ fn a_killed_shard_is_lost_and_the_others_are_unaffected() {
             let shard = format!("{i}/3");
             start(
                 dir.path(),
-                &[
-                    "loadgen",
-                    "--rpc-url",
+                &loadgen(
                     &url,
-                    "--rate",
-                    "150",
-                    "--duration",
-                    "10s",
-                    "--senders",
-                    "30",
-                    "--db",
                     &db,
-                    "--run-id",
                     &name,
-                    "--shard",
-                    &shard,
-                    "--quiet",
-                ],
+                    &[
+                        "--rate",
+                        "150",
+                        "--duration",
+                        "10s",
+                        "--senders",
+                        "30",
+                        "--shard",
+                        &shard,
+                    ],
+                ),
                 &format!("shard{i}"),
             )
         })
