@@ -7,8 +7,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bundle="${ADVISORY_DB_BUNDLE:-$root/../shared/supply-chain/advisory-db.bundle}"
+. "$root/scripts/versions.env"
 deny="$root/.tools/bin/cargo-deny"
-[ -x "$deny" ] || { echo "deny: $deny missing; run ./scripts/setup.sh" >&2; exit 1; }
+# Built from crates.io into .tools once (a few minutes), at the pinned version.
+if ! "$deny" --version 2>/dev/null | grep -q " $CARGO_DENY_VERSION\$"; then
+  echo "deny: building cargo-deny $CARGO_DENY_VERSION from crates.io (once)"
+  cargo install --locked --quiet --root "$root/.tools" "cargo-deny@$CARGO_DENY_VERSION"
+fi
 [ -f "$bundle" ] || { echo "deny: no advisory snapshot at $bundle (set ADVISORY_DB_BUNDLE)" >&2; exit 1; }
 # The folder name cargo-deny derives from the database's URL.
 db="$root/target/advisory-db/advisory-db-3157b0e258782691"

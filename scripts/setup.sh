@@ -9,8 +9,8 @@
 # .tools/node_modules/solc (npm solc; compiles the spam-tasks contracts).
 # Also apt-gets Debian's tinyproxy and microsocks when missing (spam-proxy's proxy tests), and
 # chromium (spammer's test renders report.html with it, headless), and
-# .tools/bin/kubernetes-validate (PyPI; checks docs/deploy/kubernetes offline), and
-# .tools/bin/cargo-deny (crates.io; the supply-chain check).
+# .tools/bin/kubernetes-validate (PyPI; checks docs/deploy/kubernetes offline).
+# (scripts/deny.sh builds cargo-deny into .tools itself: only CI needs it.)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -124,11 +124,4 @@ else
     "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 fi
 ln -sf "$kv" "$tools/bin/kubernetes-validate"
-# cargo-deny (crates.io) for the supply-chain check (scripts/deny.sh), built into .tools.
-if "$tools/bin/cargo-deny" --version 2>/dev/null | grep -q " $CARGO_DENY_VERSION\$"; then
-  say "cargo-deny $CARGO_DENY_VERSION already installed"
-else
-  say "building cargo-deny $CARGO_DENY_VERSION from crates.io (a few minutes, once)"
-  cargo install --locked --quiet --root "$tools" "cargo-deny@$CARGO_DENY_VERSION"
-fi
 say "done: tools in $tools/bin ($(ls "$tools/bin" | tr '\n' ' '))"
