@@ -8,6 +8,7 @@ mod metrics;
 mod node;
 mod pool;
 mod profile;
+pub mod prometheus;
 mod report;
 mod rpc;
 mod session;
@@ -24,7 +25,7 @@ pub use crate::{
         LoadGen, LoadGenBuilder, MAX_PRESIGNED, PreconfError, PreconfEvent, PreconfSource,
         PreconfStatus, WsPreconfSource,
     },
-    metrics::Recorder,
+    metrics::{LATENCY_BOUNDS, LatencyBuckets, Recorder},
     node::{
         Capabilities, ExecutionLayer, GuardError, KNOWN_MAINNETS, MainnetPolicy, MainnetRefused,
         UnknownExecutionLayer, check_chain_id, mainnet_name, read_chain_id,
@@ -42,8 +43,8 @@ pub use crate::{
         send_raw_transaction,
     },
     session::{
-        MAX_RUN_DURATION, Progress, ProgressHook, Session, SessionConfig, StartError,
-        StartErrorKind, TopUp,
+        ChainProgress, MAX_RUN_DURATION, Progress, ProgressHook, Session, SessionConfig,
+        StartError, StartErrorKind, StoreProgress, TaskProgress, TopUp,
     },
     spammer::{Spammer, SpammerBuilder, Stop, TaskEvent, TaskHook},
     task::{

@@ -19,7 +19,7 @@ use crate::{
     endpoints::EndpointArgs,
     funding::{self, FunderArgs, Need},
     input,
-    metrics::{self, MetricsArgs},
+    metrics::MetricsArgs,
     node::{self, Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs, unless_refused},
     progress::{self, Live, ProgressArgs},
@@ -232,7 +232,7 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         Some(spec) => shard::senders(spec, wallets)?,
         None => wallets,
     };
-    let metrics_on = args.metrics.start()?;
+    let exporter = args.metrics.start().await?;
     let senders = wallets.len() as u32;
     // One block a second: inclusion latencies look like a chain's, not automine's.
     let devnet = Devnet::builder()
@@ -376,16 +376,16 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let live = Arc::new(Live::new(&args.progress, args.duration));
     // The snapshot the hook saw last, for the final line.
     let last = Arc::new(Mutex::new(None::<spam_core::Progress>));
-    if metrics_on || !live.is_off() {
-        let every = if metrics_on {
+    if exporter.is_some() || !live.is_off() {
+        let every = if exporter.is_some() {
             progress::REDRAW
         } else {
             live.every()
         };
         let (live, last) = (Arc::clone(&live), Arc::clone(&last));
         loadgen = loadgen.on_progress(every, move |p| {
-            if metrics_on {
-                metrics::record_progress(p);
+            if let Some(exporter) = &exporter {
+                exporter.record(p);
             }
             live.update(p.elapsed, &progress::loadgen_counts(p), |rates| {
                 progress::loadgen_line(p, rates)

@@ -20,7 +20,7 @@ use crate::{
     endpoints::EndpointArgs,
     funding::{self, FunderArgs, Need},
     input::{self, bad_input},
-    metrics::{self, MetricsArgs},
+    metrics::MetricsArgs,
     node::{self, Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs, unless_refused},
     progress::{self, Live, ProgressArgs},
@@ -176,7 +176,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|err| bad_input(format!("--proxies {}: {err}", file.display())))
         })
         .transpose()?;
-    let metrics_on = args.metrics.start()?;
+    let exporter = args.metrics.start().await?;
 
     let devnet = Devnet::builder()
         .accounts(senders.max(10))
@@ -259,21 +259,18 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         (None, None) => {}
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
-    if metrics_on {
-        spammer = spammer.on_task(metrics::record_task);
-    }
     // The snapshot the hook saw last, for the final line.
     let last = Arc::new(Mutex::new(None::<Progress>));
-    if metrics_on || !live.is_off() {
-        let every = if metrics_on {
+    if exporter.is_some() || !live.is_off() {
+        let every = if exporter.is_some() {
             progress::REDRAW
         } else {
             live.every()
         };
         let (live, last) = (Arc::clone(&live), Arc::clone(&last));
         spammer = spammer.on_progress(every, move |p| {
-            if metrics_on {
-                metrics::record_endpoints(&p.endpoints);
+            if let Some(exporter) = &exporter {
+                exporter.record(p);
             }
             live.update(p.elapsed, &progress::spammer_counts(p), |rates| {
                 progress::spammer_line(p, rates)

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::{
     breaker::{BreakerConfig, BreakerState, CircuitBreaker, Transition},
+    metrics::LatencyBuckets,
     report::{EndpointSummary, EndpointTransition},
     rpc::ErrorClass,
 };
@@ -316,6 +317,12 @@ impl Endpoint {
     /// Sends counted so far.
     pub(crate) fn sends(&self) -> u64 {
         self.health.figures.lock().sends
+    }
+
+    /// Send to answer so far, `None` before the first answer.
+    pub(crate) fn ack_buckets(&self) -> Option<LatencyBuckets> {
+        let f = self.health.figures.lock();
+        (!f.ack.is_empty()).then(|| LatencyBuckets::from_micros(&f.ack))
     }
 
     /// The figures at the end of the run.

@@ -1,7 +1,7 @@
 //! [`Router`]: which endpoint each request goes to, sticky per sender.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -21,7 +21,7 @@ use super::{
     member::Endpoint,
     transport::{Route, Routed},
 };
-use crate::report::EndpointSummary;
+use crate::{metrics::LatencyBuckets, report::EndpointSummary};
 
 /// The run's endpoints and where each sender sends. Cheap to share (`Arc`).
 pub(crate) struct Router {
@@ -306,6 +306,18 @@ impl Router {
                 };
                 e.summary(roles, senders, all_sends)
             })
+            .collect()
+    }
+
+    /// Per endpoint label, send to answer as histogram buckets (empty when
+    /// [`summaries`](Self::summaries) is).
+    pub(crate) fn ack_buckets(&self) -> BTreeMap<String, LatencyBuckets> {
+        if !self.figures {
+            return BTreeMap::new();
+        }
+        self.endpoints
+            .iter()
+            .filter_map(|e| Some((e.label.clone(), e.ack_buckets()?)))
             .collect()
     }
 }

@@ -1,7 +1,7 @@
 //! What runs beside the pacer: the breaker (and its transitions), the preconfirmation
 //! listener, and the progress snapshots. Each task stops on the run's background token.
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 use parking_lot::Mutex;
 use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
@@ -13,9 +13,9 @@ use super::{
 };
 use crate::{
     breaker::{BreakerState, CircuitBreaker},
-    metrics::Latency,
+    metrics::{Latency, LatencyBuckets},
     report::{BreakerEvent, LatencySummary, PreconfStats},
-    session::Progress,
+    session::{ChainProgress, Progress, TaskProgress},
 };
 
 /// The run's circuit breaker and the gate it drives.
@@ -173,6 +173,11 @@ pub(super) fn snapshot(ledger: &Ledger, start: Instant, breaker: BreakerState) -
         ack,
         inclusion,
         endpoints: Vec::new(),
+        tasks: TaskProgress::of(&books.recorder, true),
+        lag_buckets: LatencyBuckets::from_latency(&books.lag),
+        endpoint_ack: BTreeMap::new(),
+        chain: ChainProgress::default(),
+        store: None,
     }
 }
 

@@ -19,11 +19,14 @@ use dashmap::DashMap;
 use parking_lot::Mutex;
 use tokio::time::{Duration, Instant};
 
-use super::{
-    blocks::BlockSeen,
-    sink::{SendInfo, Sink},
+use super::sink::{SendInfo, Sink};
+use crate::{
+    metrics::Latency,
+    metrics::Recorder,
+    pool::Lease,
+    session::{BlockSeen, Unsettled},
+    wallet::Wallet,
 };
-use crate::{metrics::Latency, metrics::Recorder, pool::Lease, session::Unsettled, wallet::Wallet};
 
 /// Why a tick was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +52,19 @@ pub(crate) enum DropReason {
 }
 
 impl DropReason {
+    /// Every reason, in order.
+    pub(crate) const ALL: [Self; 9] = [
+        Self::WalletCap,
+        Self::InFlightCap,
+        Self::NotSigned,
+        Self::BreakerOpen,
+        Self::Prepare,
+        Self::PacerBehind,
+        Self::Reconciling,
+        Self::EndpointRateLimit,
+        Self::ShardLate,
+    ];
+
     pub(crate) const fn label(self) -> &'static str {
         match self {
             Self::WalletCap => "wallet in-flight cap",

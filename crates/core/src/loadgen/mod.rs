@@ -2,7 +2,6 @@
 //! node does; confirmations come from a block scan. See [`LoadGen`].
 
 mod background;
-mod blocks;
 mod builder;
 mod deliver;
 mod gate;
@@ -21,6 +20,7 @@ mod sizing;
 mod tracker;
 mod watch;
 
+pub(crate) use self::ledger::DropReason;
 pub use self::{
     builder::{LoadGen, LoadGenBuilder, MAX_PRESIGNED},
     preconf::{PreconfError, PreconfEvent, PreconfSource, PreconfStatus, WsPreconfSource},

@@ -14,7 +14,8 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{blocks::BlockBook, gate::Gate, ledger::Ledger};
+use super::{gate::Gate, ledger::Ledger};
+use crate::session::BlockBook;
 use crate::{
     breaker::BreakerState,
     session::{Fate, Reconciled, Reconciler},

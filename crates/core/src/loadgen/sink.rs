@@ -7,7 +7,7 @@ use alloy::primitives::{Address, TxHash};
 use spam_store::{BlockRecord, RunId, TaskRecord, TxRecord, TxStatus, WriterHandle};
 use tokio::time::Instant;
 
-use super::blocks::BlockSeen;
+use crate::session::BlockSeen;
 #[cfg(feature = "store")]
 use crate::session::UnixClock;
 

@@ -10,35 +10,22 @@ use std::{
 };
 
 use alloy::{
-    primitives::{TxHash, U64},
-    providers::RootProvider,
-    rpc::client::RpcClient,
+    primitives::U64, providers::RootProvider, rpc::client::RpcClient,
     transports::http::reqwest::Url,
 };
 use parking_lot::Mutex;
-use serde::Deserialize;
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::{blocks::BlockBook, ledger::Ledger, receipts::ReceiptJob};
+use super::{ledger::Ledger, receipts::ReceiptJob};
 use crate::fees::FeeOracle;
+use crate::session::{BlockBook, BlockLite};
 
 /// Blocks fetched in one batch when catching up.
 const BLOCK_BATCH: u64 = 32;
 
 /// How far the head must fall behind the scan before the scan starts again from it.
 const REWIND: u64 = 3;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BlockLite {
-    number: U64,
-    timestamp: U64,
-    gas_used: U64,
-    gas_limit: U64,
-    base_fee_per_gas: Option<U64>,
-    transactions: Vec<TxHash>,
-}
 
 pub(crate) struct Tracker {
     pub(crate) client: RpcClient,
@@ -114,27 +101,7 @@ impl Tracker {
         first: u64,
         last: u64,
     ) -> Result<Vec<BlockLite>, alloy::transports::TransportError> {
-        let mut batch = self.client.new_batch();
-        let mut waiters = Vec::new();
-        for n in first..=last {
-            waiters.push(batch.add_call::<_, Option<BlockLite>>(
-                "eth_getBlockByNumber",
-                &(U64::from(n), false),
-            )?);
-        }
-        batch.send().await?;
-        let mut blocks = Vec::with_capacity(waiters.len());
-        for waiter in waiters {
-            match waiter.await? {
-                Some(block) => blocks.push(block),
-                // Not there yet (a load balancer behind the head): stop at the gap.
-                None => break,
-            }
-        }
-        if blocks.is_empty() {
-            return Err(alloy::transports::RpcError::NullResp);
-        }
-        Ok(blocks)
+        BlockLite::fetch(&self.client, first, last).await
     }
 
     fn process(&self, block: BlockLite) {
@@ -146,20 +113,10 @@ impl Tracker {
                 ours.push((info, seen));
             }
         }
-        let base_fee = block.base_fee_per_gas.map_or(0, |b| b.to::<u64>());
-        if base_fee > 0 {
-            self.fees.observe_block(number, base_fee);
+        let record = block.seen(seen, ours.len() as u64);
+        if record.base_fee > 0 {
+            self.fees.observe_block(number, record.base_fee);
         }
-        let record = super::blocks::BlockSeen {
-            number,
-            timestamp: block.timestamp.to(),
-            seen,
-            txs: block.transactions.len() as u64,
-            own_txs: ours.len() as u64,
-            gas_used: block.gas_used.to(),
-            gas_limit: block.gas_limit.to(),
-            base_fee,
-        };
         self.blocks.lock().record(record);
         self.ledger.block(&record);
         if ours.is_empty() {

@@ -11,7 +11,6 @@ use tokio_util::sync::CancellationToken;
 use super::{
     LoadGenBuilder,
     background::{self, Control, PreconfListener},
-    blocks::BlockBook,
     ledger::Ledger,
     limit::SendLimit,
     receipts::{Unread, receipts},
@@ -20,9 +19,10 @@ use super::{
     sink::Sink,
     tracker::Tracker,
 };
+use crate::session::BlockBook;
 use crate::{
     node::Capabilities,
-    session::{Running, Session, spawn_progress},
+    session::{Feed, Running, Session, spawn_progress},
 };
 
 /// The run's ledger and the tasks that feed it or read it.
@@ -39,8 +39,7 @@ pub(super) struct Watch {
     preconf: Option<PreconfListener>,
     progress: Option<JoinHandle<()>>,
     start: Instant,
-    router: Arc<crate::endpoint::Router>,
-    senders: usize,
+    feed: Arc<Feed>,
 }
 
 impl Watch {
@@ -99,12 +98,13 @@ impl Watch {
             router: Arc::clone(&session.router),
         };
         let repair = tokio::spawn(repair.run(repair_stop.clone()));
+        let feed = Arc::new(session.feed(running, Arc::clone(&blocks)));
         let progress = s.session.progress.clone().map(|(every, hook)| {
             let (ledger, breaker) = (Arc::clone(&ledger), control.breaker.clone());
-            let (router, senders) = (Arc::clone(&session.router), session.wallets.len());
+            let feed = Arc::clone(&feed);
             let snapshot = move || {
                 let mut p = background::snapshot(&ledger, start, breaker.state());
-                p.endpoints = router.summaries(senders);
+                feed.fill(&mut p);
                 p
             };
             spawn_progress(every, hook, start, snapshot, background.clone())
@@ -121,8 +121,7 @@ impl Watch {
             preconf,
             progress,
             start,
-            router: Arc::clone(&session.router),
-            senders: session.wallets.len(),
+            feed,
         }
     }
 
@@ -159,7 +158,7 @@ impl Watch {
         }
         if let Some((_, hook)) = &s.session.progress {
             let mut p = background::snapshot(&self.ledger, self.start, breaker_state);
-            p.endpoints = self.router.summaries(self.senders);
+            self.feed.fill(&mut p);
             hook(&p);
         }
         let preconf = match self.preconf {

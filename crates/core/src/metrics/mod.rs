@@ -3,6 +3,7 @@
 //! Nothing here keeps individual samples (a peer ran out of memory doing so on long runs):
 //! latencies go into HDR histograms, counts into per-second counters.
 
+mod buckets;
 mod latency;
 mod series;
 mod timeline;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 
 use tokio::time::Instant;
 
+pub use self::buckets::{LATENCY_BOUNDS, LatencyBuckets};
 pub(crate) use self::{
     latency::Latency,
     series::{Counts, MAX_SECONDS, Series},

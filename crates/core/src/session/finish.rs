@@ -2,9 +2,10 @@
 //! [`settle`](Session::settle) (no sender keeps a nonce gap) and [`finish`](Session::finish)
 //! (report, run row closed).
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use alloy::primitives::Address;
+use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::{
@@ -40,6 +41,23 @@ impl Running {
 }
 
 impl Session {
+    /// What the session adds to the snapshots of `running`, the blocks seen from `blocks`.
+    pub(crate) fn feed(
+        &self,
+        running: &Running,
+        blocks: Arc<Mutex<super::BlockBook>>,
+    ) -> super::Feed {
+        #[cfg(not(feature = "store"))]
+        let _ = running;
+        super::Feed {
+            router: Arc::clone(&self.router),
+            senders: self.wallets.len(),
+            blocks,
+            #[cfg(feature = "store")]
+            writer: running.writer().map(|(handle, _)| handle),
+        }
+    }
+
     /// Starts the run at `start` (now or a little later): its clock, and its run row when
     /// a store is set. `workers` and `config` are what the report's run info records.
     pub(crate) fn begin(&self, start: Instant, workers: u32, config: serde_json::Value) -> Running {

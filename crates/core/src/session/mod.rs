@@ -3,6 +3,7 @@
 //! session settles nonce gaps, builds the [`Report`](crate::Report) and closes the run row.
 //! The engines only decide *when* to send.
 
+mod blocks;
 mod clock;
 mod config;
 mod error;
@@ -18,9 +19,10 @@ mod top_up;
 #[cfg(feature = "store")]
 pub(crate) use self::clock::UnixClock;
 pub(crate) use self::{
+    blocks::{BlockBook, BlockLite, BlockSeen},
     config::session_setters,
     finish::Running,
-    progress::spawn_progress,
+    progress::{Feed, spawn_progress},
     reconcile::{Fate, Reconciled, Reconciler, Unsettled},
     top_up::Parking,
 };
@@ -28,6 +30,6 @@ pub use self::{
     config::{MAX_RUN_DURATION, SessionConfig},
     error::{StartError, StartErrorKind},
     open::Session,
-    progress::{Progress, ProgressHook},
+    progress::{ChainProgress, Progress, ProgressHook, StoreProgress, TaskProgress},
     top_up::TopUp,
 };

@@ -18,7 +18,7 @@ use crate::{
     breaker::BreakerState,
     metrics::Recorder,
     report::{ClosedLoopStats, Report},
-    session::{Progress, Running, Session, StartError, spawn_progress},
+    session::{BlockBook, Progress, Running, Session, StartError, spawn_progress},
     task::{
         RunContext, TaskMix,
         inflight::{Cause, Guard, InFlight, Ledger, tally},
@@ -50,8 +50,15 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     ));
     let background = CancellationToken::new();
     let context = session.run_context();
-    let (head, head_task) =
-        crate::task::head::spawn(context.provider.clone(), s.receipt_poll, background.clone());
+    let blocks = Arc::new(Mutex::new(BlockBook::new(running.start)));
+    let (head, head_task) = crate::task::head::spawn(
+        context.provider.clone(),
+        session.read_client.clone(),
+        s.receipt_poll,
+        Arc::clone(&blocks),
+        background.clone(),
+    );
+    let feed = Arc::new(session.feed(&running, blocks));
     let run = Arc::new(
         context
             .with_receipt_poll(s.receipt_poll)
@@ -63,10 +70,10 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     let progress = s.session.progress.clone().map(|(every, hook)| {
         let (recorder, inflight) = (Arc::clone(&recorder), Arc::clone(&inflight));
         let start = running.start;
-        let (router, senders) = (Arc::clone(&session.router), session.wallets.len());
+        let feed = Arc::clone(&feed);
         let snapshot = move || {
             let mut p = snapshot(&recorder, &inflight, start.elapsed());
-            p.endpoints = router.summaries(senders);
+            feed.fill(&mut p);
             p
         };
         spawn_progress(every, hook, start, snapshot, background.clone())
@@ -113,7 +120,7 @@ pub(super) async fn run(mut s: SpammerBuilder) -> Result<Report, StartError> {
     }
     if let Some((_, hook)) = &s.session.progress {
         let mut p = snapshot(&recorder, &inflight, running.start.elapsed());
-        p.endpoints = session.router.summaries(session.wallets.len());
+        feed.fill(&mut p);
         hook(&p);
     }
     let recorder = recorder.lock().clone();

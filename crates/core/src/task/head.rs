@@ -1,21 +1,37 @@
 //! The chain head, read once per poll interval for every task of a run: a task waiting for its
 //! receipt asks for it again when a new block arrived, not every poll interval (with a
-//! thousand workers on 1 s blocks, that was about ten reads per task instead of two).
+//! thousand workers on 1 s blocks, that was about ten reads per task instead of two). Each new
+//! block's header goes into the run's [`BlockBook`], for the block figures of the progress
+//! snapshots.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use alloy::providers::{Provider, RootProvider};
-use tokio::{sync::watch, task::JoinHandle};
+use alloy::{
+    providers::{Provider, RootProvider},
+    rpc::client::RpcClient,
+};
+use parking_lot::Mutex;
+use tokio::{sync::watch, task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-/// Polls the head of `provider` every `every` until `stop`; the receiver holds the latest.
+use crate::session::{BlockBook, BlockLite};
+
+/// Headers read in one batch when the head moved by more than one block.
+const HEADERS_BATCH: u64 = 32;
+
+/// Polls the head of `provider` every `every` until `stop`, recording each new block (read
+/// through `reader`) in `blocks`; the receiver holds the latest head.
 pub(crate) fn spawn(
     provider: RootProvider,
+    reader: RpcClient,
     every: Duration,
+    blocks: Arc<Mutex<BlockBook>>,
     stop: CancellationToken,
 ) -> (watch::Receiver<u64>, JoinHandle<()>) {
     let (tx, rx) = watch::channel(0);
     let task = tokio::spawn(async move {
+        // The last block recorded; the first read records only the head itself.
+        let mut recorded: Option<u64> = None;
         loop {
             if let Ok(head) = provider.get_block_number().await {
                 tx.send_if_modified(|seen| {
@@ -23,6 +39,20 @@ pub(crate) fn spawn(
                     *seen = (*seen).max(head);
                     newer
                 });
+                if recorded.is_none_or(|r| head > r) {
+                    let first = recorded.map_or(head, |r| {
+                        (r + 1).max(head.saturating_sub(HEADERS_BATCH - 1))
+                    });
+                    // A failed read is tried again at the next poll, from the same block.
+                    if let Ok(got) = BlockLite::fetch(&reader, first, head).await {
+                        let seen = Instant::now();
+                        let mut book = blocks.lock();
+                        for block in &got {
+                            book.record(block.seen(seen, 0));
+                        }
+                        recorded = got.last().map(|b| b.number.to()).or(recorded);
+                    }
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(every) => {}

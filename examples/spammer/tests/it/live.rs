@@ -43,9 +43,21 @@ fn scrape(port: u16) -> Option<String> {
 
 /// Scrapes `port` every 100 ms from another thread until `enough` holds of a body (or 60 s
 /// pass): the last body seen.
-pub(crate) fn scrape_until(port: u16, enough: fn(&str) -> bool) -> JoinHandle<Option<String>> {
+pub(crate) fn scrape_until(
+    port: u16,
+    enough: impl Fn(&str) -> bool + Send + 'static,
+) -> JoinHandle<Option<String>> {
+    scrape_within(port, Duration::from_secs(60), enough)
+}
+
+/// [`scrape_until`], giving up after `within`.
+pub(crate) fn scrape_within(
+    port: u16,
+    within: Duration,
+    enough: impl Fn(&str) -> bool + Send + 'static,
+) -> JoinHandle<Option<String>> {
     std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + within;
         let mut last = None;
         while Instant::now() < deadline {
             if let Some(body) = scrape(port) {
@@ -90,7 +102,9 @@ fn loadgen_serves_metrics_and_prints_progress_lines() {
     }
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let scraper = scrape_until(port, |body| total(body, "spam_sent_total") > 0.0);
+    let scraper = scrape_until(port, |body| {
+        total(body, "spam_transactions_sent_total") > 0.0
+    });
     let addr = format!("127.0.0.1:{port}");
     let out = spammer_env(
         dir.path(),
@@ -114,20 +128,19 @@ fn loadgen_serves_metrics_and_prints_progress_lines() {
     let body = scraper.join().unwrap().expect("/metrics answered");
     for name in [
         "# TYPE spam_offered_total counter",
-        "# TYPE spam_sent_total counter",
+        "# TYPE spam_transactions_sent_total counter",
         "# TYPE spam_accepted_total counter",
-        "# TYPE spam_included_total counter",
+        "# TYPE spam_transactions_included_total counter",
         "# TYPE spam_in_flight gauge",
         "# TYPE spam_breaker_state gauge",
-        "# HELP spam_sent_total ",
+        "# TYPE spam_ack_latency_seconds histogram",
+        "# HELP spam_transactions_sent_total ",
     ] {
         assert!(body.contains(name), "{name} in\n{body}");
     }
-    assert!(total(&body, "spam_sent_total") > 0.0, "{body}");
-    assert!(
-        total(&body, "spam_offered_total") >= total(&body, "spam_sent_total"),
-        "{body}"
-    );
+    let sent = total(&body, "spam_transactions_sent_total");
+    assert!(sent > 0.0, "{body}");
+    assert!(total(&body, "spam_offered_total") >= sent, "{body}");
     assert!(
         out.stderr
             .contains(&format!("metrics at http://{addr}/metrics")),
@@ -191,9 +204,9 @@ fn run_serves_task_metrics_and_prints_progress_lines() {
     let body = scraper.join().unwrap().expect("/metrics answered");
     for name in [
         "# TYPE spam_tasks_total counter",
-        "# TYPE spam_sent_total counter",
-        "# TYPE spam_task_seconds histogram",
-        "spam_task_seconds_bucket{task=\"transfer_self\",le=\"0.5\"}",
+        "# TYPE spam_transactions_sent_total counter",
+        "# TYPE spam_task_duration_seconds histogram",
+        "spam_task_duration_seconds_bucket{task=\"transfer_self\",le=\"0.5\"}",
         "spam_tasks_total{task=\"transfer_self\",outcome=\"ok\"}",
     ] {
         assert!(body.contains(name), "{name} in\n{body}");

@@ -13,6 +13,7 @@ mod html_report;
 mod limits;
 mod live;
 mod logs;
+mod metrics;
 mod proxies_check;
 mod reports;
 mod scenarios;

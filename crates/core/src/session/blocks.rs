@@ -1,8 +1,75 @@
-//! [`BlockBook`]: the blocks seen during a run, summed up for the report.
+//! [`BlockBook`]: the blocks seen during a run, summed up for the report and for progress
+//! snapshots; [`BlockLite`]: the header fields and transaction hashes both engines read.
 
+use alloy::{
+    primitives::{TxHash, U64},
+    rpc::client::RpcClient,
+};
+use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::report::{BlockStats, BlockSummary, round};
+use crate::session::ChainProgress;
+
+/// A block as `eth_getBlockByNumber(n, false)` returns it, only the fields a run reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BlockLite {
+    pub(crate) number: U64,
+    pub(crate) timestamp: U64,
+    pub(crate) gas_used: U64,
+    pub(crate) gas_limit: U64,
+    pub(crate) base_fee_per_gas: Option<U64>,
+    pub(crate) transactions: Vec<TxHash>,
+}
+
+impl BlockLite {
+    /// Blocks `first..=last` in one batch, up to the first the node does not have yet.
+    ///
+    /// # Errors
+    /// The batch failed, or not even `first` is there ([`RpcError::NullResp`](alloy::transports::RpcError::NullResp)).
+    pub(crate) async fn fetch(
+        client: &RpcClient,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<Self>, alloy::transports::TransportError> {
+        let mut batch = client.new_batch();
+        let mut waiters = Vec::new();
+        for n in first..=last {
+            waiters.push(
+                batch
+                    .add_call::<_, Option<Self>>("eth_getBlockByNumber", &(U64::from(n), false))?,
+            );
+        }
+        batch.send().await?;
+        let mut blocks = Vec::with_capacity(waiters.len());
+        for waiter in waiters {
+            match waiter.await? {
+                Some(block) => blocks.push(block),
+                // Not there yet (a load balancer behind the head): stop at the gap.
+                None => break,
+            }
+        }
+        if blocks.is_empty() {
+            return Err(alloy::transports::RpcError::NullResp);
+        }
+        Ok(blocks)
+    }
+
+    /// What a [`BlockBook`] keeps of it, seen at `seen`, `own_txs` of its transactions ours.
+    pub(crate) fn seen(&self, seen: Instant, own_txs: u64) -> BlockSeen {
+        BlockSeen {
+            number: self.number.to(),
+            timestamp: self.timestamp.to(),
+            seen,
+            txs: self.transactions.len() as u64,
+            own_txs,
+            gas_used: self.gas_used.to(),
+            gas_limit: self.gas_limit.to(),
+            base_fee: self.base_fee_per_gas.map_or(0, |b| b.to::<u64>()),
+        }
+    }
+}
 
 /// Per-block records kept for the report; later blocks only count in the totals.
 const MAX_LISTED: usize = 10_000;
@@ -79,6 +146,26 @@ impl BlockBook {
         let (first, last) = (self.first?, self.last?);
         let gaps = u32::try_from(self.summary.count.checked_sub(1)?).ok()?;
         (gaps > 0).then(|| last.seen.saturating_duration_since(first.seen) / gaps)
+    }
+
+    /// The totals so far and the latest block, for a progress snapshot.
+    pub(crate) fn progress(&self) -> ChainProgress {
+        let s = &self.summary;
+        ChainProgress {
+            blocks: s.count,
+            txs: s.txs,
+            gas_used: s.gas_used,
+            last: self.last.map(|b| BlockStats {
+                number: b.number,
+                timestamp: b.timestamp,
+                seen_ms: b.seen.saturating_duration_since(self.start).as_millis() as u64,
+                txs: b.txs,
+                own_txs: b.own_txs,
+                gas_used: b.gas_used,
+                gas_limit: b.gas_limit,
+                base_fee: b.base_fee,
+            }),
+        }
     }
 
     /// The summary, with means and rates.
