@@ -8,7 +8,8 @@
 # .tools/bin/cast (Foundry's CLI, npm @foundry-rs/cast-linux-amd64; wallet interop tests) and
 # .tools/node_modules/solc (npm solc; compiles the spam-tasks contracts).
 # Also apt-gets Debian's tinyproxy and microsocks when missing (spam-proxy's proxy tests), and
-# chromium (spammer's test renders report.html with it, headless), and
+# chromium (spammer's test renders report.html with it, headless), prometheus (spammer's metrics
+# test: promtool lints the exposition, a real server runs the Grafana dashboard's queries), and
 # .tools/bin/kubernetes-validate (PyPI; checks docs/deploy/kubernetes offline).
 # (scripts/deny.sh builds cargo-deny into .tools itself: only CI needs it.)
 set -euo pipefail
@@ -104,6 +105,9 @@ install_npm_bin cast "@foundry-rs/cast-linux-amd64" "$CAST_VERSION"
 install_apt_bins tinyproxy microsocks
 # chromium for spammer's browser check: report.html rendered headless to a PNG.
 install_apt_bins chromium
+# prometheus and promtool for spammer's metrics test: the exposition linted, the dashboard's
+# queries run on what a real server scraped.
+install_apt_bins prometheus
 # kubernetes-validate (PyPI) in its own virtualenv: the Kubernetes deploy recipe is checked
 # offline against the schemas the package bundles.
 kv="$tools/venv/bin/kubernetes-validate"

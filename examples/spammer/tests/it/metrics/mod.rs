@@ -17,6 +17,8 @@ use spam_devnet::Devnet;
 
 use crate::live::{free_port, scrape_within};
 
+mod prometheus;
+
 /// The rows of docs/metrics.md's table: name → (type, runs).
 fn documented() -> BTreeMap<String, (String, String)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/metrics.md");
@@ -124,8 +126,10 @@ fn sampled(body: &str) -> Vec<String> {
 }
 
 /// Runs `command` for up to 3 minutes against an anvil with 1 s blocks, over two URLs of it and
-/// with a SQLite store; scrapes until every family of `scopes` has samples, then stops it.
-fn scrape_a_run(command: &str, extra: &[&str], scopes: &'static [Scope]) {
+/// with a SQLite store; scrapes until every family of `scopes` has samples. A real Prometheus
+/// scrapes it too: the body passes `promtool check metrics`, every query of the Grafana
+/// dashboard runs, and the panels named in `panels` have data. Then it stops the run.
+fn scrape_a_run(command: &str, extra: &[&str], scopes: &'static [Scope], panels: &[&str]) {
     let Some(devnet) = spam_devnet::for_test(Devnet::builder().block_time(1.0)) else {
         return;
     };
@@ -154,6 +158,10 @@ fn scrape_a_run(command: &str, extra: &[&str], scopes: &'static [Scope]) {
         &addr,
     ];
     args.extend_from_slice(extra);
+    let server = prometheus::tools().map(|(binary, promtool)| {
+        let server = prometheus::Prometheus::start(&binary, dir.path(), &addr);
+        (server, promtool)
+    });
     let spammer = Spammer::start(dir.path(), &args);
     let want: Vec<String> = FAMILIES
         .iter()
@@ -170,9 +178,17 @@ fn scrape_a_run(command: &str, extra: &[&str], scopes: &'static [Scope]) {
     let body = scrape_within(port, Duration::from_secs(150), complete)
         .join()
         .unwrap();
+    let checked = body
+        .as_deref()
+        .zip(server.as_ref())
+        .map(|(body, (server, promtool))| through_prometheus(server, promtool, body, panels));
     let code = spammer.interrupt();
     let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
     let body = body.unwrap_or_else(|| panic!("/metrics answered\n{stderr}"));
+    if let Some(Err(problem)) = checked {
+        let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+        panic!("{problem}\n{stderr}\n{log}");
+    }
     let have = sampled(&body);
     for family in &want {
         let declared = format!("# TYPE {family} ");
@@ -199,6 +215,42 @@ fn scrape_a_run(command: &str, extra: &[&str], scopes: &'static [Scope]) {
     }
 }
 
+/// Lints `body`, waits until `server` holds 15 s of scrapes with inclusions in them, then runs
+/// every dashboard query: all must succeed, and the panels named in `panels` must show data.
+fn through_prometheus(
+    server: &prometheus::Prometheus,
+    promtool: &Path,
+    body: &str,
+    panels: &[&str],
+) -> Result<(), String> {
+    let lint = prometheus::lint(promtool, body);
+    if !lint.is_empty() {
+        return Err(format!("promtool check metrics: {lint}"));
+    }
+    let within = Duration::from_secs(120);
+    for (expr, min) in [
+        ("count_over_time(spam_elapsed_seconds[1m])", 15.0),
+        ("sum(spam_transactions_included_total)", 1.0),
+    ] {
+        if !server.wait_for(expr, min, within) {
+            return Err(format!("Prometheus: {expr} never reached {min}"));
+        }
+    }
+    let mut with_data = std::collections::BTreeSet::new();
+    for (title, expr) in prometheus::dashboard_queries() {
+        let data = server
+            .query(&expr)
+            .map_err(|e| format!("panel {title:?}: `{expr}` failed: {e}"))?;
+        if data["result"].as_array().is_some_and(|r| !r.is_empty()) {
+            with_data.insert(title);
+        }
+    }
+    match panels.iter().find(|p| !with_data.contains(**p)) {
+        Some(title) => Err(format!("panel {title:?} has no data")),
+        None => Ok(()),
+    }
+}
+
 #[test]
 fn a_loadgen_scrape_has_every_open_loop_family() {
     scrape_a_run(
@@ -209,6 +261,17 @@ fn a_loadgen_scrape_has_every_open_loop_family() {
             Scope::OpenLoop,
             Scope::Endpoints,
             Scope::Store,
+        ],
+        &[
+            "Transactions per second",
+            "Inclusion latency",
+            "Ack latency (node's answer to a send)",
+            "Send lag (open loop)",
+            "Gas per second",
+            "Transactions per block",
+            "Base fee",
+            "Sends per endpoint",
+            "Endpoint ack p99",
         ],
     );
 }
@@ -224,5 +287,51 @@ fn a_run_scrape_has_every_closed_loop_family() {
             Scope::Endpoints,
             Scope::Store,
         ],
+        &[
+            "Transactions per second",
+            "Ack latency (node's answer to a send)",
+            "Task duration (closed loop)",
+            "Gas per second",
+            "Base fee",
+            "Sends per endpoint",
+        ],
     );
+}
+
+#[test]
+fn the_grafana_dashboard_queries_only_documented_families() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/grafana/spam.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("valid JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let mut used = std::collections::BTreeSet::new();
+    for panel in panels.iter().filter(|p| p["type"] != "row") {
+        let targets = panel["targets"].as_array().expect("targets");
+        assert!(!targets.is_empty(), "{}", panel["title"]);
+        for target in targets {
+            let expr = target["expr"].as_str().expect("expr");
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                let Some(name) = word.strip_prefix("spam_") else {
+                    continue;
+                };
+                let family = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(name);
+                let family = format!("spam_{family}");
+                assert!(
+                    FAMILIES.iter().any(|f| f.name == family),
+                    "{family} in `{expr}` is not a family"
+                );
+                used.insert(family);
+            }
+        }
+    }
+    // Every latency histogram has a panel.
+    for f in FAMILIES
+        .iter()
+        .filter(|f| f.kind == spam_core::prometheus::Kind::Histogram)
+    {
+        assert!(used.contains(f.name), "no panel for {}", f.name);
+    }
 }
