@@ -12,13 +12,12 @@ use std::{
 
 use alloy::transports::{BoxTransport, http::reqwest};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use crate::{
     breaker::{BreakerConfig, BreakerState, CircuitBreaker, Transition},
-    metrics::LatencyBuckets,
+    metrics::{Latency, LatencyBuckets},
     report::{EndpointSummary, EndpointTransition},
     rpc::ErrorClass,
 };
@@ -87,7 +86,7 @@ struct Figures {
     duplicates: u64,
     errors: BTreeMap<String, u64>,
     /// Send → answer, µs.
-    ack: Histogram<u64>,
+    ack: Latency,
     rate_limited: u64,
     probes: u64,
     probe_failures: u64,
@@ -164,7 +163,7 @@ impl Endpoint {
                 accepted: 0,
                 duplicates: 0,
                 errors: BTreeMap::new(),
-                ack: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+                ack: Latency::default(),
                 rate_limited: 0,
                 probes: 0,
                 probe_failures: 0,
@@ -289,7 +288,7 @@ impl Endpoint {
             Kind::Send => {
                 f.sends += calls as u64;
                 f.accepted += (calls - failures.len().min(calls)) as u64;
-                let _ = f.ack.record((took.as_micros() as u64).max(1));
+                f.ack.record(took);
             }
             Kind::Read => {}
         }
@@ -322,15 +321,18 @@ impl Endpoint {
     /// Send to answer so far, `None` before the first answer.
     pub(crate) fn ack_buckets(&self) -> Option<LatencyBuckets> {
         let f = self.health.figures.lock();
-        (!f.ack.is_empty()).then(|| LatencyBuckets::from_micros(&f.ack))
+        LatencyBuckets::from_latency(&f.ack)
     }
 
     /// The figures at the end of the run.
     pub(crate) fn summary(&self, roles: &str, senders: u64, all_sends: u64) -> EndpointSummary {
         let f = self.health.figures.lock();
         let pct = |q: f64| {
-            (!f.ack.is_empty())
-                .then(|| crate::report::round(f.ack.value_at_quantile(q) as f64 / 1_000.0, 3))
+            let ack = f.ack.histogram()?;
+            Some(crate::report::round(
+                ack.value_at_quantile(q) as f64 / 1_000.0,
+                3,
+            ))
         };
         let down = f.down_total + f.down_since.map_or(Duration::ZERO, |since| since.elapsed());
         EndpointSummary {

@@ -1,5 +1,6 @@
 //! [`LatencyBuckets`]: a latency histogram in Prometheus' shape (cumulative counts at fixed
-//! bounds), read off an HDR histogram, so that exporters can aggregate and re-bucket it.
+//! bounds), so that exporters can aggregate and re-bucket it; [`Tally`]: the counts a
+//! [`Latency`] keeps as it records.
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -13,11 +14,72 @@ pub const LATENCY_BOUNDS: &[f64] = &[
     120.0, 300.0,
 ];
 
+/// [`LATENCY_BOUNDS`] in microseconds.
+pub(crate) const BOUNDS_US: [u64; 17] = [
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    30_000_000,
+    60_000_000,
+    120_000_000,
+    300_000_000,
+];
+
+/// Samples per bucket of [`BOUNDS_US`] (not cumulative; the last slot: above every bound),
+/// their number and their sum, kept exactly as a [`Latency`] records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    counts: [u64; BOUNDS_US.len() + 1],
+    count: u64,
+    sum_us: u64,
+}
+
+impl Tally {
+    /// One sample of `micros`, in bucket `index` (the first bound at or above it).
+    pub(crate) fn record(&mut self, micros: u64, index: usize) {
+        self.counts[index] += 1;
+        self.count += 1;
+        self.sum_us = self.sum_us.saturating_add(micros);
+    }
+
+    pub(crate) fn add(&mut self, other: &Self) {
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
+            *mine += theirs;
+        }
+        self.count += other.count;
+        self.sum_us = self.sum_us.saturating_add(other.sum_us);
+    }
+
+    /// What was recorded since `earlier`, a former state of this one.
+    #[cfg(feature = "store")]
+    pub(crate) fn minus(&self, earlier: &Self) -> Self {
+        let mut delta = self.clone();
+        for (mine, theirs) in delta.counts.iter_mut().zip(earlier.counts) {
+            *mine = mine.saturating_sub(theirs);
+        }
+        delta.count = delta.count.saturating_sub(earlier.count);
+        delta.sum_us = delta.sum_us.saturating_sub(earlier.sum_us);
+        delta
+    }
+}
+
 /// A latency histogram with the bounds of [`LATENCY_BOUNDS`]: the `_bucket`, `_count` and
 /// `_sum` of a Prometheus histogram.
 ///
-/// It is read off the engine's HDR histogram (3 significant digits): a sample within 0.1% of
-/// a bound may count on either side of it, and the sum takes every sample at the middle of
+/// The engines count each sample at the bounds exactly, as they record it, and sum the samples
+/// in microseconds. Only buckets of a histogram that came without those counts (read back
+/// from a store) are read off the HDR histogram, to its 3 significant digits: a sample within
+/// 0.1% of a bound may count on either side, and the sum takes each sample at the middle of
 /// its HDR bucket.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -31,9 +93,27 @@ pub struct LatencyBuckets {
 }
 
 impl LatencyBuckets {
-    /// The buckets of `latency`'s samples, `None` when it has none.
+    /// The buckets of `latency`'s samples, `None` when it has none: from its tally when that
+    /// holds every sample, else read off its histogram.
     pub(crate) fn from_latency(latency: &Latency) -> Option<Self> {
-        latency.histogram().map(Self::from_micros)
+        let histogram = latency.histogram()?;
+        let tally = latency.tally();
+        if tally.count != histogram.len() {
+            return Some(Self::from_micros(histogram));
+        }
+        let mut running = 0;
+        let cumulative = tally.counts[..BOUNDS_US.len()]
+            .iter()
+            .map(|n| {
+                running += n;
+                running
+            })
+            .collect();
+        Some(Self {
+            cumulative,
+            count: tally.count,
+            sum: tally.sum_us as f64 / 1e6,
+        })
     }
 
     /// The buckets of a histogram of microseconds.
@@ -104,6 +184,76 @@ mod tests {
         let exact = (0.5 + 0.9 + 3.0 + 40.0 + 700.0 + 70_000.0 + 400_000.0) / 1e3;
         assert!((b.sum - exact).abs() / exact < 1e-3, "{} vs {exact}", b.sum);
         assert!(b.cumulative.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn the_tally_is_exact_at_the_bounds_and_agrees_with_the_histogram() {
+        let mut latency = Latency::default();
+        for micros in [
+            999,
+            1_000,
+            1_001,
+            999_999,
+            1_000_000,
+            1_000_001,
+            300_000_001,
+        ] {
+            latency.record(Duration::from_micros(micros));
+        }
+        let tallied = LatencyBuckets::from_latency(&latency).unwrap();
+        let at = |b: &LatencyBuckets, bound: f64| {
+            b.cumulative[LATENCY_BOUNDS.iter().position(|&x| x == bound).unwrap()]
+        };
+        assert_eq!([at(&tallied, 0.001), at(&tallied, 1.0)], [2, 5]);
+        assert_eq!(tallied.count, 7);
+        assert!((tallied.sum - 303.003_001).abs() < 1e-9, "{}", tallied.sum);
+        // Read off the HDR histogram instead: the same but within 0.1% of the bounds.
+        let read = LatencyBuckets::from_micros(latency.histogram().unwrap());
+        assert_eq!(read.count, 7);
+        assert_eq!([at(&read, 0.0025), at(&read, 300.0)], [3, 6]);
+    }
+
+    proptest::proptest! {
+        /// Split anyhow over two recorders, merged, or as the delta from an earlier state: the
+        /// buckets are those of recording everything in one, and agree with the HDR histogram
+        /// but for samples within 0.1% of a bound.
+        #[test]
+        fn tallies_merge_subtract_and_agree_with_hdr(
+            samples in proptest::collection::vec(0u64..400_000_000, 1..300),
+            split in 0usize..300,
+        ) {
+            let split = split.min(samples.len());
+            let record = |part: &[u64]| {
+                let mut l = Latency::default();
+                for &us in part {
+                    l.record(Duration::from_micros(us));
+                }
+                l
+            };
+            let whole = record(&samples);
+            let (mut a, b) = (record(&samples[..split]), record(&samples[split..]));
+            let earlier = a.clone();
+            a.merge(&b);
+            let all = LatencyBuckets::from_latency(&whole).unwrap();
+            proptest::prop_assert_eq!(LatencyBuckets::from_latency(&a).unwrap(), all.clone());
+            #[cfg(feature = "store")]
+            if split < samples.len() {
+                proptest::prop_assert_eq!(
+                    LatencyBuckets::from_latency(&a.since(&earlier)),
+                    LatencyBuckets::from_latency(&b)
+                );
+            }
+            proptest::prop_assert_eq!(all.count, samples.len() as u64);
+            proptest::prop_assert!(all.cumulative.windows(2).all(|w| w[0] <= w[1]));
+            let read = LatencyBuckets::from_micros(whole.histogram().unwrap());
+            for (i, bound) in BOUNDS_US.iter().enumerate() {
+                let near = samples
+                    .iter()
+                    .filter(|&&us| us.abs_diff(*bound) * 1_000 <= *bound)
+                    .count() as u64;
+                proptest::prop_assert!(read.cumulative[i].abs_diff(all.cumulative[i]) <= near);
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,12 @@
-//! [`Latency`]: one HDR histogram of durations, in microseconds, allocated on first use.
+//! [`Latency`]: one HDR histogram of durations, in microseconds, allocated on first use, with
+//! the counts at the Prometheus bounds tallied as samples come (a snapshot reads 17 numbers,
+//! not the histogram's thousands of buckets).
 
 use std::{fmt, time::Duration};
 
 use hdrhistogram::Histogram;
+
+use super::buckets::{BOUNDS_US, Tally};
 
 /// Highest latency a histogram tracks, in microseconds (one hour). Longer ones are recorded as
 /// one hour: a load test that waits that long has a problem no percentile will hide.
@@ -18,6 +22,8 @@ const SIGNIFICANT_DIGITS: u8 = 3;
 #[derive(Clone, Default)]
 pub(crate) struct Latency {
     histogram: Option<Histogram<u64>>,
+    /// The samples at the bounds of [`LATENCY_BOUNDS`](super::LATENCY_BOUNDS), and their sum.
+    tally: Tally,
 }
 
 impl Latency {
@@ -27,6 +33,8 @@ impl Latency {
         self.histogram
             .get_or_insert_with(new_histogram)
             .saturating_record(micros);
+        self.tally
+            .record(micros, BOUNDS_US.partition_point(|&b| b < micros));
     }
 
     /// Adds `other`'s samples to this one's.
@@ -34,6 +42,7 @@ impl Latency {
         let Some(source) = &other.histogram else {
             return;
         };
+        self.tally.add(&other.tally);
         match &mut self.histogram {
             // Both histograms come from `new_histogram` and samples are clamped to its range, so
             // `add` cannot find a value out of range or a different bucket layout.
@@ -50,10 +59,13 @@ impl Latency {
     }
 
     /// A latency holding `histogram` (one of these bounds, e.g. deserialized).
+    /// Its tally is empty: [`LatencyBuckets`](super::LatencyBuckets) of it are read off the
+    /// histogram instead.
     #[cfg(feature = "store")]
-    pub(crate) const fn from_histogram(histogram: Histogram<u64>) -> Self {
+    pub(crate) fn from_histogram(histogram: Histogram<u64>) -> Self {
         Self {
             histogram: Some(histogram),
+            tally: Tally::default(),
         }
     }
 
@@ -66,13 +78,22 @@ impl Latency {
                 // `earlier` is a prefix of `self`: subtracting it cannot go below zero. If it
                 // somehow does, the whole state is kept (counted again, never lost).
                 match delta.subtract(before) {
-                    Ok(()) => Self::from_histogram(delta),
+                    Ok(()) => Self {
+                        histogram: Some(delta),
+                        tally: self.tally.minus(&earlier.tally),
+                    },
                     Err(_) => self.clone(),
                 }
             }
             (Some(_), None) => self.clone(),
             (None, _) => Self::default(),
         }
+    }
+
+    /// The tally at the Prometheus bounds; it holds every sample unless the histogram came
+    /// from elsewhere ([`from_histogram`](Self::from_histogram)).
+    pub(crate) const fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     /// Number of samples.
