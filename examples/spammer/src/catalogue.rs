@@ -41,22 +41,19 @@ pub(crate) fn run(args: &TasksArgs) -> ExitCode {
         println!("{}", serde_json::Value::Array(json));
         return ExitCode::SUCCESS;
     }
-    println!(
-        "{:<22} {:<13} {:>10}  {:<22} what",
-        "task", "category", "gas", "engines"
-    );
-    for (info, gas, loadgen) in &rows {
-        let gas = gas.map_or_else(|| "-".to_string(), |gas| gas.to_string());
-        let engines = if *loadgen { "run, loadgen --tx" } else { "run" };
-        println!(
-            "{:<22} {:<13} {:>10}  {:<22} {}",
-            info.name,
+    let lines = rows.iter().map(|(info, gas, loadgen)| {
+        vec![
+            info.name.to_owned(),
             format!("{:?}", info.category),
-            gas,
-            engines,
-            info.doc
-        );
-    }
+            gas.map_or_else(|| "-".to_owned(), |gas| gas.to_string()),
+            if *loadgen { "run, loadgen --tx" } else { "run" }.to_owned(),
+            info.doc.to_owned(),
+        ]
+    });
+    print!(
+        "{}",
+        crate::table::render(&["task", "category", "gas", "engines", "what"], lines, &[2])
+    );
     println!(
         "\ngas: the fixed gas limit where the task has one (- : set from the node or its setup). Your own contracts \
          and calls: --scenario FILE (docs/scenarios.md)."

@@ -18,6 +18,7 @@ mod run;
 mod scenario;
 mod senders;
 mod shard;
+mod table;
 mod task;
 mod wallets;
 

@@ -106,15 +106,8 @@ fn json(results: &[CheckResult]) -> serde_json::Value {
 
 /// One row per proxy: `#`, proxy (redacted), status, latency, reason.
 fn table(results: &[CheckResult]) -> String {
-    let mut rows = vec![[
-        "#".to_string(),
-        "proxy".into(),
-        "status".into(),
-        "latency".into(),
-        "reason".into(),
-    ]];
-    rows.extend(results.iter().map(|r| {
-        [
+    let rows = results.iter().map(|r| {
+        vec![
             r.id.to_string(),
             // `ProxyUrl`'s Display replaces user and password with `***`.
             r.proxy.to_string(),
@@ -126,22 +119,8 @@ fn table(results: &[CheckResult]) -> String {
                 .failure()
                 .map_or_else(|| "-".into(), |f| f.detail().to_string()),
         ]
-    }));
-    let widths: Vec<usize> = (0..4)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        for (c, cell) in row.iter().enumerate() {
-            if c < 4 {
-                out.push_str(&format!("{cell:<width$}  ", width = widths[c]));
-            } else {
-                out.push_str(cell);
-            }
-        }
-        out.push('\n');
-    }
-    out
+    });
+    crate::table::render(&["#", "proxy", "status", "latency", "reason"], rows, &[])
 }
 
 #[cfg(test)]

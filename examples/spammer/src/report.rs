@@ -109,11 +109,7 @@ fn list_json(runs: &[RunRecord]) -> serde_json::Value {
 
 /// One line per run, oldest first, under a header.
 fn table(runs: &[RunRecord]) -> String {
-    let mut out = format!(
-        "{:<20} {:<20} {:>10} {:>8} {:<8} {}\n",
-        "id", "started (UTC)", "chain", "workers", "engine", "length"
-    );
-    for run in runs {
+    let rows = runs.iter().map(|run| {
         let started = UNIX_EPOCH + Duration::from_micros(run.started_at_us);
         let length = run.ended_at_us.map_or_else(
             || "unfinished".to_owned(),
@@ -122,20 +118,27 @@ fn table(runs: &[RunRecord]) -> String {
                 humantime::format_duration(Duration::from_secs(secs)).to_string()
             },
         );
-        out += &format!(
-            "{:<20} {:<20} {:>10} {:>8} {:<8} {}\n",
-            // The number: `RunId`'s Display ignores the column width.
-            run.id.get(),
+        vec![
+            run.id.get().to_string(),
             humantime::format_rfc3339_seconds(started)
                 .to_string()
                 .trim_end_matches('Z')
                 .replace('T', " "),
-            run.chain_id,
-            run.workers,
-            engine(&run.config),
-            length
-        );
-    }
+            run.chain_id.to_string(),
+            run.workers.to_string(),
+            engine(&run.config).to_string(),
+            length,
+        ]
+    });
+    let header = [
+        "id",
+        "started (UTC)",
+        "chain",
+        "workers",
+        "engine",
+        "length",
+    ];
+    let mut out = crate::table::render(&header, rows, &[2, 3]);
     if runs.is_empty() {
         out += "(no runs)\n";
     }
