@@ -74,6 +74,17 @@ impl Batch {
     /// a row twice.
     pub(crate) fn folded(&self) -> Folded<'_> {
         let mut runs = last_per_key(&self.runs, |r| r.id);
+        // A later write without a status keeps the status an earlier one set.
+        for run in &mut runs {
+            if run.status.is_none() {
+                run.status = self
+                    .runs
+                    .iter()
+                    .rev()
+                    .filter(|r| r.id == run.id)
+                    .find_map(|r| r.status);
+            }
+        }
         runs.sort_by_key(|r| r.id);
         let mut blocks = last_per_key(&self.blocks, |b| (b.run_id, b.number));
         blocks.sort_by_key(|b| (b.run_id, b.number));

@@ -16,8 +16,8 @@ pub use crate::{
     error::Error,
     memory::MemoryStore,
     record::{
-        Address, AssetRecord, BlockRecord, Hash, Record, RunId, RunRecord, TaskRecord, TxRecord,
-        TxStatus, now_micros, unix_micros,
+        Address, AssetRecord, BlockRecord, Hash, Record, RunId, RunRecord, RunStatus, TaskRecord,
+        TxRecord, TxStatus, now_micros, unix_micros,
     },
     shard::{
         Joined, LOST_AFTER, RunNameError, ShardBeat, ShardPlan, ShardRecord, ShardSecond,

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 
 use crate::{
-    AssetRecord, Batch, BlockRecord, Cursor, Error, MAX_PAGE, Page, RunId, RunRecord, Store,
-    TaskRecord, TxRecord, now_micros,
+    AssetRecord, Batch, BlockRecord, Cursor, Error, MAX_PAGE, Page, RunId, RunRecord, RunStatus,
+    Store, TaskRecord, TxRecord, now_micros,
     shard::{Joined, ShardBeat, ShardPlan, ShardRecord, ShardSecond, ShardState, ShardView},
 };
 
@@ -72,7 +72,10 @@ impl Store for MemoryStore {
     async fn write(&self, batch: &Batch) -> Result<(), Error> {
         let folded = batch.folded();
         let mut inner = self.inner.lock();
-        for run in folded.runs {
+        for mut run in folded.runs {
+            if run.status.is_none() {
+                run.status = inner.runs.get(&run.id).and_then(|r| r.status);
+            }
             inner.runs.insert(run.id, run);
         }
         inner.tasks.extend_from_slice(folded.tasks);
@@ -180,6 +183,29 @@ impl Store for MemoryStore {
             .seconds
             .range((run, 0, 0)..=(run, u32::MAX, u64::MAX))
             .map(|(&(_, shard, second), h)| ShardSecond::new(shard, second, h.clone()))
+            .collect())
+    }
+
+    async fn set_run_status(&self, id: RunId, status: RunStatus) -> Result<bool, Error> {
+        let mut inner = self.inner.lock();
+        Ok(inner
+            .runs
+            .get_mut(&id)
+            .map(|r| r.status = Some(status))
+            .is_some())
+    }
+
+    async fn interrupt_running(&self) -> Result<Vec<RunId>, Error> {
+        let mut inner = self.inner.lock();
+        let running = inner
+            .runs
+            .values_mut()
+            .filter(|r| r.status == Some(RunStatus::Running));
+        Ok(running
+            .map(|r| {
+                r.status = Some(RunStatus::Interrupted);
+                r.id
+            })
             .collect())
     }
 

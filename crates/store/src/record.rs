@@ -85,6 +85,59 @@ impl fmt::Display for RunId {
     }
 }
 
+/// Where a run stands. The engines record `done` or `stopped` when a run ends; a long-lived
+/// process that starts runs (`spammer serve`) records `running` at the start, `failed` for a
+/// run that ended in an error, and, started again after a crash, `interrupted` for the runs
+/// it had going ([`Store::interrupt_running`](crate::Store::interrupt_running)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum RunStatus {
+    /// Sending, as far as the process that records it knows.
+    Running,
+    /// Ended as planned.
+    Done,
+    /// Ended in an error after it started.
+    Failed,
+    /// Stopped before its planned end (Ctrl-C, a stop request), then drained and reported.
+    Stopped,
+    /// Its process died while it was running; what it wrote stays readable.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// Every status.
+    pub const ALL: [Self; 5] = [
+        Self::Running,
+        Self::Done,
+        Self::Failed,
+        Self::Stopped,
+        Self::Interrupted,
+    ];
+
+    /// The lowercase name stored and shown: `running`, `done`, …
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Stopped => "stopped",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// The status named `name` ([`as_str`](Self::as_str)).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A run: what ran, when, against which node. Written at the start and again at the end (the
 /// later write replaces the row).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +164,10 @@ pub struct RunRecord {
     /// Records the writer could not store (see [`WriterStats::lost`](crate::WriterStats::lost)),
     /// set when the run ends.
     pub records_dropped: u64,
+    /// Where it stands; `None` when nobody recorded one (runs written before statuses). A
+    /// write with `None` keeps the status the row has.
+    #[serde(default)]
+    pub status: Option<RunStatus>,
 }
 
 impl RunRecord {
@@ -127,6 +184,7 @@ impl RunRecord {
             seed: 0,
             workers: 0,
             records_dropped: 0,
+            status: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, fmt};
 use async_trait::async_trait;
 
 use crate::{
-    AssetRecord, Batch, BlockRecord, Error, RunId, RunRecord, TaskRecord, TxRecord,
+    AssetRecord, Batch, BlockRecord, Error, RunId, RunRecord, RunStatus, TaskRecord, TxRecord,
     shard::{Joined, ShardBeat, ShardPlan, ShardSecond, ShardView},
     summary::{self, RunSummary, SecondCounts, TaskSummary},
 };
@@ -101,6 +101,36 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// # Errors
     /// [`Error::Database`], [`Error::Corrupt`].
     async fn runs(&self) -> Result<Vec<RunRecord>, Error>;
+
+    /// Sets the status of run `id`; `false` when there is no such run. The default refuses.
+    ///
+    /// # Errors
+    /// [`Error::Database`]; [`Error::Config`] from a store without statuses.
+    ///
+    /// # Cancel safety
+    /// One statement: a dropped call sets it or not.
+    async fn set_run_status(&self, id: RunId, status: RunStatus) -> Result<bool, Error> {
+        let _ = (id, status);
+        Err(Error::Config {
+            reason: "this store does not keep run statuses".into(),
+        })
+    }
+
+    /// Marks every run whose status is [`Running`](RunStatus::Running) as
+    /// [`Interrupted`](RunStatus::Interrupted), and returns their ids: what a process that
+    /// starts runs does when it starts again after a crash (one such process per store). The
+    /// default refuses.
+    ///
+    /// # Errors
+    /// As [`Store::set_run_status`].
+    ///
+    /// # Cancel safety
+    /// One transaction: a dropped call marks nothing.
+    async fn interrupt_running(&self) -> Result<Vec<RunId>, Error> {
+        Err(Error::Config {
+            reason: "this store does not keep run statuses".into(),
+        })
+    }
 
     /// One run, `None` if unknown.
     ///

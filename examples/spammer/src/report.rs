@@ -90,6 +90,16 @@ fn run_id(s: &str) -> Result<RunId, String> {
     RunId::from_name(s).map_err(|err| err.to_string())
 }
 
+/// Where a run stands: its recorded status; for a run that recorded none (written before
+/// statuses), `ended` or `unfinished` (crashed, or still running elsewhere).
+fn status(run: &RunRecord) -> &'static str {
+    match (run.status, run.ended_at_us) {
+        (Some(status), _) => status.as_str(),
+        (None, Some(_)) => "ended",
+        (None, None) => "unfinished",
+    }
+}
+
 /// The runs as `--list --json` prints them: one object per run, oldest first.
 fn list_json(runs: &[RunRecord]) -> serde_json::Value {
     runs.iter()
@@ -101,6 +111,7 @@ fn list_json(runs: &[RunRecord]) -> serde_json::Value {
                 "chain_id": run.chain_id,
                 "workers": run.workers,
                 "engine": engine(&run.config),
+                "status": status(run),
                 "records_dropped": run.records_dropped,
             })
         })
@@ -127,6 +138,7 @@ fn table(runs: &[RunRecord]) -> String {
             run.chain_id.to_string(),
             run.workers.to_string(),
             engine(&run.config).to_string(),
+            status(run).to_owned(),
             length,
         ]
     });
@@ -136,6 +148,7 @@ fn table(runs: &[RunRecord]) -> String {
         "chain",
         "workers",
         "engine",
+        "status",
         "length",
     ];
     let mut out = crate::table::render(&header, rows, &[2, 3]);
@@ -167,6 +180,7 @@ mod tests {
         ended.ended_at_us = Some(1_700_000_012_500_000);
         ended.workers = 8;
         ended.config = serde_json::json!({ "settings": { "engine": "loadgen" }, "saved": {} });
+        ended.status = Some(spam_store::RunStatus::Stopped);
         let mut running = RunRecord::new(RunId::new(7).unwrap(), 1_700_000_100_000_000, 1);
         running.config = serde_json::json!({ "tasks": [["transfer_self", 1]] });
 
@@ -182,7 +196,10 @@ mod tests {
             rows[1].contains(" 31337 ") && rows[1].contains(" loadgen "),
             "{table}"
         );
-        assert!(rows[1].ends_with("12s"), "{table}");
+        assert!(
+            rows[1].ends_with("12s") && rows[1].contains(" stopped "),
+            "{table}"
+        );
         assert!(
             rows[2].contains(" spammer ") && rows[2].ends_with("unfinished"),
             "{table}"

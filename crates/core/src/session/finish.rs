@@ -170,7 +170,15 @@ impl Session {
         extend(&mut report);
         #[cfg(feature = "store")]
         if let Some(persist) = running.persist {
-            persist.finish(&mut report, super::clock::unix_us()).await;
+            // Cancelled (Ctrl-C, a stop request) before its planned end: stopped.
+            let status = if self.config.cancel.is_cancelled() {
+                spam_store::RunStatus::Stopped
+            } else {
+                spam_store::RunStatus::Done
+            };
+            persist
+                .finish(&mut report, super::clock::unix_us(), status)
+                .await;
         }
         report
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::report::{Report, RunInfo, StoreStats, StoredRows};
-use spam_store::{Batch, RunId, RunRecord, Store, Writer, WriterConfig, WriterHandle};
+use spam_store::{Batch, RunId, RunRecord, RunStatus, Store, Writer, WriterConfig, WriterHandle};
 
 pub(crate) struct Persist {
     store: Arc<dyn Store>,
@@ -44,12 +44,13 @@ impl Persist {
         self.writer.handle()
     }
 
-    /// Flushes everything, then writes the run row with its end, the records lost and the
-    /// report's figures that rows cannot give back; sets `report.store`.
-    pub(crate) async fn finish(self, report: &mut Report, ended_at_us: u64) {
+    /// Flushes everything, then writes the run row with its end, `status`, the records lost
+    /// and the report's figures that rows cannot give back; sets `report.store`.
+    pub(crate) async fn finish(self, report: &mut Report, ended_at_us: u64, status: RunStatus) {
         let stats = self.writer.shutdown().await;
         let mut run = self.run;
         run.ended_at_us = Some(ended_at_us);
+        run.status = Some(status);
         run.records_dropped = stats.lost();
         run.config = report.saved_config();
         let mut batch = Batch::default();

@@ -2,7 +2,9 @@
 
 use sqlx::{Row, any::AnyRow};
 
-use crate::{AssetRecord, BlockRecord, Error, RunId, RunRecord, TaskRecord, TxRecord, TxStatus};
+use crate::{
+    AssetRecord, BlockRecord, Error, RunId, RunRecord, RunStatus, TaskRecord, TxRecord, TxStatus,
+};
 
 fn get<'r, T>(row: &'r AnyRow, column: &'static str) -> Result<T, Error>
 where
@@ -50,7 +52,7 @@ fn to_array<const N: usize>(column: &'static str, v: Vec<u8>) -> Result<[u8; N],
         .map_err(|_| corrupt(column, format!("{len} bytes, expected {N}")))
 }
 
-fn run_id(row: &AnyRow, column: &'static str) -> Result<RunId, Error> {
+pub(crate) fn run_id(row: &AnyRow, column: &'static str) -> Result<RunId, Error> {
     let v = uint(row, column)?;
     RunId::new(v).ok_or_else(|| corrupt(column, format!("run id {v} out of range")))
 }
@@ -72,7 +74,17 @@ pub(crate) fn run(row: &AnyRow) -> Result<RunRecord, Error> {
         seed: uint(row, "seed")?,
         workers: small(row, "workers")?,
         records_dropped: uint(row, "records_dropped")?,
+        status: status(row)?,
     })
+}
+
+fn status(row: &AnyRow) -> Result<Option<RunStatus>, Error> {
+    let name: Option<String> = get(row, "status")?;
+    name.map(|name| {
+        RunStatus::from_name(&name)
+            .ok_or_else(|| corrupt("status", format!("unknown status {name:?}")))
+    })
+    .transpose()
 }
 
 pub(crate) fn task(row: &AnyRow) -> Result<TaskRecord, Error> {

@@ -14,7 +14,8 @@ use parking_lot::Mutex;
 use sqlx::{Any, AnyConnection, query::Query};
 
 use crate::{
-    AssetRecord, Backend, BlockRecord, Error, RunRecord, TaskRecord, TxRecord, batch::Folded,
+    AssetRecord, Backend, BlockRecord, Error, RunRecord, RunStatus, TaskRecord, TxRecord,
+    batch::Folded,
 };
 
 /// Rows per statement (at most 15 columns: 3 840 parameters).
@@ -43,12 +44,14 @@ const RUNS: Table<RunRecord> = Table {
         "seed",
         "workers",
         "records_dropped",
+        "status",
     ],
     conflict: "ON CONFLICT (id) DO UPDATE SET started_at_us = excluded.started_at_us, \
         ended_at_us = excluded.ended_at_us, config = excluded.config, \
         chain_id = excluded.chain_id, client_version = excluded.client_version, \
         tool_version = excluded.tool_version, seed = excluded.seed, workers = excluded.workers, \
-        records_dropped = excluded.records_dropped",
+        records_dropped = excluded.records_dropped, \
+        status = COALESCE(excluded.status, runs.status)",
     bind: |q, r| {
         q.bind(int(r.id.get()))
             .bind(int(r.started_at_us))
@@ -60,6 +63,7 @@ const RUNS: Table<RunRecord> = Table {
             .bind(int(r.seed))
             .bind(i64::from(r.workers))
             .bind(int(r.records_dropped))
+            .bind(r.status.map(RunStatus::as_str))
     },
 };
 

@@ -19,7 +19,7 @@ use self::insert::SqlCache;
 pub use self::options::{Backend, SqlOptions};
 use crate::{
     AssetRecord, Batch, BlockRecord, Cursor, Error, MAX_PAGE, Page, RowCounts, RunId, RunRecord,
-    Store, TaskRecord, TxRecord,
+    RunStatus, Store, TaskRecord, TxRecord,
     shard::{Joined, ShardBeat, ShardPlan, ShardSecond, ShardView},
 };
 
@@ -294,6 +294,36 @@ impl Store for SqlStore {
 
     async fn shard_seconds(&self, run: RunId) -> Result<Vec<ShardSecond>, Error> {
         shard::seconds(&self.pool, run).await
+    }
+
+    async fn set_run_status(&self, id: RunId, status: RunStatus) -> Result<bool, Error> {
+        let done = sqlx::query::<sqlx::Any>("UPDATE runs SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(insert::int(id.get()))
+            .execute(&self.pool)
+            .await
+            .map_err(Error::db("setting a run's status"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn interrupt_running(&self) -> Result<Vec<RunId>, Error> {
+        let op = "marking running runs interrupted";
+        let mut tx = self.pool.begin().await.map_err(Error::db(op))?;
+        let rows =
+            sqlx::query::<sqlx::Any>("SELECT id FROM runs WHERE status = 'running' ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(Error::db(op))?;
+        let ids = rows
+            .iter()
+            .map(|row| decode::run_id(row, "id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        sqlx::query::<sqlx::Any>("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::db(op))?;
+        tx.commit().await.map_err(Error::db(op))?;
+        Ok(ids)
     }
 
     async fn runs(&self) -> Result<Vec<RunRecord>, Error> {

@@ -114,6 +114,10 @@ const MIGRATIONS: &[&[&str]] = &[
         PRIMARY KEY (run_id, shard, second)
     )",
     ],
+    &[
+        // Version 3: where a run stands (running, done, failed, stopped, interrupted).
+        "ALTER TABLE runs ADD COLUMN status TEXT",
+    ],
 ];
 
 fn render(statement: &str, backend: Backend) -> String {

@@ -7,5 +7,6 @@ mod postgres;
 mod roundtrip;
 mod shards;
 mod sqlite;
+mod statuses;
 mod summary;
 mod writer;

@@ -213,6 +213,12 @@ fn a_threshold_that_cannot_be_met_exits_1_listing_it_and_the_default_store_is_sp
     let runs: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["engine"], "loadgen", "{}", json.stdout);
+    assert_eq!(runs[0]["status"], "done", "{}", json.stdout);
+    assert!(
+        lines[0].contains(" status ") && lines[1].contains(" done "),
+        "{}",
+        list.stdout
+    );
     assert!(lines[1].starts_with(&runs[0]["id"].to_string()));
 }
 

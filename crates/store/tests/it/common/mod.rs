@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::{collection::vec, option, prelude::*};
 use spam_store::{
-    AssetRecord, BlockRecord, RunId, RunRecord, SqlOptions, SqlStore, TaskRecord, TxRecord,
-    TxStatus,
+    AssetRecord, BlockRecord, RunId, RunRecord, RunStatus, SqlOptions, SqlStore, TaskRecord,
+    TxRecord, TxStatus,
 };
 use sqlx::{Connection, Executor};
 
@@ -23,10 +23,15 @@ pub fn text() -> impl Strategy<Value = String> {
 pub fn run_record() -> impl Strategy<Value = RunRecord> {
     (
         (int(), option::of(int()), int(), int(), any::<u32>(), int()),
-        (text(), text(), json()),
+        (
+            text(),
+            text(),
+            json(),
+            option::of(proptest::sample::select(&RunStatus::ALL[..])),
+        ),
     )
         .prop_map(
-            |((started, ended, chain, seed, workers, dropped), (client, tool, config))| {
+            |((started, ended, chain, seed, workers, dropped), (client, tool, config, status))| {
                 let mut r = RunRecord::new(RunId::new(0).unwrap(), started, chain);
                 r.ended_at_us = ended;
                 r.seed = seed;
@@ -35,6 +40,7 @@ pub fn run_record() -> impl Strategy<Value = RunRecord> {
                 r.client_version = client;
                 r.tool_version = tool;
                 r.config = config;
+                r.status = status;
                 r
             },
         )

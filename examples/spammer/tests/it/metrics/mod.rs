@@ -206,6 +206,14 @@ fn scrape_a_run(command: &str, extra: &[&str], scopes: &'static [Scope], panels:
     assert_eq!(code, Some(130), "{stderr}");
     let stdout = std::fs::read_to_string(dir.path().join("stdout")).unwrap();
     assert!(stdout.contains("included"), "{stdout}");
+    // The store says so too.
+    let list = crate::common::spammer(
+        dir.path(),
+        &["report", "--list", "--json", "--db", "runs.db"],
+    );
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).expect("JSON");
+    assert_eq!(runs.len(), 1, "{}", list.stdout);
+    assert_eq!(runs[0]["status"], "stopped", "{}", list.stdout);
     for line in body.lines().filter(|l| l.starts_with("# TYPE ")) {
         let name = line.split(' ').nth(2).unwrap();
         assert!(
