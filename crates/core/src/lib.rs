@@ -11,6 +11,8 @@ mod profile;
 pub mod prometheus;
 mod report;
 mod rpc;
+#[cfg(feature = "store")]
+mod runs;
 mod session;
 #[cfg(feature = "store")]
 mod shard;
@@ -61,5 +63,6 @@ pub use crate::{
 #[cfg(feature = "store")]
 pub use crate::{
     report::FromStoreError,
+    runs::{RunControl, RunRegistry, RunState, SendersInUse},
     shard::{DEFAULT_BARRIER_TIMEOUT, MAX_SHARDS, Shard, ShardError, ShardSpec},
 };

@@ -19,6 +19,7 @@ mod pool_fairness;
 mod pool_model;
 mod pool_stress;
 mod pool_wakeups;
+mod registry;
 #[cfg(feature = "html")]
 mod report_html;
 mod report_output;
