@@ -1,5 +1,5 @@
 //! Prometheus text exposition of a [`Progress`] snapshot, the same for both engines: counters,
-//! gauges and histograms (`_bucket`/`_sum`/`_count` over [`LATENCY_BOUNDS`]), so that
+//! gauges and histograms (`_bucket`/`_sum`/`_count` over [`LATENCY_BOUNDS`](crate::LATENCY_BOUNDS)), so that
 //! instances can be aggregated and re-bucketed in PromQL. Every family is listed in
 //! [`FAMILIES`].
 //!
