@@ -86,8 +86,20 @@ enum Command {
     },
 }
 
+/// Output to a closed pipe (`spammer tasks | head`) ends the process quietly, as it does for
+/// other command-line tools, instead of a panic in `println!` (Rust ignores SIGPIPE by default).
+/// Sockets are unaffected: Rust and tokio send on them with `MSG_NOSIGNAL`.
+fn quiet_on_closed_pipes() {
+    // SAFETY: `signal` with `SIG_DFL` only sets the process-wide disposition of SIGPIPE; nothing
+    // in this process installs a handler for it.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    quiet_on_closed_pipes();
     let cli: Cli = match config::parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -159,6 +159,9 @@ impl RunRegistry {
     ///
     /// # Errors
     /// [`SendersInUse`] when a running run has one of `senders`; nothing starts.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (the run is spawned on it).
     pub fn start<F, Fut>(
         &self,
         senders: impl IntoIterator<Item = Address>,

@@ -453,3 +453,30 @@ fn devnet_prints_its_url_and_stops_on_ctrl_c() {
     );
     assert!(seen.iter().any(|l| l == "chain id: 31337"), "{seen:?}");
 }
+
+/// `spammer tasks | head`: output to a closed pipe ends the process by SIGPIPE, quietly, as
+/// for other command-line tools; no panic message.
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt as _;
+
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_spammer"))
+        .arg("tasks")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(SIGPIPE),
+        "{:?}: {stderr}",
+        out.status
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// SIGPIPE's number on Linux.
+const SIGPIPE: i32 = 13;
