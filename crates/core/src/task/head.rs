@@ -16,8 +16,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::session::{BlockBook, BlockLite};
 
-/// Headers read in one batch when the head moved by more than one block.
+/// Headers read in one batch request.
 const HEADERS_BATCH: u64 = 32;
+
+/// Most blocks read after one poll: on an automining node that makes more than this between
+/// two polls (40 960 blocks a second at the default 100 ms), the older ones are skipped so the
+/// figures stay current.
+const MAX_BEHIND: u64 = 4_096;
 
 /// Polls the head of `provider` every `every` until `stop`, recording each new block (read
 /// through `reader`) in `blocks`; the receiver holds the latest head.
@@ -39,19 +44,30 @@ pub(crate) fn spawn(
                     *seen = (*seen).max(head);
                     newer
                 });
-                if recorded.is_none_or(|r| head > r) {
-                    let first = recorded.map_or(head, |r| {
-                        (r + 1).max(head.saturating_sub(HEADERS_BATCH - 1))
-                    });
-                    // A failed read is tried again at the next poll, from the same block.
-                    if let Ok(got) = BlockLite::fetch(&reader, first, head).await {
-                        let seen = Instant::now();
-                        let mut book = blocks.lock();
-                        for block in &got {
-                            book.record(block.seen(seen, 0));
-                        }
-                        recorded = got.last().map(|b| b.number.to()).or(recorded);
+                let first =
+                    recorded.map_or(head, |r| (r + 1).max(head.saturating_sub(MAX_BEHIND - 1)));
+                // Every block since the last one read, in batches; a failed read is tried
+                // again at the next poll, from the same block.
+                let mut next = first;
+                while next <= head {
+                    let last = head.min(next + HEADERS_BATCH - 1);
+                    let Ok(got) = BlockLite::fetch(&reader, next, last).await else {
+                        break;
+                    };
+                    let seen = Instant::now();
+                    let mut book = blocks.lock();
+                    for block in &got {
+                        book.record(block.seen(seen, 0));
                     }
+                    let Some(read) = got.last().map(|b| b.number.to::<u64>()) else {
+                        break;
+                    };
+                    recorded = Some(read);
+                    if read < last {
+                        // The node does not have the rest yet.
+                        break;
+                    }
+                    next = read + 1;
                 }
             }
             tokio::select! {

@@ -360,3 +360,51 @@ async fn progress_snapshots_grow_and_the_last_one_matches_the_report() {
     );
     assert_eq!(last.rejected(), report.totals.failed);
 }
+
+/// The closed loop reads every block's header, also when an automining node makes more
+/// blocks between two head polls than one batch holds: the blocks counted so far always run
+/// without a gap from the first one read to the latest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_figures_have_no_gaps_when_blocks_outrun_the_head_poll() {
+    let Some(devnet) = spam_devnet::for_test(Devnet::builder().accounts(4)) else {
+        return;
+    };
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::<spam_core::Progress>::new()));
+    let hook_seen = Arc::clone(&seen);
+    Spammer::builder()
+        .rpc_url(devnet.endpoint().parse().unwrap())
+        .wallets(wallets(&devnet))
+        .tasks(TaskMix::single(Arc::new(TxTask(Transfer {
+            name: "transfer",
+            to_self: true,
+        }))))
+        // Each task mines a block (automine), and the head is read once a second: far more
+        // than one batch of 32 headers between two reads.
+        .workers(NonZeroU32::new(4).unwrap())
+        .receipt_poll(Duration::from_secs(1))
+        .cooldown(Duration::ZERO)
+        .stop(Stop::After(Duration::from_secs(4)))
+        .on_progress(Duration::from_millis(50), move |p| {
+            hook_seen.lock().push(p.clone());
+        })
+        .build()
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    let seen = seen.lock();
+    let chains: Vec<_> = seen
+        .iter()
+        .filter_map(|p| Some((p.chain.blocks, p.chain.last?.number)))
+        .collect();
+    let (blocks, head) = *chains.last().expect("blocks were read");
+    assert!(blocks > 64, "{blocks} blocks read: more than two batches");
+    let first = head + 1 - blocks;
+    for (blocks, head) in &chains {
+        assert_eq!(
+            head + 1 - blocks,
+            first,
+            "a gap: {blocks} blocks up to {head}"
+        );
+    }
+}
