@@ -19,7 +19,7 @@ use crate::{
     endpoints::EndpointArgs,
     funding::{self, FunderArgs, Need},
     input,
-    metrics::MetricsArgs,
+    metrics::{self, MetricsArgs},
     node::{self, Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs, unless_refused},
     progress::{self, Live, ProgressArgs},
@@ -232,7 +232,9 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         Some(spec) => shard::senders(spec, wallets)?,
         None => wallets,
     };
-    let exporter = args.metrics.start().await?;
+    // The snapshot the hook saw last: for /metrics, and the final line.
+    let last: metrics::Latest = Arc::new(Mutex::new(None));
+    let metrics_on = args.metrics.start(&last).await?;
     let senders = wallets.len() as u32;
     // One block a second: inclusion latencies look like a chain's, not automine's.
     let devnet = Devnet::builder()
@@ -374,19 +376,14 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         (None, None) => {}
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
-    // The snapshot the hook saw last, for the final line.
-    let last = Arc::new(Mutex::new(None::<spam_core::Progress>));
-    if exporter.is_some() || !live.is_off() {
-        let every = if exporter.is_some() {
+    if metrics_on || !live.is_off() {
+        let every = if metrics_on {
             progress::REDRAW
         } else {
             live.every()
         };
         let (live, last) = (Arc::clone(&live), Arc::clone(&last));
         loadgen = loadgen.on_progress(every, move |p| {
-            if let Some(exporter) = &exporter {
-                exporter.record(p);
-            }
             live.update(p.elapsed, &progress::loadgen_counts(p), |rates| {
                 progress::loadgen_line(p, rates)
             });
@@ -404,9 +401,9 @@ pub(crate) async fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     if let Some(store) = store {
         store.close(result.is_ok()).await;
     }
-    if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).take() {
-        live.finish(p.elapsed, &progress::loadgen_counts(&p), |rates| {
-            progress::loadgen_line(&p, rates)
+    if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        live.finish(p.elapsed, &progress::loadgen_counts(p), |rates| {
+            progress::loadgen_line(p, rates)
         });
     }
     let report = result?;

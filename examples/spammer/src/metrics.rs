@@ -20,44 +20,33 @@ pub(crate) struct MetricsArgs {
     metrics_addr: Option<SocketAddr>,
 }
 
-/// The latest snapshot, rendered when scraped.
-#[derive(Clone, Default)]
-pub(crate) struct Exporter {
-    latest: Arc<Mutex<Option<Progress>>>,
-}
-
-impl Exporter {
-    /// Keeps `p` for the next scrape.
-    pub(crate) fn record(&self, p: &Progress) {
-        *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = Some(p.clone());
-    }
-
-    /// The exposition of the latest snapshot (empty before the first).
-    fn render(&self) -> String {
-        let latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        latest.as_ref().map(prometheus::render).unwrap_or_default()
-    }
-}
+/// The latest progress snapshot: the progress hook writes it, `/metrics` renders it.
+pub(crate) type Latest = Arc<Mutex<Option<Progress>>>;
 
 impl MetricsArgs {
-    /// Starts the endpoint when asked for. Call it before anything else starts, so a taken
-    /// port is reported as bad input with nothing written.
+    /// Starts the endpoint when asked for, serving `latest`; `true` when it serves. Call it
+    /// before anything else starts, so a taken port is reported as bad input with nothing
+    /// written.
     ///
     /// # Errors
     /// [`BadInput`](crate::input::BadInput) when the address cannot be bound.
-    pub(crate) async fn start(&self) -> anyhow::Result<Option<Exporter>> {
+    pub(crate) async fn start(&self, latest: &Latest) -> anyhow::Result<bool> {
         let Some(addr) = self.metrics_addr else {
-            return Ok(None);
+            return Ok(false);
         };
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|why| bad_input(format!("--metrics-addr {addr}: {why}")))?;
-        let exporter = Exporter::default();
-        let serving = exporter.clone();
+        let latest = Arc::clone(latest);
         let app = Router::new().route(
             "/metrics",
             get(move || {
-                let body = serving.render();
+                let body = latest
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                    .map(prometheus::render)
+                    .unwrap_or_default();
                 async move { ([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], body) }
             }),
         );
@@ -68,7 +57,7 @@ impl MetricsArgs {
             }
         });
         eprintln!("metrics at http://{addr}/metrics");
-        Ok(Some(exporter))
+        Ok(true)
     }
 }
 

@@ -10,7 +10,7 @@ use std::{
 
 use alloy::transports::http::reqwest::Url;
 use anyhow::Context as _;
-use spam_core::{MainnetPolicy, Progress, Spammer, Stop};
+use spam_core::{MainnetPolicy, Spammer, Stop};
 use spam_devnet::Devnet;
 use spam_proxy::{HealthTask, PoolConfig, Probe, ProxyPool};
 
@@ -20,7 +20,7 @@ use crate::{
     endpoints::EndpointArgs,
     funding::{self, FunderArgs, Need},
     input::{self, bad_input},
-    metrics::MetricsArgs,
+    metrics::{self, MetricsArgs},
     node::{self, Node, cancel_on_ctrl_c},
     output::{DbArgs, OutputArgs, unless_refused},
     progress::{self, Live, ProgressArgs},
@@ -176,7 +176,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|err| bad_input(format!("--proxies {}: {err}", file.display())))
         })
         .transpose()?;
-    let exporter = args.metrics.start().await?;
+    // The snapshot the hook saw last: for /metrics, and the final line.
+    let last: metrics::Latest = Arc::new(Mutex::new(None));
+    let metrics_on = args.metrics.start(&last).await?;
 
     let devnet = Devnet::builder()
         .accounts(senders.max(10))
@@ -259,19 +261,14 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         (None, None) => {}
     }
     let live = Arc::new(Live::new(&args.progress, args.duration));
-    // The snapshot the hook saw last, for the final line.
-    let last = Arc::new(Mutex::new(None::<Progress>));
-    if exporter.is_some() || !live.is_off() {
-        let every = if exporter.is_some() {
+    if metrics_on || !live.is_off() {
+        let every = if metrics_on {
             progress::REDRAW
         } else {
             live.every()
         };
         let (live, last) = (Arc::clone(&live), Arc::clone(&last));
         spammer = spammer.on_progress(every, move |p| {
-            if let Some(exporter) = &exporter {
-                exporter.record(p);
-            }
             live.update(p.elapsed, &progress::spammer_counts(p), |rates| {
                 progress::spammer_line(p, rates)
             });
@@ -305,9 +302,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(store) = store {
         store.close(result.is_ok()).await;
     }
-    if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).take() {
-        live.finish(p.elapsed, &progress::spammer_counts(&p), |rates| {
-            progress::spammer_line(&p, rates)
+    if let Some(p) = last.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        live.finish(p.elapsed, &progress::spammer_counts(p), |rates| {
+            progress::spammer_line(p, rates)
         });
     }
     let report = result?;

@@ -58,34 +58,34 @@ pub fn render(p: &Progress) -> String {
 }
 
 fn run(t: &mut Text, p: &Progress) {
-    let tasks = bounded(&p.tasks, MAX_TASK_LABELS, |a, b| {
-        a.ok += b.ok;
-        a.failed += b.failed;
-        a.sent += b.sent;
-        a.included += b.included;
-        a.gas_used = a.gas_used.saturating_add(b.gas_used);
+    // Per task: ok, failed, sent, included, gas used.
+    let counts = p.tasks.iter().map(|(task, c)| {
+        let counts = [c.ok, c.failed, c.sent, c.included, c.gas_used];
+        (task.clone(), counts)
+    });
+    let tasks = bounded(counts.collect(), MAX_TASK_LABELS, |a, b| {
+        for (a, b) in a.iter_mut().zip(b) {
+            *a = a.saturating_add(*b);
+        }
     });
     t.value("spam_elapsed_seconds", &[], p.elapsed.as_secs_f64());
     t.family("spam_tasks_total");
-    for (task, c) in &tasks {
-        t.sample(&[("task", task), ("outcome", "ok")], c.ok as f64);
-        t.sample(&[("task", task), ("outcome", "error")], c.failed as f64);
+    for (task, [ok, failed, ..]) in &tasks {
+        t.sample(&[("task", task), ("outcome", "ok")], *ok as f64);
+        t.sample(&[("task", task), ("outcome", "error")], *failed as f64);
     }
     t.family("spam_errors_total");
     for (class, n) in &p.rejected_by_class {
         t.sample(&[("class", class)], *n as f64);
     }
-    for (name, of) in [
-        (
-            "spam_transactions_sent_total",
-            (|c| c.sent) as fn(&crate::TaskProgress) -> u64,
-        ),
-        ("spam_transactions_included_total", |c| c.included),
-        ("spam_gas_used_total", |c| c.gas_used),
+    for (name, i) in [
+        ("spam_transactions_sent_total", 2),
+        ("spam_transactions_included_total", 3),
+        ("spam_gas_used_total", 4),
     ] {
         t.family(name);
-        for (task, c) in &tasks {
-            t.sample(&[("task", task)], of(c) as f64);
+        for (task, counts) in &tasks {
+            t.sample(&[("task", task)], counts[i] as f64);
         }
     }
     t.value("spam_in_flight", &[], p.in_flight as f64);
@@ -99,12 +99,11 @@ fn run(t: &mut Text, p: &Progress) {
 
 fn latency(t: &mut Text, p: &Progress) {
     type Pick = fn(&crate::TaskProgress) -> Option<&LatencyBuckets>;
-    let open_loop = p.offered > 0 || p.lag_buckets.is_some();
     let mut kinds: Vec<(&str, Pick)> = vec![
         ("spam_ack_latency_seconds", |c| c.ack.as_ref()),
         ("spam_inclusion_latency_seconds", |c| c.inclusion.as_ref()),
     ];
-    if !open_loop {
+    if !is_open_loop(p) {
         kinds.insert(0, ("spam_task_duration_seconds", |c| c.task.as_ref()));
     }
     for (name, pick) in kinds {
@@ -114,14 +113,19 @@ fn latency(t: &mut Text, p: &Progress) {
             .filter_map(|(task, c)| Some((task.clone(), pick(c)?.clone())))
             .collect();
         t.family(name);
-        for (task, b) in bounded(&per_task, MAX_TASK_LABELS, LatencyBuckets::merge) {
+        for (task, b) in bounded(per_task, MAX_TASK_LABELS, LatencyBuckets::merge) {
             t.histogram(&[("task", &task)], &b);
         }
     }
 }
 
+/// Whether `p` is an open-loop snapshot (a closed-loop one offers nothing and has no lag).
+fn is_open_loop(p: &Progress) -> bool {
+    p.offered > 0 || p.lag_buckets.is_some()
+}
+
 fn open_loop(t: &mut Text, p: &Progress) {
-    if p.offered == 0 && p.lag_buckets.is_none() {
+    if !is_open_loop(p) {
         return;
     }
     t.value("spam_offered_total", &[], p.offered as f64);
@@ -209,28 +213,24 @@ fn store(t: &mut Text, p: &Progress) {
 
 /// `map` with at most `max` keys: the first `max - 1` as they are, the rest merged under
 /// `other`.
-fn bounded<T: Clone>(
-    map: &BTreeMap<String, T>,
+fn bounded<T>(
+    mut map: BTreeMap<String, T>,
     max: usize,
     merge: impl Fn(&mut T, &T),
 ) -> BTreeMap<String, T> {
     if map.len() <= max {
-        return map.clone();
+        return map;
     }
-    let mut out: BTreeMap<String, T> = map
-        .iter()
-        .take(max - 1)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for v in map.values().skip(max - 1) {
-        match out.get_mut("other") {
-            Some(acc) => merge(acc, v),
+    let rest = map.split_off(&map.keys().nth(max - 1).expect("more than max keys").clone());
+    for (_, v) in rest {
+        match map.get_mut("other") {
+            Some(acc) => merge(acc, &v),
             None => {
-                out.insert("other".into(), v.clone());
+                map.insert("other".into(), v);
             }
         }
     }
-    out
+    map
 }
 
 #[cfg(test)]

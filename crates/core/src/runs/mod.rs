@@ -146,6 +146,9 @@ impl RunRegistry {
     ///
     /// # Errors
     /// The store's.
+    ///
+    /// # Cancel safety
+    /// As [`Store::interrupt_running`]: one transaction, so a dropped call marks nothing.
     pub async fn recover(&self) -> Result<Vec<RunId>, spam_store::Error> {
         match &self.store {
             Some(store) => store.interrupt_running().await,
@@ -275,6 +278,9 @@ impl RunRegistry {
     }
 
     /// Waits until run `id` has ended; its final state, `None` for an unknown run.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropping it only stops the waiting; the run goes on.
     pub async fn wait(&self, id: RunId) -> Option<RunState> {
         let mut ended = self.runs.lock().get(&id)?.ended.clone();
         let _ = ended.wait_for(|done| *done).await;

@@ -124,21 +124,27 @@ impl BlockBook {
             self.fill_sum += b.gas_used as f64 / b.gas_limit as f64;
         }
         if s.list.len() < MAX_LISTED {
-            s.list.push(BlockStats {
-                number: b.number,
-                timestamp: b.timestamp,
-                seen_ms: b.seen.saturating_duration_since(self.start).as_millis() as u64,
-                txs: b.txs,
-                own_txs: b.own_txs,
-                gas_used: b.gas_used,
-                gas_limit: b.gas_limit,
-                base_fee: b.base_fee,
-            });
+            let stats = self.stats(&b);
+            self.summary.list.push(stats);
         } else {
             s.truncated = true;
         }
         self.first.get_or_insert(b);
         self.last = Some(b);
+    }
+
+    /// What the report and the snapshots show of `b`.
+    fn stats(&self, b: &BlockSeen) -> BlockStats {
+        BlockStats {
+            number: b.number,
+            timestamp: b.timestamp,
+            seen_ms: b.seen.saturating_duration_since(self.start).as_millis() as u64,
+            txs: b.txs,
+            own_txs: b.own_txs,
+            gas_used: b.gas_used,
+            gas_limit: b.gas_limit,
+            base_fee: b.base_fee,
+        }
     }
 
     /// The mean time between the blocks seen so far, by when they were seen; `None` before two.
@@ -155,16 +161,7 @@ impl BlockBook {
             blocks: s.count,
             txs: s.txs,
             gas_used: s.gas_used,
-            last: self.last.map(|b| BlockStats {
-                number: b.number,
-                timestamp: b.timestamp,
-                seen_ms: b.seen.saturating_duration_since(self.start).as_millis() as u64,
-                txs: b.txs,
-                own_txs: b.own_txs,
-                gas_used: b.gas_used,
-                gas_limit: b.gas_limit,
-                base_fee: b.base_fee,
-            }),
+            last: self.last.map(|b| self.stats(&b)),
         }
     }
 
